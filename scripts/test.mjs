@@ -1,0 +1,55 @@
+// The README's test command. Builds, type-checks and lints, then runs every suite that applies here and
+// prints one closing line, `N passed, N failed`. `node scripts/test.mjs unit|conformance` runs one suite.
+import { spawn } from 'node:child_process';
+import { ensureNode24 } from './node24.mjs';
+
+const only = process.argv[2];
+const results = [];
+
+function run(label, cmd, args, parse) {
+  return new Promise((resolve) => {
+    console.log(`\n=== ${label}: ${[cmd, ...args].join(' ')}`);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+    child.on('close', (code) => {
+      const counts = parse ? parse(out) : { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1 };
+      if (code !== 0 && counts.failed === 0) counts.failed = 1; // a crash counts as a failure
+      results.push({ label, ...counts });
+      resolve();
+    });
+  });
+}
+
+const mochaCounts = (out) => ({
+  passed: Number(/(\d+) passing/.exec(out)?.[1] ?? 0),
+  failed: Number(/(\d+) failing/.exec(out)?.[1] ?? 0),
+});
+const conformanceCounts = (out) => {
+  const m = /Total: (\d+) passed, (\d+) failed/.exec(out);
+  return m ? { passed: Number(m[1]), failed: Number(m[2]) } : { passed: 0, failed: 1 };
+};
+
+const node24 = ensureNode24();
+const npx = (bin) => `node_modules/.bin/${bin}`;
+
+if (!only) {
+  await run('build', process.execPath, ['esbuild.mjs']);
+  await run('typecheck', npx('tsc'), ['-p', '.', '--noEmit']);
+  await run('lint', npx('eslint'), ['.']);
+} else {
+  await run('build', process.execPath, ['esbuild.mjs']);
+}
+if (!only || only === 'unit') {
+  await run('unit tests', node24, ['node_modules/mocha/bin/mocha.js'], mochaCounts);
+}
+if (!only || only === 'conformance') {
+  await run('MCP conformance (auth)', node24, ['test/conformance/run.mjs', node24], conformanceCounts);
+}
+
+console.log('\n=== summary');
+for (const r of results) console.log(`${r.failed ? 'FAIL' : 'ok  '} ${r.label}: ${r.passed} passed, ${r.failed} failed`);
+const passed = results.reduce((n, r) => n + r.passed, 0);
+const failed = results.reduce((n, r) => n + r.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
