@@ -19,6 +19,8 @@ const common = {
 const builds = [
   { ...common, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', external: ['vscode'] },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  // Test-only: the adapter the MCP conformance suite runs (not shipped; out/ is outside the VSIX).
+  { ...common, entryPoints: { 'conformance-client': 'test/conformance/client.ts' }, outdir: 'out', sourcemap: false },
 ];
 
 if (watch) {

@@ -1,0 +1,18 @@
+/** The `auth` block of a server entry (CONTRACT.md), after validation. Secrets are never part of it. */
+export type Flow = 'auto' | 'authorizationCode' | 'deviceCode' | 'clientCredentials' | 'none';
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+export interface AuthOptions {
+  readonly flow?: Flow;
+  /** A pre-registered client id (GitHub, Google, Entra ID, Okta …). */
+  readonly clientId?: string;
+  /** A Client ID Metadata Document URL, used as the client id when the AS supports CIMD. */
+  readonly clientMetadataUrl?: string;
+  readonly scopes?: readonly string[];
+  /** RFC 8707 resource override; `false` never sends one (Entra ID rejects it alongside scopes). */
+  readonly resource?: string | false;
+  readonly resourceMetadataUrl?: string;
+  readonly authorizationServer?: string;
+  readonly authorizationServerMetadataUrl?: string;
+  readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+}

@@ -1,0 +1,97 @@
+import * as oauth from 'oauth4webapi';
+import { assertPkceS256, type AuthServerMetadata } from './authServerMetadata';
+import { clientAuthentication, toClient, type ClientCredentials } from './clientAuth';
+import type { ClientRegistration } from './clientRegistration';
+import { McpOAuthError, OAuthResponseError, quote } from './errors';
+import type { FetchLike } from './http';
+import { oauthStep, requestOptions } from './oauthCall';
+import { randomToken, type RandomBytes } from './random';
+import type { Scopes } from './scopes';
+import { toTokenSet } from './tokenResponse';
+import type { TokenSet } from './tokenSet';
+import { describeUrl } from './url';
+
+/** An authorization request in flight. Holds the PKCE verifier: keep it in memory only. */
+export interface PendingAuthorization {
+  readonly url: string;
+  readonly state: string;
+  readonly codeVerifier: string;
+  readonly redirectUri: string;
+  readonly scopes: Scopes;
+  readonly resource?: string;
+}
+
+export interface AuthorizationRequestInput {
+  readonly as: AuthServerMetadata;
+  readonly client: ClientRegistration;
+  readonly redirectUri: string;
+  readonly scopes: Scopes;
+  readonly resource?: string;
+  readonly random: RandomBytes;
+}
+
+/** Builds the authorization URL with PKCE S256, `state` and the RFC 8707 `resource`. */
+export async function createAuthorizationRequest(input: AuthorizationRequestInput): Promise<PendingAuthorization> {
+  const { as, client, redirectUri, scopes, resource } = input;
+  assertPkceS256(as);
+  if (!as.authorization_endpoint) {
+    throw new McpOAuthError('unsupported_flow', `The authorization server ${describeUrl(as.issuer)} has no authorization endpoint; use the device code or client credentials flow`);
+  }
+  const codeVerifier = randomToken(input.random);
+  const state = randomToken(input.random);
+  const url = new URL(as.authorization_endpoint);
+  url.searchParams.set('response_type', 'code');
+  url.searchParams.set('client_id', client.clientId);
+  url.searchParams.set('redirect_uri', redirectUri);
+  url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
+  url.searchParams.set('code_challenge_method', 'S256');
+  url.searchParams.set('state', state);
+  if (!scopes.isEmpty) url.searchParams.set('scope', scopes.toString());
+  if (resource) url.searchParams.set('resource', resource);
+  return { url: url.href, state, codeVerifier, redirectUri, scopes, ...(resource ? { resource } : {}) };
+}
+
+/**
+ * Checks the callback (`state`, RFC 9207 `iss`, `error`) before anything is redeemed, then exchanges the
+ * code with the PKCE verifier and the same `resource`. Callback values are attacker-controlled: they are
+ * compared, never echoed.
+ */
+export async function redeemAuthorizationCallback(
+  fetch: FetchLike,
+  as: AuthServerMetadata,
+  client: ClientRegistration,
+  credentials: ClientCredentials,
+  pending: PendingAuthorization,
+  callbackUrl: URL,
+  now: () => number,
+): Promise<TokenSet> {
+  const params = callbackUrl.searchParams;
+  if (params.get('state') !== pending.state) {
+    throw new McpOAuthError('state_mismatch', 'The authorization response does not belong to this sign-in (state mismatch); sign in again');
+  }
+  const iss = params.get('iss');
+  if (iss !== null ? iss !== as.issuer : as.authorization_response_iss_parameter_supported === true) {
+    throw new McpOAuthError('iss_mismatch', iss === null
+      ? 'The authorization response has no "iss" although the authorization server promises one (RFC 9207); sign-in refused'
+      : `The authorization response came from another issuer (RFC 9207 "iss" ${quote(iss)}); sign-in refused`);
+  }
+  const error = params.get('error');
+  if (error !== null) {
+    const denied = error === 'access_denied';
+    throw new OAuthResponseError(denied ? 'authorization_denied' : 'authorization_failed',
+      denied ? 'The authorization was denied. Sign in again and approve the request to continue.' : `The authorization server returned ${quote(error, 64)}; sign in again`,
+      error, undefined);
+  }
+  const oauthClient = toClient(client);
+  const validated = await oauthStep('The authorization response', 'authorization_failed', () =>
+    oauth.validateAuthResponse(as, oauthClient, params, pending.state));
+  const requestedAt = now();
+  const response = await oauthStep('The token request', 'token_error', () =>
+    oauth.authorizationCodeGrantRequest(as, oauthClient, clientAuthentication(client, credentials), validated, pending.redirectUri, pending.codeVerifier,
+      requestOptions(fetch, pending.resource ? { additionalParameters: { resource: pending.resource } } : {})));
+  const result = await oauthStep('The token request', 'token_error', () => oauth.processAuthorizationCodeResponse(as, oauthClient, response));
+  return toTokenSet(result, {
+    issuer: as.issuer, clientId: client.clientId, tokenEndpoint: as.token_endpoint!, requestedScopes: pending.scopes, now: requestedAt,
+    ...(pending.resource ? { resource: pending.resource } : {}),
+  });
+}

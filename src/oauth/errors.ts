@@ -1,0 +1,90 @@
+/**
+ * Typed errors with stable codes. Dispatch on `instanceof` or `code`, never on message text.
+ * Messages name the offending field and never contain a token, code, verifier or secret value.
+ */
+export type ErrorCode =
+  // transport
+  | 'insecure_url'
+  | 'invalid_url'
+  | 'network_error'
+  | 'timeout'
+  | 'response_too_large'
+  | 'cross_origin_redirect'
+  | 'too_many_redirects'
+  | 'http_error'
+  | 'invalid_json'
+  // discovery and metadata
+  | 'invalid_challenge'
+  | 'invalid_metadata'
+  | 'resource_mismatch'
+  | 'issuer_mismatch'
+  | 'no_authorization_server'
+  | 'metadata_not_found'
+  | 'pkce_unsupported'
+  | 'unsupported_flow'
+  // registration
+  | 'registration_unavailable'
+  | 'registration_failed'
+  // authorization response
+  | 'state_mismatch'
+  | 'iss_mismatch'
+  | 'authorization_denied'
+  | 'authorization_failed'
+  | 'callback_timeout'
+  | 'port_in_use'
+  // tokens
+  | 'token_error'
+  | 'invalid_token_response'
+  | 'refresh_failed'
+  | 'not_signed_in'
+  | 'step_up_limit'
+  | 'invalid_bundle'
+  // storage and configuration
+  | 'storage_error'
+  | 'invalid_config'
+  | 'cancelled';
+
+export class McpOAuthError extends Error {
+  override name = 'McpOAuthError';
+  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The transport failed: network, timeout, size limit, redirect policy, or a non-https URL. */
+export class HttpRequestError extends McpOAuthError {
+  override name = 'HttpRequestError';
+}
+
+/** A metadata document or response body failed validation; the message names the field. */
+export class InvalidResponseError extends McpOAuthError {
+  override name = 'InvalidResponseError';
+}
+
+/** The authorization server answered with an OAuth error (`error`, `error_description`). */
+export class OAuthResponseError extends McpOAuthError {
+  override name = 'OAuthResponseError';
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly error: string,
+    readonly status: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** The user or the caller cancelled. Not shown to the user as an error. */
+export class CancelledError extends McpOAuthError {
+  override name = 'CancelledError';
+  constructor(message = 'The operation was cancelled.') {
+    super('cancelled', message);
+  }
+}
+
+/** Makes attacker-controlled text safe to put in a message or a log: JSON-encoded and bounded. */
+export function quote(value: unknown, max = 200): string {
+  const text = typeof value === 'string' ? value : String(value);
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}

@@ -1,0 +1,45 @@
+import * as oauth from 'oauth4webapi';
+import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote, type ErrorCode } from './errors';
+import type { FetchLike } from './http';
+
+/**
+ * Options for every oauth4webapi request: our policy fetch does the transport (https except loopback,
+ * timeouts, size limits, redirects), so oauth4webapi's own http check is left to it.
+ */
+export function requestOptions(fetch: FetchLike, extra: Record<string, unknown> = {}) {
+  return {
+    ...extra,
+    [oauth.customFetch]: (url: string, init: RequestInit) => fetch(url, init),
+    [oauth.allowInsecureRequests]: true,
+  };
+}
+
+/** Runs an oauth4webapi step and turns its errors into ours, keeping the original as `cause`. */
+export async function oauthStep<T>(what: string, code: ErrorCode, step: () => Promise<T> | T): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw toMcpOAuthError(error, what, code);
+  }
+}
+
+export function toMcpOAuthError(error: unknown, what: string, code: ErrorCode): McpOAuthError {
+  if (error instanceof McpOAuthError) return error;
+  if (error instanceof oauth.ResponseBodyError) {
+    const description = typeof error.error_description === 'string' ? `: ${quote(error.error_description)}` : '';
+    return new OAuthResponseError(code, `${what} failed with ${quote(error.error)} (HTTP ${error.status})${description}`, error.error, error.status, { cause: error });
+  }
+  if (error instanceof oauth.AuthorizationResponseError) {
+    const denied = error.error === 'access_denied';
+    return new OAuthResponseError(denied ? 'authorization_denied' : 'authorization_failed',
+      denied ? 'The authorization was denied. Sign in again and approve the request to continue.' : `The authorization server returned ${quote(error.error)}`,
+      error.error, undefined, { cause: error });
+  }
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    return new OAuthResponseError(code, `${what} was refused (HTTP ${error.status})`, error.cause[0]?.parameters.error ?? 'invalid_client', error.status, { cause: error });
+  }
+  if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError || error instanceof TypeError) {
+    return new InvalidResponseError(code === 'token_error' ? 'invalid_token_response' : code, `${what}: ${error.message}`, { cause: error });
+  }
+  return new McpOAuthError(code, `${what} failed`, { cause: error });
+}

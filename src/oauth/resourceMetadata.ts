@@ -1,0 +1,78 @@
+import { InvalidResponseError, McpOAuthError } from './errors';
+import { Fields } from './fields';
+import { readJsonObject, type FetchLike } from './http';
+import { describeUrl, secureUrl } from './url';
+
+/** RFC 9728 protected resource metadata, validated. */
+export interface ResourceMetadata {
+  readonly resource: string;
+  readonly authorizationServers: readonly string[];
+  readonly scopesSupported?: readonly string[];
+  /** Where it was found, for diagnostics. */
+  readonly source: string;
+}
+
+/**
+ * The URLs to try, in the MCP authorization spec's order: the `resource_metadata` URL from the challenge,
+ * then the path-aware well-known URL, then the root one.
+ */
+export function resourceMetadataUrls(serverUrl: string, fromChallenge?: string): string[] {
+  const server = new URL(serverUrl);
+  const urls: string[] = [];
+  if (fromChallenge) urls.push(secureUrl(fromChallenge, 'WWW-Authenticate "resource_metadata"').href);
+  const path = server.pathname.replace(/\/$/, '');
+  if (path) urls.push(new URL(`/.well-known/oauth-protected-resource${path}`, server).href);
+  urls.push(new URL('/.well-known/oauth-protected-resource', server).href);
+  return [...new Set(urls)];
+}
+
+/** Fetches the first metadata document found; only a 404 (or 4xx) moves on to the next URL. */
+export async function fetchResourceMetadata(fetch: FetchLike, serverUrl: string, urls: readonly string[]): Promise<ResourceMetadata | undefined> {
+  for (const url of urls) {
+    const response = await fetch(url, { headers: { accept: 'application/json' } });
+    if (response.status >= 400 && response.status < 500) continue;
+    if (response.status !== 200) {
+      throw new McpOAuthError('http_error', `${describeUrl(url)} answered HTTP ${response.status} for resource metadata`);
+    }
+    return processResourceMetadata(await readJsonObject(response, `resource metadata from ${describeUrl(url)}`), serverUrl, url);
+  }
+  return undefined;
+}
+
+/** Validates a protected resource metadata document for `serverUrl`. */
+export function processResourceMetadata(body: Record<string, unknown>, serverUrl: string, source: string): ResourceMetadata {
+  const fields = new Fields(body, 'resource metadata');
+  const resource = fields.string('resource');
+  if (!resourceCovers(resource, serverUrl)) {
+    throw new InvalidResponseError('resource_mismatch', `resource metadata "resource" (${describeUrl(resource)}) does not match the server URL ${describeUrl(serverUrl)}`);
+  }
+  const authorizationServers = fields.stringArray('authorization_servers');
+  if (authorizationServers.length === 0) fields.fail('authorization_servers', 'must name at least one authorization server');
+  authorizationServers.forEach((issuer, i) => {
+    try {
+      secureUrl(issuer, `resource metadata "authorization_servers[${i}]"`);
+    } catch (error) {
+      throw new InvalidResponseError((error as McpOAuthError).code, (error as Error).message);
+    }
+  });
+  const scopesSupported = fields.optionalStringArray('scopes_supported');
+  return { resource, authorizationServers, ...(scopesSupported ? { scopesSupported } : {}), source };
+}
+
+/**
+ * Whether the metadata's `resource` identifies the server: the same origin, and a path that is the server's
+ * path or a parent of it on a segment boundary (MCP servers commonly name their origin as the resource).
+ */
+export function resourceCovers(resource: string, serverUrl: string): boolean {
+  let r: URL;
+  try {
+    r = new URL(resource);
+  } catch {
+    return false;
+  }
+  const s = new URL(serverUrl);
+  if (r.origin !== s.origin || r.search || r.hash) return false;
+  const rp = r.pathname.endsWith('/') ? r.pathname : `${r.pathname}/`;
+  const sp = s.pathname.endsWith('/') ? s.pathname : `${s.pathname}/`;
+  return sp.startsWith(rp);
+}

@@ -1,0 +1,145 @@
+import { HttpRequestError, McpOAuthError, OAuthResponseError } from './errors';
+import type { Logger } from './logger';
+import type { TokenSet } from './tokenSet';
+import { isExpired } from './tokenSet';
+import type { TokenStore } from './tokenStore';
+
+/** What the UI shows about a session. `stale` means the AS could not be reached but the token still works. */
+export type TokenState = 'valid' | 'stale' | 'expired' | 'signed_out';
+
+export interface TokenStatus {
+  readonly state: TokenState;
+  readonly expiresAt?: number;
+  /** Why the last refresh failed, when it did. */
+  readonly error?: McpOAuthError;
+}
+
+export interface TokenManagerOptions {
+  readonly key: string;
+  readonly store: TokenStore;
+  /** Redeems the refresh token of `tokens`; no discovery happens here. */
+  readonly refresh: (tokens: TokenSet) => Promise<TokenSet>;
+  readonly now: () => number;
+  /** Refresh this long before expiry (`mcpOAuth.refreshBeforeExpirySeconds`). */
+  readonly refreshBeforeMs: number;
+  readonly logger?: Logger;
+  readonly onStatus?: (status: TokenStatus) => void;
+}
+
+/**
+ * Hands out access tokens for one (server, account). Refreshes ahead of expiry; N concurrent callers cause
+ * one refresh; re-reads the store first so a refresh token another window rotated is never replayed; and
+ * keeps a still-valid token when the AS is down, reporting `stale` until a later refresh recovers.
+ */
+export class TokenManager {
+  private inflight: Promise<TokenSet> | undefined;
+  private current: TokenStatus = { state: 'signed_out' };
+
+  constructor(private readonly options: TokenManagerOptions) {}
+
+  get status(): TokenStatus {
+    return this.current;
+  }
+
+  /** A token set whose access token is good for at least the refresh margin, refreshing when needed. */
+  async getTokens(): Promise<TokenSet> {
+    const tokens = await this.load();
+    if (!this.needsRefresh(tokens)) {
+      this.report({ state: this.current.state === 'stale' ? 'stale' : 'valid', ...expiry(tokens) });
+      return tokens;
+    }
+    return this.singleFlight(undefined);
+  }
+
+  async getAccessToken(): Promise<string> {
+    return (await this.getTokens()).accessToken;
+  }
+
+  /**
+   * Refreshes now, for example after the resource server rejected `rejectedAccessToken`. When another
+   * caller or window already replaced that token, the newer one is returned without a request.
+   */
+  async forceRefresh(rejectedAccessToken?: string): Promise<TokenSet> {
+    return this.singleFlight(rejectedAccessToken ?? null);
+  }
+
+  private singleFlight(rejected: string | null | undefined): Promise<TokenSet> {
+    this.inflight ??= this.refreshOnce(rejected).finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async refreshOnce(rejected: string | null | undefined): Promise<TokenSet> {
+    const { store, key } = this.options;
+    const run = () => this.refreshLocked(rejected);
+    return store.withLock ? store.withLock(key, run) : run();
+  }
+
+  private async refreshLocked(rejected: string | null | undefined): Promise<TokenSet> {
+    const tokens = await this.load(); // re-read: another window may have rotated the refresh token
+    const replaced = typeof rejected === 'string' && tokens.accessToken !== rejected;
+    if ((rejected === undefined || replaced) && !this.needsRefresh(tokens)) {
+      this.report({ state: 'valid', ...expiry(tokens) });
+      return tokens;
+    }
+    if (!tokens.refreshToken) {
+      this.report({ state: 'expired', ...expiry(tokens) });
+      throw new McpOAuthError('not_signed_in', 'The access token has expired and there is no refresh token; sign in again');
+    }
+    try {
+      const next = await this.options.refresh(tokens);
+      await this.options.store.set(this.options.key, next);
+      this.options.logger?.info(`[refresh] [${this.options.key}] token refreshed`);
+      this.report({ state: 'valid', ...expiry(next) });
+      return next;
+    } catch (error) {
+      return this.recover(tokens, error);
+    }
+  }
+
+  private async recover(used: TokenSet, error: unknown): Promise<TokenSet> {
+    const wrapped = error instanceof McpOAuthError ? error : new McpOAuthError('refresh_failed', 'The token refresh failed', { cause: error });
+    if (error instanceof OAuthResponseError && error.error === 'invalid_grant') {
+      const latest = await this.options.store.get(this.options.key);
+      if (latest && latest.refreshToken !== used.refreshToken && !isExpired(latest, this.options.now())) {
+        this.report({ state: 'valid', ...expiry(latest) });
+        return latest; // rotated by another process between our read and our request
+      }
+      this.options.logger?.warn(`[refresh] [${this.options.key}] refresh token rejected (invalid_grant); sign-in needed`);
+      this.report({ state: 'expired', ...expiry(used), error: wrapped });
+      throw new McpOAuthError('not_signed_in', 'The session has expired or was revoked; sign in again', { cause: error });
+    }
+    const transient = error instanceof HttpRequestError || (error instanceof OAuthResponseError && (error.status ?? 0) >= 500) || wrapped.code === 'http_error';
+    if (transient && !isExpired(used, this.options.now())) {
+      this.options.logger?.warn(`[refresh] [${this.options.key}] authorization server unavailable (${wrapped.code}); keeping the current token until it expires`);
+      this.report({ state: 'stale', ...expiry(used), error: wrapped });
+      return used;
+    }
+    this.report({ state: transient ? 'stale' : 'expired', ...expiry(used), error: wrapped });
+    throw wrapped;
+  }
+
+  private async load(): Promise<TokenSet> {
+    const tokens = await this.options.store.get(this.options.key);
+    if (!tokens) {
+      this.report({ state: 'signed_out' });
+      throw new McpOAuthError('not_signed_in', 'Not signed in to this server; sign in first');
+    }
+    return tokens;
+  }
+
+  private needsRefresh(tokens: TokenSet): boolean {
+    return isExpired(tokens, this.options.now(), this.options.refreshBeforeMs);
+  }
+
+  private report(status: TokenStatus): void {
+    const changed = status.state !== this.current.state || status.expiresAt !== this.current.expiresAt || status.error !== this.current.error;
+    this.current = status;
+    if (changed) this.options.onStatus?.(status);
+  }
+}
+
+function expiry(tokens: TokenSet): { expiresAt?: number } {
+  return tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {};
+}

@@ -1,0 +1,54 @@
+import { decodeJwt } from 'jose';
+import type * as oauth from 'oauth4webapi';
+import { InvalidResponseError } from './errors';
+import { Scopes } from './scopes';
+import type { TokenSet } from './tokenSet';
+
+export interface TokenContext {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly tokenEndpoint: string;
+  readonly resource?: string;
+  /** What was requested: RFC 6749 §5.1 says an omitted `scope` means exactly these were granted. */
+  readonly requestedScopes: Scopes;
+  readonly now: number;
+  /** On refresh, the previous set: its refresh token is kept when the AS does not rotate it. */
+  readonly previous?: TokenSet;
+}
+
+/** Turns a token endpoint response that oauth4webapi already validated into our TokenSet, checking the rest. */
+export function toTokenSet(response: oauth.TokenEndpointResponse, context: TokenContext): TokenSet {
+  if (response.token_type.toLowerCase() !== 'bearer') {
+    throw new InvalidResponseError('invalid_token_response', `token response "token_type" must be Bearer`);
+  }
+  if (response.expires_in !== undefined && (!Number.isFinite(response.expires_in) || response.expires_in <= 0)) {
+    throw new InvalidResponseError('invalid_token_response', 'token response "expires_in" must be a positive number');
+  }
+  const expiresAt = response.expires_in !== undefined ? context.now + response.expires_in * 1000 : jwtExpiry(response.access_token);
+  const scopes = response.scope !== undefined ? Scopes.parse(response.scope) : context.previous ? Scopes.of(context.previous.scopes) : context.requestedScopes;
+  const refreshToken = response.refresh_token ?? context.previous?.refreshToken;
+  const idToken = response.id_token ?? context.previous?.idToken;
+  return {
+    accessToken: response.access_token,
+    tokenType: 'Bearer',
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+    ...(refreshToken ? { refreshToken } : {}),
+    ...(idToken ? { idToken } : {}),
+    scopes: scopes.values,
+    issuer: context.issuer,
+    clientId: context.clientId,
+    tokenEndpoint: context.tokenEndpoint,
+    ...(context.resource ? { resource: context.resource } : {}),
+    obtainedAt: context.now,
+  };
+}
+
+/** The `exp` of a JWT access token, when it is one; opaque tokens have none. */
+export function jwtExpiry(token: string): number | undefined {
+  try {
+    const exp = decodeJwt(token).exp;
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}

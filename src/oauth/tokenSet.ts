@@ -1,0 +1,23 @@
+/** The tokens held for one (server, account). Times are epoch milliseconds from the injected clock. */
+export interface TokenSet {
+  readonly accessToken: string;
+  readonly tokenType: string;
+  /** Absolute expiry of the access token, when the AS said (`expires_in`) or the JWT's `exp` tells. */
+  readonly expiresAt?: number;
+  readonly refreshToken?: string;
+  readonly idToken?: string;
+  /** Granted scopes, sorted; empty when the AS did not say. */
+  readonly scopes: readonly string[];
+  /** The AS issuer that issued these tokens, and the client they were issued to. */
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly tokenEndpoint: string;
+  /** The RFC 8707 resource the tokens were requested for, when one was sent. */
+  readonly resource?: string;
+  readonly obtainedAt: number;
+}
+
+/** Whether the access token is past (or within `skewMs` of) its expiry. No expiry means it is taken as valid. */
+export function isExpired(tokens: TokenSet, now: number, skewMs = 0): boolean {
+  return tokens.expiresAt !== undefined && now + skewMs >= tokens.expiresAt;
+}
