@@ -1,7 +1,7 @@
 import type { AuthOptions } from './authOptions';
 import { fetchAuthServerMetadata, authServerMetadataUrls, type AuthServerMetadata } from './authServerMetadata';
 import type { BearerChallenge } from './challenge';
-import { McpOAuthError } from './errors';
+import { InvalidResponseError, McpOAuthError } from './errors';
 import type { FetchLike } from './http';
 import { fetchResourceMetadata, resourceMetadataUrls, type ResourceMetadata } from './resourceMetadata';
 import { describeUrl, secureUrl } from './url';
@@ -49,7 +49,11 @@ export async function discover(fetch: FetchLike, serverUrl: string, options: Aut
     ? [secureUrl(options.authorizationServerMetadataUrl, 'auth.authorizationServerMetadataUrl').href]
     : authServerMetadataUrls(issuer!);
   if (options.authorizationServerMetadataUrl && via === 'resource_metadata' && !resourceMetadata) via = 'override';
-  const authServer = await fetchAuthServerMetadata(fetch, metadataUrls, issuer);
+  // 2025-03-26 servers name no issuer; their metadata at the server's origin may carry any issuer there.
+  const authServer = await fetchAuthServerMetadata(fetch, metadataUrls, via === 'legacy' ? undefined : issuer);
+  if (authServer && via === 'legacy' && new URL(authServer.issuer).origin !== issuer) {
+    throw new InvalidResponseError('issuer_mismatch', `authorization server metadata at ${describeUrl(issuer!)} names an issuer on another origin (${describeUrl(authServer.issuer)}); refused`);
+  }
   if (authServer) return { serverUrl, ...(resourceMetadata ? { resourceMetadata } : {}), authServer, via };
 
   if (via === 'legacy') {

@@ -1,6 +1,5 @@
-import { InvalidResponseError, quote } from './errors';
+import { InvalidResponseError, McpOAuthError, quote } from './errors';
 import { secureUrl } from './url';
-import { McpOAuthError } from './errors';
 
 /**
  * Strict readers for a JSON object received from a server. Every read checks the type, and a failure
@@ -11,7 +10,7 @@ export class Fields {
   constructor(
     private readonly object: Record<string, unknown>,
     private readonly what: string,
-    private readonly code: 'invalid_metadata' | 'invalid_token_response' | 'registration_failed' = 'invalid_metadata',
+    private readonly code: 'invalid_metadata' | 'invalid_token_response' | 'registration_failed' | 'invalid_bundle' = 'invalid_metadata',
   ) {}
 
   fail(field: string, problem: string): never {

@@ -7,6 +7,7 @@
 // scenario's server URL as the last argument. Environment overrides:
 //   CONFORMANCE_CLIENT    the whole client command instead (e.g. "node /tmp/ref/client.mjs"). The suite splits
 //                         it on spaces and runs it through a shell, so shell-quote paths that contain spaces.
+//                         run.mjs prefixes it with `exec` (unless it has ; & or |) so the suite's timeout works.
 //   CONFORMANCE_SUITE     suite to run (default "auth"; also all, core, extensions, backcompat, metadata, draft, sep-835)
 //   CONFORMANCE_SCENARIO  run one scenario instead of a suite (e.g. "auth/scope-step-up")
 //   CONFORMANCE_TIMEOUT   per-scenario client timeout in ms (default 30000)
@@ -31,7 +32,10 @@ const strict = process.env.CONFORMANCE_STRICT === '1';
 // The suite does `command.split(' ')`, appends the URL, and hands the pieces to a shell joined by spaces, so
 // single-quoting a path with spaces survives the round trip.
 const shq = (s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-const clientCommand = process.env.CONFORMANCE_CLIENT || `${shq(node24)} ${shq(clientEntry)}`;
+// `exec` makes the shell replace itself with the client: the suite's timeout kills the shell's pid, so without
+// it (with dash as /bin/sh) a hung client survives the timeout and the whole suite waits for it forever.
+const withExec = (cmd) => (/^\s*exec\s/.test(cmd) || /[;&|]/.test(cmd) ? cmd : `exec ${cmd.trim()}`);
+const clientCommand = withExec(process.env.CONFORMANCE_CLIENT || `${shq(node24)} ${shq(clientEntry)}`);
 
 function finish(passed, failed, warnings, code) {
   console.log(`Total: ${passed} passed, ${failed} failed, ${warnings} warnings`);
@@ -60,7 +64,12 @@ if (!process.env.CONFORMANCE_SCENARIO) args.push('--verbose'); // suite mode: li
 
 console.log(`conformance: ${target.join(' ')} | client: ${clientCommand} | results: ${outDir}`);
 const started = Date.now();
-const child = spawn(node24, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+// Own process group: the suite runs each client through `sh -c`, and when it times a client out it kills only
+// that shell. A client that ignores the timeout then lives on (and keeps the suite waiting on its pipes), so
+// the watchdog and the exit path below kill the whole group.
+const child = spawn(node24, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
+const killGroup = (sig) => { try { process.kill(-child.pid, sig); } catch { /* already gone */ } };
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killGroup('SIGKILL'); process.exit(130); });
 let out = '';
 child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
 child.stderr.on('data', (d) => process.stderr.write(d));
@@ -68,10 +77,11 @@ child.stderr.on('data', (d) => process.stderr.write(d));
 // Scenarios run in parallel, each bounded by the client timeout; anything far beyond that is a hang.
 const watchdogMs = timeoutMs + 90_000;
 let watchdogFired = false;
-const watchdog = setTimeout(() => { watchdogFired = true; child.kill('SIGKILL'); }, watchdogMs);
+const watchdog = setTimeout(() => { watchdogFired = true; killGroup('SIGKILL'); }, watchdogMs);
 
 const { code, signal } = await new Promise((res) => child.on('close', (code, signal) => res({ code, signal })));
 clearTimeout(watchdog);
+killGroup('SIGKILL'); // leftover clients the suite gave up on
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
 // A compact list of every non-passing check, read from checks.json (the suite's own --verbose output omits
