@@ -91,7 +91,7 @@ export async function redeemAuthorizationCallback(
       requestOptions(fetch, pending.resource ? { additionalParameters: { resource: pending.resource } } : {})));
   const result = await oauthStep('The token request', 'token_error', () => oauth.processAuthorizationCodeResponse(as, oauthClient, response));
   return toTokenSet(result, {
-    issuer: as.issuer, clientId: client.clientId, tokenEndpoint: as.token_endpoint!, requestedScopes: pending.scopes, now: requestedAt,
+    issuer: as.issuer, clientId: client.clientId, tokenEndpoint: as.token_endpoint!, ...(as.revocation_endpoint ? { revocationEndpoint: as.revocation_endpoint } : {}), requestedScopes: pending.scopes, now: requestedAt,
     ...(pending.resource ? { resource: pending.resource } : {}),
   });
 }

@@ -5,6 +5,7 @@ import { McpOAuthError } from './errors';
 import { Fields } from './fields';
 import { readJsonObject, type FetchLike } from './http';
 import { oauthStep, requestOptions } from './oauthCall';
+import { Scopes } from './scopes';
 import { describeUrl, secureUrl } from './url';
 
 /** A client identity at one authorization server. Kept per issuer and never used with another AS. */
@@ -17,6 +18,8 @@ export interface ClientRegistration {
   readonly method: 'preregistered' | 'cimd' | 'dcr';
   readonly redirectUris: readonly string[];
   readonly grantTypes: readonly string[];
+  /** Scopes the AS limited a dynamic registration to, when it said so. */
+  readonly scope?: string;
   readonly registeredAt: number;
 }
 
@@ -30,6 +33,8 @@ export interface ClientStore {
 export interface ClientNeeds {
   readonly redirectUri?: string;
   readonly grantTypes: readonly string[];
+  /** The scopes about to be requested; a registration limited to fewer is not reused. */
+  readonly scopes?: Scopes;
 }
 
 export const DEFAULT_CLIENT_NAME = 'MCP OAuth';
@@ -77,6 +82,7 @@ export async function resolveClient(
  * honours RFC 8252's any-port rule for loopback, so callers reuse the registered port when they can. */
 function fits(registration: ClientRegistration, needs: ClientNeeds): boolean {
   if (!needs.grantTypes.every((g) => registration.grantTypes.includes(g))) return false;
+  if (registration.scope !== undefined && needs.scopes && !Scopes.parse(registration.scope).covers(needs.scopes)) return false;
   return !needs.redirectUri || registration.redirectUris.includes(needs.redirectUri);
 }
 
@@ -98,10 +104,11 @@ export async function registerClient(fetch: FetchLike, as: AuthServerMetadata, n
   const body = new Fields(await readJsonObject(response, 'client registration response'), 'client registration response', 'registration_failed');
   const clientId = body.string('client_id');
   const clientSecret = body.optionalString('client_secret');
+  const scope = body.optionalString('scope');
   const method = (body.optionalString('token_endpoint_auth_method') ?? (clientSecret ? 'client_secret_basic' : 'none')) as TokenEndpointAuthMethod;
   if (!['none', 'client_secret_basic', 'client_secret_post'].includes(method)) body.fail('token_endpoint_auth_method', 'is not a method this client supports');
   return {
     issuer: as.issuer, clientId, ...(clientSecret ? { clientSecret } : {}), tokenEndpointAuthMethod: method, method: 'dcr',
-    redirectUris: needs.redirectUri ? [needs.redirectUri] : [], grantTypes: needs.grantTypes, registeredAt: now,
+    redirectUris: needs.redirectUri ? [needs.redirectUri] : [], grantTypes: needs.grantTypes, registeredAt: now, ...(scope ? { scope } : {}),
   };
 }

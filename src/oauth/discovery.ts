@@ -14,6 +14,8 @@ export interface DiscoveredServer {
   readonly authServer: AuthServerMetadata;
   /** How the authorization server was found. */
   readonly via: 'resource_metadata' | 'override' | 'legacy';
+  /** True when no metadata was found at all and the 2025-03-26 default endpoints are being tried. */
+  readonly defaultEndpoints?: boolean;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function discover(fetch: FetchLike, serverUrl: string, options: Aut
     return {
       serverUrl,
       via,
+      defaultEndpoints: true,
       authServer: {
         issuer: origin,
         authorization_endpoint: `${origin}/authorize`,

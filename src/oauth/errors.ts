@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'authorization_denied'
   | 'authorization_failed'
   | 'callback_timeout'
+  | 'device_code_expired'
   | 'port_in_use'
   // tokens
   | 'token_error'

@@ -8,6 +8,8 @@ export interface TokenContext {
   readonly issuer: string;
   readonly clientId: string;
   readonly tokenEndpoint: string;
+  readonly revocationEndpoint?: string;
+  readonly grantType?: 'client_credentials';
   readonly resource?: string;
   /** What was requested: RFC 6749 §5.1 says an omitted `scope` means exactly these were granted. */
   readonly requestedScopes: Scopes;
@@ -38,6 +40,8 @@ export function toTokenSet(response: oauth.TokenEndpointResponse, context: Token
     issuer: context.issuer,
     clientId: context.clientId,
     tokenEndpoint: context.tokenEndpoint,
+    ...(context.revocationEndpoint ?? context.previous?.revocationEndpoint ? { revocationEndpoint: context.revocationEndpoint ?? context.previous?.revocationEndpoint } : {}),
+    ...(context.grantType ? { grantType: context.grantType } : {}),
     ...(context.resource ? { resource: context.resource } : {}),
     obtainedAt: context.now,
   };

@@ -12,6 +12,10 @@ export interface TokenSet {
   readonly issuer: string;
   readonly clientId: string;
   readonly tokenEndpoint: string;
+  /** RFC 7009 endpoint, remembered so that sign-out needs no discovery. */
+  readonly revocationEndpoint?: string;
+  /** Set for client credentials sessions, which renew by running the grant again rather than refreshing. */
+  readonly grantType?: 'client_credentials';
   /** The RFC 8707 resource the tokens were requested for, when one was sent. */
   readonly resource?: string;
   readonly obtainedAt: number;

@@ -9,6 +9,7 @@ import type { AuthOptions } from '../../src/oauth/authOptions';
 import type { ClientRegistration } from '../../src/oauth/clientRegistration';
 import { defaultHttpPolicy } from '../../src/oauth/http';
 import { MemoryTokenStore } from '../../src/oauth/memoryTokenStore';
+import { loadPrivateKey } from '../../src/oauth/privateKey';
 import { cryptoRandom } from '../../src/oauth/random';
 import { ServerAuth } from '../../src/oauth/serverAuth';
 
@@ -40,12 +41,17 @@ const env: AuthEnvironment = {
   logger: { trace() {}, debug() {}, info: (m) => console.error(m), warn: (m) => console.error(m), error: (m) => console.error(m) },
   tokens: new MemoryTokenStore(),
   clients: { get: async (k) => clients.get(k), set: async (k, v) => void clients.set(k, v), delete: async (k) => void clients.delete(k) },
-  credentials: async () => (context.client_secret ? { clientSecret: context.client_secret } : {}),
+  credentials: async () => ({
+    ...(context.client_secret ? { clientSecret: context.client_secret } : {}),
+    ...(context.private_key_pem ? { privateKey: await loadPrivateKey(context.private_key_pem, context.signing_algorithm) } : {}),
+  }),
   refreshBeforeMs: 60_000,
 };
+const clientCredentials = (process.env.MCP_CONFORMANCE_SCENARIO ?? '').includes('client-credentials');
 const options: AuthOptions = {
   clientMetadataUrl: 'https://conformance-test.local/client-metadata.json',
   ...(context.client_id ? { clientId: context.client_id } : {}),
+  ...(clientCredentials ? { flow: 'clientCredentials', tokenEndpointAuthMethod: context.private_key_pem ? 'private_key_jwt' : 'client_secret_basic' } : {}),
 };
 
 async function main(): Promise<void> {
@@ -54,7 +60,8 @@ async function main(): Promise<void> {
     fetch: globalThis.fetch,
     tokens: auth.tokenManager(),
     signIn: async (challenge, extraScopes) => {
-      await auth.signIn({ agent, ...(challenge ? { challenge } : {}), ...(extraScopes ? { extraScopes } : {}) });
+      const request = { ...(challenge ? { challenge } : {}), ...(extraScopes ? { extraScopes } : {}) };
+      await (clientCredentials ? auth.signInWithClientCredentials(request) : auth.signIn(agent, request));
     },
   });
   const client = await connectMcp(serverUrl, fetch);

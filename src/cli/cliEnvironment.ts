@@ -1,0 +1,57 @@
+import type { AuthEnvironment } from '../oauth/authEnvironment';
+import type { AuthOptions } from '../oauth/authOptions';
+import type { ClientRegistration, ClientStore } from '../oauth/clientRegistration';
+import { McpOAuthError } from '../oauth/errors';
+import { FileTokenStore } from '../oauth/fileTokenStore';
+import { defaultHttpPolicy } from '../oauth/http';
+import { JsonFileStore } from '../oauth/jsonFileStore';
+import type { Logger } from '../oauth/logger';
+import { cryptoRandom } from '../oauth/random';
+import type { FlowOptions } from './args';
+import { statePaths } from './paths';
+
+/** Diagnostics on stderr; `MCP_OAUTH_DEBUG=1` adds the step-by-step trace. Never a token or secret. */
+export function stderrLogger(env: NodeJS.ProcessEnv = process.env): Logger {
+  const debug = env.MCP_OAUTH_DEBUG === '1';
+  const write = (level: string) => (message: string) => process.stderr.write(`[${level}] ${message}\n`);
+  const off = () => undefined;
+  return { trace: off, debug: debug ? write('debug') : off, info: debug ? write('info') : off, warn: write('warn'), error: write('error') };
+}
+
+/** The CLI's host: 0600 files under $MCP_OAUTH_HOME (or the config directory), secrets from the environment. */
+export function cliEnvironment(options: Partial<FlowOptions> = {}, env: NodeJS.ProcessEnv = process.env): AuthEnvironment {
+  const paths = statePaths({ env });
+  const clients = new JsonFileStore<ClientRegistration>(paths.clientsFile);
+  const clientStore: ClientStore = { get: (k) => clients.get(k), set: (k, v) => clients.set(k, v), delete: (k) => clients.delete(k) };
+  return {
+    http: defaultHttpPolicy(),
+    now: Date.now,
+    random: cryptoRandom,
+    logger: stderrLogger(env),
+    tokens: new FileTokenStore(paths.tokensFile),
+    clients: clientStore,
+    refreshBeforeMs: 120_000,
+    credentials: async (registration) => {
+      if (!options.clientSecretEnv || registration.clientId !== options.clientId) return {};
+      const secret = env[options.clientSecretEnv];
+      if (!secret) {
+        throw new McpOAuthError('invalid_config', `The environment variable ${options.clientSecretEnv} (named by --client-secret-env) is not set`);
+      }
+      return { clientSecret: secret };
+    },
+  };
+}
+
+/** The CLI's flow options as the core's `auth` options. */
+export function authOptionsFrom(options: Partial<FlowOptions>): AuthOptions {
+  return {
+    ...(options.flow ? { flow: options.flow } : {}),
+    ...(options.clientId ? { clientId: options.clientId } : {}),
+    ...(options.clientMetadataUrl ? { clientMetadataUrl: options.clientMetadataUrl } : {}),
+    ...(options.scopes?.length ? { scopes: options.scopes } : {}),
+    ...(options.resource !== undefined ? { resource: options.resource } : {}),
+    ...(options.resourceMetadataUrl ? { resourceMetadataUrl: options.resourceMetadataUrl } : {}),
+    ...(options.authorizationServer ? { authorizationServer: options.authorizationServer } : {}),
+    ...(options.authorizationServerMetadataUrl ? { authorizationServerMetadataUrl: options.authorizationServerMetadataUrl } : {}),
+  };
+}

@@ -1,0 +1,131 @@
+import * as oauth from 'oauth4webapi';
+import type { AuthServerMetadata } from './authServerMetadata';
+import { clientAuthentication, toClient, type ClientCredentials } from './clientAuth';
+import type { ClientRegistration } from './clientRegistration';
+import { CancelledError, InvalidResponseError, McpOAuthError, OAuthResponseError } from './errors';
+import type { FetchLike } from './http';
+import { oauthStep, requestOptions } from './oauthCall';
+import type { Scopes } from './scopes';
+import { toTokenSet } from './tokenResponse';
+import type { TokenSet } from './tokenSet';
+import { describeUrl, secureUrl } from './url';
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** What the user is shown. `deviceCode` is a credential: never display or log it. */
+export interface DeviceAuthorization {
+  readonly userCode: string;
+  readonly verificationUri: string;
+  readonly verificationUriComplete?: string;
+  readonly expiresAt: number;
+  readonly intervalMs: number;
+  readonly deviceCode: string;
+  readonly scopes: Scopes;
+  readonly resource?: string;
+}
+
+export interface DeviceClock {
+  readonly now: () => number;
+  /** Resolves after `ms`, or rejects with CancelledError when `signal` aborts. Injected so tests don't wait. */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** RFC 8628 §3.1–3.2: asks the AS for a device code and user code. */
+export async function startDeviceAuthorization(
+  fetch: FetchLike, as: AuthServerMetadata, client: ClientRegistration, credentials: ClientCredentials,
+  scopes: Scopes, resource: string | undefined, now: number,
+): Promise<DeviceAuthorization> {
+  if (!as.device_authorization_endpoint) {
+    throw new McpOAuthError('unsupported_flow', `The authorization server ${describeUrl(as.issuer)} does not offer the device code flow (no "device_authorization_endpoint"); sign in with the browser flow instead${as.grant_types_supported?.includes('client_credentials') ? ', or use client credentials' : ''}`);
+  }
+  const params: Record<string, string> = {};
+  if (!scopes.isEmpty) params.scope = scopes.toString();
+  if (resource) params.resource = resource;
+  const oauthClient = toClient(client);
+  const response = await oauthStep('The device authorization request', 'authorization_failed', () =>
+    oauth.deviceAuthorizationRequest(as, oauthClient, clientAuthentication(client, credentials), params, requestOptions(fetch)));
+  const body = await oauthStep('The device authorization request', 'authorization_failed', () => oauth.processDeviceAuthorizationResponse(as, oauthClient, response));
+  const verificationUri = checkedUri(body.verification_uri, 'verification_uri');
+  const verificationUriComplete = body.verification_uri_complete === undefined ? undefined : checkedUri(body.verification_uri_complete, 'verification_uri_complete');
+  if (!(body.expires_in > 0)) throw new InvalidResponseError('invalid_metadata', 'device authorization response "expires_in" must be a positive number');
+  if (body.interval !== undefined && !(body.interval > 0 && body.interval <= 60)) {
+    throw new InvalidResponseError('invalid_metadata', 'device authorization response "interval" must be a number from 1 to 60');
+  }
+  return {
+    userCode: body.user_code, verificationUri, ...(verificationUriComplete ? { verificationUriComplete } : {}),
+    expiresAt: now + body.expires_in * 1000, intervalMs: (body.interval ?? 5) * 1000, deviceCode: body.device_code, scopes,
+    ...(resource ? { resource } : {}),
+  };
+}
+
+/**
+ * RFC 8628 §3.4–3.5: polls the token endpoint at `interval` (5 s by default), 5 s slower after each
+ * `slow_down`, until approval, denial, expiry or cancellation.
+ */
+export async function pollDeviceAuthorization(
+  fetch: FetchLike, as: AuthServerMetadata, client: ClientRegistration, credentials: ClientCredentials,
+  device: DeviceAuthorization, clock: DeviceClock, signal?: AbortSignal,
+): Promise<TokenSet> {
+  const oauthClient = toClient(client);
+  let interval = device.intervalMs;
+  for (;;) {
+    await clock.sleep(interval, signal);
+    if (signal?.aborted) throw new CancelledError();
+    if (clock.now() >= device.expiresAt) throw expired();
+    const requestedAt = clock.now();
+    try {
+      const response = await oauthStep('The device token request', 'token_error', () =>
+        oauth.deviceCodeGrantRequest(as, oauthClient, clientAuthentication(client, credentials), device.deviceCode,
+          requestOptions(fetch, device.resource ? { additionalParameters: { resource: device.resource }, signal } : signal ? { signal } : {})));
+      const result = await oauthStep('The device token request', 'token_error', () => oauth.processDeviceCodeResponse(as, oauthClient, response));
+      return toTokenSet(result, {
+        issuer: as.issuer, clientId: client.clientId, tokenEndpoint: as.token_endpoint!, ...(as.revocation_endpoint ? { revocationEndpoint: as.revocation_endpoint } : {}), requestedScopes: device.scopes, now: requestedAt,
+        ...(device.resource ? { resource: device.resource } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof OAuthResponseError)) throw error;
+      switch (error.error) {
+        case 'authorization_pending':
+          continue;
+        case 'slow_down':
+          interval += 5000;
+          continue;
+        case 'expired_token':
+          throw expired();
+        case 'access_denied':
+          throw new OAuthResponseError('authorization_denied', 'The sign-in was denied on the verification page. Start again and approve it to continue.', error.error, error.status);
+        default:
+          throw error;
+      }
+    }
+  }
+}
+
+function expired(): McpOAuthError {
+  return new McpOAuthError('device_code_expired', 'The device code expired before it was approved; start the sign-in again');
+}
+
+/** The verification page is opened in a browser: it must be https (or loopback http), never `javascript:`. */
+function checkedUri(value: string, field: string): string {
+  try {
+    return secureUrl(value, `device authorization response "${field}"`).href;
+  } catch (error) {
+    throw new InvalidResponseError((error as McpOAuthError).code ?? 'invalid_metadata', (error as Error).message);
+  }
+}
+
+/** A real sleep that honours cancellation. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new CancelledError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

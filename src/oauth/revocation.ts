@@ -1,0 +1,44 @@
+import * as oauth from 'oauth4webapi';
+import { clientAuthentication, toClient, type ClientCredentials } from './clientAuth';
+import type { ClientRegistration } from './clientRegistration';
+import { McpOAuthError } from './errors';
+import type { FetchLike } from './http';
+import { oauthStep, requestOptions } from './oauthCall';
+import type { TokenSet } from './tokenSet';
+
+export type RevocationOutcome = 'revoked' | 'not_supported' | 'failed' | 'none';
+
+export interface RevocationResult {
+  readonly refreshToken: RevocationOutcome;
+  readonly accessToken: RevocationOutcome;
+  /** Why a revocation failed or could not be attempted, for the user. */
+  readonly reason?: string;
+}
+
+/**
+ * RFC 7009: revokes the refresh token (which ends the grant at most servers), then the access token.
+ * Never throws: sign-out deletes locally whatever happens here, and reports the outcome.
+ */
+export async function revokeTokens(fetch: FetchLike, tokens: TokenSet, client: ClientRegistration, credentials: ClientCredentials): Promise<RevocationResult> {
+  if (!tokens.revocationEndpoint) {
+    return { refreshToken: 'not_supported', accessToken: 'not_supported', reason: 'the authorization server offers no revocation endpoint' };
+  }
+  const as: oauth.AuthorizationServer = { issuer: tokens.issuer, token_endpoint: tokens.tokenEndpoint, revocation_endpoint: tokens.revocationEndpoint };
+  const revoke = async (token: string, hint: string): Promise<{ outcome: RevocationOutcome; reason?: string }> => {
+    try {
+      const oauthClient = toClient(client);
+      const response = await oauthStep('The revocation request', 'http_error', () =>
+        oauth.revocationRequest(as, oauthClient, clientAuthentication(client, credentials), token, requestOptions(fetch, { additionalParameters: { token_type_hint: hint } })));
+      await oauthStep('The revocation request', 'http_error', () => oauth.processRevocationResponse(response));
+      return { outcome: 'revoked' };
+    } catch (error) {
+      const reason = error instanceof McpOAuthError ? error.message : 'the revocation request failed';
+      const unsupported = (error as { error?: string }).error === 'unsupported_token_type';
+      return { outcome: unsupported ? 'not_supported' : 'failed', reason };
+    }
+  };
+  const refresh = tokens.refreshToken ? await revoke(tokens.refreshToken, 'refresh_token') : { outcome: 'none' as const };
+  const access = await revoke(tokens.accessToken, 'access_token');
+  const reason = refresh.outcome === 'failed' ? refresh.reason : access.outcome === 'failed' ? access.reason : undefined;
+  return { refreshToken: refresh.outcome, accessToken: access.outcome, ...(reason ? { reason } : {}) };
+}
