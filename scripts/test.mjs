@@ -6,10 +6,10 @@ import { ensureNode24 } from './node24.mjs';
 const only = process.argv[2];
 const results = [];
 
-function run(label, cmd, args, parse) {
+function run(label, cmd, args, parse, env = {}) {
   return new Promise((resolve) => {
     console.log(`\n=== ${label}: ${[cmd, ...args].join(' ')}`);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
     child.on('close', (code) => {
@@ -44,7 +44,17 @@ if (!only || only === 'unit') {
   await run('unit tests', node24, ['node_modules/mocha/bin/mocha.js'], mochaCounts);
 }
 if (!only || only === 'conformance') {
-  await run('MCP conformance (auth)', node24, ['test/conformance/run.mjs', node24], conformanceCounts);
+  // `--suite auth` is the bar; the back-compat, draft and client-credentials scenarios hold us to more.
+  const conformance = [
+    ['auth suite', { CONFORMANCE_SUITE: 'auth' }],
+    ['2025-03-26 back-compat', { CONFORMANCE_SUITE: 'backcompat' }],
+    ['draft', { CONFORMANCE_SUITE: 'draft' }],
+    ['client credentials (basic)', { CONFORMANCE_SCENARIO: 'auth/client-credentials-basic' }],
+    ['client credentials (private_key_jwt)', { CONFORMANCE_SCENARIO: 'auth/client-credentials-jwt' }],
+  ];
+  for (const [label, env] of conformance) {
+    await run(`MCP conformance: ${label}`, node24, ['test/conformance/run.mjs', node24], conformanceCounts, env);
+  }
 }
 
 console.log('\n=== summary');

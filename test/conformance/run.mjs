@@ -3,7 +3,7 @@
 //   node test/conformance/run.mjs <node24-path>
 //
 // The suite needs Node >= 22, so the runner and the client under test are started with <node24-path>.
-// By default the client under test is `<node24-path> <repo>/dist/conformance-client.js`; the suite appends the
+// By default the client under test is `<node24-path> <repo>/out/conformance-client.js`; the suite appends the
 // scenario's server URL as the last argument. Environment overrides:
 //   CONFORMANCE_CLIENT    the whole client command instead (e.g. "node /tmp/ref/client.mjs"). The suite splits
 //                         it on spaces and runs it through a shell, so shell-quote paths that contain spaces.
@@ -12,12 +12,14 @@
 //   CONFORMANCE_SCENARIO  run one scenario instead of a suite (e.g. "auth/scope-step-up")
 //   CONFORMANCE_TIMEOUT   per-scenario client timeout in ms (default 30000)
 //   CONFORMANCE_STRICT=1  also exit non-zero when there are warnings (the suite itself does)
-// Per-scenario results (checks.json, client stdout.txt/stderr.txt) go to a fresh folder under the OS temp dir.
+//   CONFORMANCE_KEEP=1    keep the results folder even when everything passed
+// Per-scenario results (checks.json, client stdout.txt/stderr.txt) go to a fresh folder under the OS temp dir;
+// it is removed after a clean run (no failures, no warnings) unless CONFORMANCE_KEEP=1.
 //
 // The last line printed on stdout is always `Total: N passed, M failed, K warnings`. The exit code is non-zero
 // when any check failed or when the suite did not run to its summary (crash, missing client, watchdog).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,7 +107,6 @@ for (const file of walk(outDir).filter((f) => f.endsWith('checks.json')).sort())
   if (bad.length) problems.push(`  ${scenario} (client stderr: ${join(dir, 'stderr.txt')})`, ...bad);
 }
 if (problems.length) console.log(`\nNon-passing checks:\n${problems.join('\n')}`);
-console.log(`\nconformance finished in ${seconds}s (exit ${signal ?? code}); results in ${outDir}`);
 
 const m = /Total: (\d+) passed, (\d+) failed, (\d+) warnings/.exec(out);
 let passed = m ? Number(m[1]) : totals.passed;
@@ -124,6 +125,9 @@ if (crashed) {
   if (failed === 0) failed = 1;
 }
 const bad = failed > 0 || crashed || (strict && warnings > 0);
+const keep = process.env.CONFORMANCE_KEEP === '1' || failed > 0 || warnings > 0 || crashed;
+if (!keep) rmSync(outDir, { recursive: true, force: true });
+console.log(`\nconformance finished in ${seconds}s (exit ${signal ?? code}); results ${keep ? `in ${outDir}` : 'removed (CONFORMANCE_KEEP=1 keeps them)'}`);
 finish(passed, failed, warnings, bad ? 1 : 0);
 
 function walk(dir) {
