@@ -72,34 +72,44 @@ export class TokenManager {
 
   private async refreshOnce(rejected: string | null | undefined): Promise<TokenSet> {
     const { store, key } = this.options;
-    const run = () => this.refreshLocked(rejected);
-    return store.withLock ? store.withLock(key, run) : run();
+    if (store.update) {
+      let result: TokenSet | undefined;
+      await store.update(key, async (current) => (result = await this.renewFrom(current, rejected)));
+      return result!;
+    }
+    const current = await store.get(key); // re-read: another window may have rotated the refresh token
+    const result = await this.renewFrom(current, rejected);
+    if (result !== current) await store.set(key, result);
+    return result;
   }
 
-  private async refreshLocked(rejected: string | null | undefined): Promise<TokenSet> {
-    const tokens = await this.load(); // re-read: another window may have rotated the refresh token
-    const replaced = typeof rejected === 'string' && tokens.accessToken !== rejected;
-    if ((rejected === undefined || replaced) && !this.needsRefresh(tokens)) {
-      this.report({ state: 'valid', ...expiry(tokens) });
-      return tokens;
+  /** Decides from the stored tokens: keep them (returned as is), or renew them (a new set, to be stored). */
+  private async renewFrom(current: TokenSet | undefined, rejected: string | null | undefined): Promise<TokenSet> {
+    if (!current) {
+      this.report({ state: 'signed_out' });
+      throw new McpOAuthError('not_signed_in', 'Not signed in to this server; sign in first');
     }
-    if (!tokens.refreshToken) {
-      this.report({ state: 'expired', ...expiry(tokens) });
-      throw new McpOAuthError('not_signed_in', 'The access token has expired and there is no refresh token; sign in again');
+    const replaced = typeof rejected === 'string' && current.accessToken !== rejected;
+    if ((rejected === undefined || replaced) && !this.needsRefresh(current)) {
+      this.report({ state: 'valid', ...expiry(current) });
+      return current;
     }
     try {
-      const next = await this.options.refresh(tokens);
-      await this.options.store.set(this.options.key, next);
-      this.options.logger?.info(`[refresh] [${this.options.key}] token refreshed`);
+      const next = await this.options.refresh(current);
+      this.options.logger?.info(`[refresh] [${this.options.key}] token renewed`);
       this.report({ state: 'valid', ...expiry(next) });
       return next;
     } catch (error) {
-      return this.recover(tokens, error);
+      return this.recover(current, error);
     }
   }
 
   private async recover(used: TokenSet, error: unknown): Promise<TokenSet> {
     const wrapped = error instanceof McpOAuthError ? error : new McpOAuthError('refresh_failed', 'The token refresh failed', { cause: error });
+    if (wrapped.code === 'not_signed_in') {
+      this.report({ state: 'expired', ...expiry(used), error: wrapped });
+      throw wrapped;
+    }
     if (error instanceof OAuthResponseError && error.error === 'invalid_grant') {
       const latest = await this.options.store.get(this.options.key);
       if (latest && latest.refreshToken !== used.refreshToken && !isExpired(latest, this.options.now())) {

@@ -10,8 +10,9 @@ export interface TokenStore {
   set(key: string, tokens: TokenSet): Promise<void>;
   delete(key: string): Promise<void>;
   /**
-   * Runs `fn` while holding an exclusive lock on `key` across processes, when the store can; the token
-   * manager refreshes inside it so two processes never redeem the same refresh token.
+   * An atomic read-modify-write of one entry, across processes where the store can: `fn` sees the entry
+   * as stored now and no other writer comes between. Returning `current` itself writes nothing. The token
+   * manager refreshes inside it, so two processes never redeem the same refresh token.
    */
-  withLock?<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  update?(key: string, fn: (current: TokenSet | undefined) => Promise<TokenSet | undefined>): Promise<TokenSet | undefined>;
 }
