@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { AuthEnvironment } from '../oauth/authEnvironment';
 import type { AuthOptions } from '../oauth/authOptions';
 import type { ClientRegistration, ClientStore } from '../oauth/clientRegistration';
@@ -6,6 +7,7 @@ import { FileTokenStore } from '../oauth/fileTokenStore';
 import { defaultHttpPolicy } from '../oauth/http';
 import { JsonFileStore } from '../oauth/jsonFileStore';
 import type { Logger } from '../oauth/logger';
+import { loadPrivateKey } from '../oauth/privateKey';
 import { cryptoRandom } from '../oauth/random';
 import type { FlowOptions } from './args';
 import { statePaths } from './paths';
@@ -32,7 +34,14 @@ export function cliEnvironment(options: Partial<FlowOptions> = {}, env: NodeJS.P
     clients: clientStore,
     refreshBeforeMs: 120_000,
     credentials: async (registration) => {
-      if (!options.clientSecretEnv || registration.clientId !== options.clientId) return {};
+      if (registration.clientId !== options.clientId) return {};
+      if (options.privateKeyFile) {
+        const pem = await readFile(options.privateKeyFile, 'utf8').catch((error: unknown) => {
+          throw new McpOAuthError('invalid_config', `Cannot read the private key file named by --private-key`, { cause: error });
+        });
+        return { privateKey: await loadPrivateKey(pem) };
+      }
+      if (!options.clientSecretEnv) return {};
       const secret = env[options.clientSecretEnv];
       if (!secret) {
         throw new McpOAuthError('invalid_config', `The environment variable ${options.clientSecretEnv} (named by --client-secret-env) is not set`);
@@ -47,6 +56,7 @@ export function authOptionsFrom(options: Partial<FlowOptions>): AuthOptions {
   return {
     ...(options.flow ? { flow: options.flow } : {}),
     ...(options.clientId ? { clientId: options.clientId } : {}),
+    ...(options.privateKeyFile ? { tokenEndpointAuthMethod: 'private_key_jwt' as const } : {}),
     ...(options.clientMetadataUrl ? { clientMetadataUrl: options.clientMetadataUrl } : {}),
     ...(options.scopes?.length ? { scopes: options.scopes } : {}),
     ...(options.resource !== undefined ? { resource: options.resource } : {}),

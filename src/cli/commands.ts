@@ -3,10 +3,12 @@ import { authorizedFetch } from '../mcp/authorizedFetch';
 import { callTool, connectMcp, listAllTools } from '../mcp/mcpConnection';
 import { describeAccount } from '../oauth/account';
 import type { BearerChallenge } from '../oauth/challenge';
+import { sleep, type DeviceAuthorization } from '../oauth/deviceCode';
 import { McpOAuthError } from '../oauth/errors';
 import { ServerAuth } from '../oauth/serverAuth';
 import { fromBundle, toBundle } from '../oauth/tokenBundle';
 import type { CliCommand, FlowOptions } from './args';
+import { openBrowser } from './browser';
 import { startBrowserAgent } from './browserAgent';
 import { authOptionsFrom, cliEnvironment } from './cliEnvironment';
 
@@ -27,8 +29,15 @@ async function withMcp<T>(url: string, options: FlowOptions, use: (client: Clien
   const auth = serverAuth(url, options);
   let agent: Awaited<ReturnType<typeof startBrowserAgent>> | undefined;
   const signIn = async (challenge?: BearerChallenge, extraScopes?: readonly string[]) => {
-    agent ??= await startBrowserAgent({ ...(options.redirectPort ? { port: options.redirectPort } : {}), openBrowser: options.openBrowser });
-    await auth.signIn(agent, { ...(challenge ? { challenge } : {}), ...(extraScopes ? { extraScopes } : {}) });
+    const request = { ...(challenge ? { challenge } : {}), ...(extraScopes ? { extraScopes } : {}) };
+    if (options.flow === 'deviceCode') {
+      await auth.signInWithDeviceCode({ ...request, clock: { now: Date.now, sleep }, present: (device) => presentDeviceCode(device, options.openBrowser) });
+    } else if (options.flow === 'clientCredentials') {
+      await auth.signInWithClientCredentials(request);
+    } else {
+      agent ??= await startBrowserAgent({ ...(options.redirectPort ? { port: options.redirectPort } : {}), openBrowser: options.openBrowser });
+      await auth.signIn(agent, request);
+    }
   };
   try {
     if (forceSignIn) await signIn();
@@ -72,10 +81,21 @@ export async function call(cmd: Command<'call'>, io: CliIO): Promise<void> {
 
 export async function logout(cmd: UrlCommand, io: CliIO): Promise<void> {
   const auth = serverAuth(cmd.url);
-  const env = cliEnvironment();
-  const had = await env.tokens.get(auth.tokenKey);
-  await env.tokens.delete(auth.tokenKey);
-  io.stdout(had ? `Signed out of ${auth.serverUrl}; the tokens were deleted locally.\n` : `Not signed in to ${auth.serverUrl}.\n`);
+  const result = await auth.signOut();
+  if (!result.wasSignedIn) {
+    io.stdout(`Not signed in to ${auth.serverUrl}.\n`);
+    return;
+  }
+  const outcome = (what: string, value: string) => value === 'revoked' ? `${what} revoked` : value === 'none' ? '' : `${what} ${value === 'not_supported' ? 'not revocable here' : 'NOT revoked'}`;
+  const parts = [outcome('refresh token', result.refreshToken), outcome('access token', result.accessToken)].filter(Boolean).join(', ');
+  io.stdout(`Signed out of ${auth.serverUrl}: ${parts}${result.reason ? ` (${result.reason})` : ''}; the tokens were deleted locally.\n`);
+}
+
+/** RFC 8628: the code and where to enter it go to stderr; the complete URI is opened when a browser is wanted. */
+async function presentDeviceCode(device: DeviceAuthorization, open: boolean): Promise<void> {
+  process.stderr.write(`To sign in, open ${device.verificationUri} and enter the code ${device.userCode}\n`);
+  if (device.verificationUriComplete) process.stderr.write(`  (or open ${device.verificationUriComplete})\n`);
+  if (open) await openBrowser(device.verificationUriComplete ?? device.verificationUri);
 }
 
 export async function exportBundle(cmd: UrlCommand, io: CliIO): Promise<void> {
