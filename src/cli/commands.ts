@@ -1,5 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { authorizedFetch } from '../mcp/authorizedFetch';
+import { probeChallenge } from '../mcp/challengeProbe';
 import { callTool, connectMcp, listAllTools } from '../mcp/mcpConnection';
 import { describeAccount } from '../oauth/account';
 import type { BearerChallenge } from '../oauth/challenge';
@@ -35,12 +36,12 @@ async function withMcp<T>(url: string, options: FlowOptions, use: (client: Clien
     } else if (options.flow === 'clientCredentials') {
       await auth.signInWithClientCredentials(request);
     } else {
-      agent ??= await startBrowserAgent({ ...(options.redirectPort ? { port: options.redirectPort } : {}), openBrowser: options.openBrowser });
+      agent ??= await startAgentOnRegisteredPort(auth, options, challenge);
       await auth.signIn(agent, request);
     }
   };
   try {
-    if (forceSignIn) await signIn();
+    if (forceSignIn) await signIn(await probeChallenge(globalThis.fetch, auth.serverUrl));
     const fetch = authorizedFetch({ fetch: globalThis.fetch, tokens: auth.tokenManager(), signIn });
     const client = await connectMcp(auth.serverUrl, fetch);
     try {
@@ -51,6 +52,26 @@ async function withMcp<T>(url: string, options: FlowOptions, use: (client: Clien
   } finally {
     await agent?.close();
   }
+}
+
+/**
+ * The loopback port: `--redirect-port`, else the one the stored registration at this AS was made with (so
+ * the registration is reused: not every AS accepts another loopback port), else an ephemeral one.
+ */
+async function startAgentOnRegisteredPort(auth: ServerAuth, options: FlowOptions, challenge?: BearerChallenge) {
+  const open = { openBrowser: options.openBrowser };
+  if (options.redirectPort) return startBrowserAgent({ ...open, port: options.redirectPort });
+  const issuer = (await auth.discover(challenge)).authServer.issuer;
+  const registered = (await cliEnvironment(options).clients.get(issuer))?.redirectUris[0];
+  const port = registered ? Number(new URL(registered).port) : 0;
+  if (port) {
+    try {
+      return await startBrowserAgent({ ...open, port });
+    } catch (error) {
+      if (!(error instanceof McpOAuthError && error.code === 'port_in_use')) throw error;
+    }
+  }
+  return startBrowserAgent(open);
 }
 
 export async function login(cmd: Command<'login'>, io: CliIO): Promise<void> {

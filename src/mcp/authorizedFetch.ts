@@ -1,5 +1,6 @@
 import { bearerChallenge, type BearerChallenge } from '../oauth/challenge';
-import { McpOAuthError } from '../oauth/errors';
+import { HttpRequestError, McpOAuthError } from '../oauth/errors';
+import { describeUrl } from '../oauth/url';
 import type { FetchLike } from '../oauth/http';
 import type { TokenManager } from '../oauth/tokenManager';
 
@@ -32,7 +33,7 @@ export function authorizedFetch(options: AuthorizedFetchOptions): FetchLike {
       const headers = new Headers(init.headers);
       if (token) headers.set('authorization', `Bearer ${token}`);
       else headers.delete('authorization');
-      const response = await options.fetch(url, { ...init, headers, redirect: 'manual' });
+      const response = await send(options.fetch, url, { ...init, headers, redirect: 'manual' });
       if (response.status >= 300 && response.status < 400) {
         const location = response.headers.get('location');
         if (location && new URL(location, url).origin !== url.origin) {
@@ -73,6 +74,15 @@ export function authorizedFetch(options: AuthorizedFetchOptions): FetchLike {
       return response;
     }
   };
+}
+
+async function send(fetch: FetchLike, url: URL, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if (init.signal?.aborted) throw error;
+    throw new HttpRequestError('network_error', `Could not reach the MCP server at ${describeUrl(url)}; check the URL and that the server is running`, { cause: error });
+  }
 }
 
 async function currentToken(tokens: TokenManager): Promise<string | undefined> {
