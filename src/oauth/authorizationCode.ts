@@ -54,7 +54,7 @@ export async function createAuthorizationRequest(input: AuthorizationRequestInpu
 /**
  * Checks the callback (`state`, RFC 9207 `iss`, `error`) before anything is redeemed, then exchanges the
  * code with the PKCE verifier and the same `resource`. Callback values are attacker-controlled: they are
- * compared, never echoed.
+ * compared, and only ever shown through `quote()`.
  */
 export async function redeemAuthorizationCallback(
   fetch: FetchLike,
@@ -81,6 +81,9 @@ export async function redeemAuthorizationCallback(
     throw new OAuthResponseError(denied ? 'authorization_denied' : 'authorization_failed',
       denied ? 'The authorization was denied. Sign in again and approve the request to continue.' : `The authorization server returned ${quote(error, 64)}; sign in again`,
       error, undefined);
+  }
+  if (!params.get('code')) {
+    throw new McpOAuthError('authorization_failed', 'The authorization response carries no code; sign in again');
   }
   const oauthClient = toClient(client);
   const validated = await oauthStep('The authorization response', 'authorization_failed', () =>

@@ -107,6 +107,7 @@ export async function registerClient(fetch: FetchLike, as: AuthServerMetadata, n
   const scope = body.optionalString('scope');
   const method = (body.optionalString('token_endpoint_auth_method') ?? (clientSecret ? 'client_secret_basic' : 'none')) as TokenEndpointAuthMethod;
   if (!['none', 'client_secret_basic', 'client_secret_post'].includes(method)) body.fail('token_endpoint_auth_method', 'is not a method this client supports');
+  if (method !== 'none' && !clientSecret) body.fail('client_secret', `is missing although "token_endpoint_auth_method" is ${method}`);
   return {
     issuer: as.issuer, clientId, ...(clientSecret ? { clientSecret } : {}), tokenEndpointAuthMethod: method, method: 'dcr',
     redirectUris: needs.redirectUri ? [needs.redirectUri] : [], grantTypes: needs.grantTypes, registeredAt: now, ...(scope ? { scope } : {}),

@@ -84,8 +84,15 @@ export class CancelledError extends McpOAuthError {
   }
 }
 
-/** Makes attacker-controlled text safe to put in a message or a log: JSON-encoded and bounded. */
+/**
+ * Makes attacker-controlled text safe to put in a message or a log: JSON-encoded, bounded, and with the
+ * characters JSON leaves alone but terminals and editors act on (DEL, C1 controls, line separators,
+ * bidirectional overrides) escaped too.
+ */
 export function quote(value: unknown, max = 200): string {
   const text = typeof value === 'string' ? value : String(value);
-  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text).replace(
+    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -38,6 +38,11 @@ export function toMcpOAuthError(error: unknown, what: string, code: ErrorCode): 
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
     return new OAuthResponseError(code, `${what} was refused (HTTP ${error.status})`, error.cause[0]?.parameters.error ?? 'invalid_client', error.status, { cause: error });
   }
+  // oauth4webapi parses OAuth error bodies on 4xx only; a 5xx (or 429) is the server being unavailable.
+  if (error instanceof oauth.OperationProcessingError && error.cause instanceof Response && (error.cause.status >= 500 || error.cause.status === 429)) {
+    const status = error.cause.status;
+    return new OAuthResponseError(code, `${what} failed: the authorization server answered HTTP ${status}; try again later`, 'server_error', status, { cause: error });
+  }
   if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError || error instanceof TypeError) {
     return new InvalidResponseError(code === 'token_error' ? 'invalid_token_response' : code, `${what}: ${error.message}`, { cause: error });
   }

@@ -34,6 +34,8 @@ export interface TokenManagerOptions {
 export class TokenManager {
   private inflight: Promise<TokenSet> | undefined;
   private current: TokenStatus = { state: 'signed_out' };
+  /** The access token kept while the AS was unreachable. */
+  private staleToken: string | undefined;
 
   constructor(private readonly options: TokenManagerOptions) {}
 
@@ -45,7 +47,8 @@ export class TokenManager {
   async getTokens(): Promise<TokenSet> {
     const tokens = await this.load();
     if (!this.needsRefresh(tokens)) {
-      this.report({ state: this.current.state === 'stale' ? 'stale' : 'valid', ...expiry(tokens) });
+      // Still stale only while the token kept through the outage is the one in use.
+      this.report({ state: this.staleToken === tokens.accessToken ? 'stale' : 'valid', ...expiry(tokens), ...(this.staleToken === tokens.accessToken && this.current.error ? { error: this.current.error } : {}) });
       return tokens;
     }
     return this.singleFlight(undefined);
@@ -123,10 +126,11 @@ export class TokenManager {
     const transient = error instanceof HttpRequestError || (error instanceof OAuthResponseError && (error.status ?? 0) >= 500) || wrapped.code === 'http_error';
     if (transient && !isExpired(used, this.options.now())) {
       this.options.logger?.warn(`[refresh] [${this.options.key}] authorization server unavailable (${wrapped.code}); keeping the current token until it expires`);
+      this.staleToken = used.accessToken;
       this.report({ state: 'stale', ...expiry(used), error: wrapped });
       return used;
     }
-    this.report({ state: transient ? 'stale' : 'expired', ...expiry(used), error: wrapped });
+    this.report({ state: 'expired', ...expiry(used), error: wrapped });
     throw wrapped;
   }
 
@@ -144,6 +148,7 @@ export class TokenManager {
   }
 
   private report(status: TokenStatus): void {
+    if (status.state !== 'stale') this.staleToken = undefined;
     const changed = status.state !== this.current.state || status.expiresAt !== this.current.expiresAt || status.error !== this.current.error;
     this.current = status;
     if (changed) this.options.onStatus?.(status);

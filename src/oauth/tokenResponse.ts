@@ -18,6 +18,9 @@ export interface TokenContext {
   readonly previous?: TokenSet;
 }
 
+/** Ten years: anything longer is not a real expiry. */
+const MAX_EXPIRES_IN = 10 * 365 * 24 * 3600;
+
 /** Turns a token endpoint response that oauth4webapi already validated into our TokenSet, checking the rest. */
 export function toTokenSet(response: oauth.TokenEndpointResponse, context: TokenContext): TokenSet {
   if (response.token_type.toLowerCase() !== 'bearer') {
@@ -25,6 +28,15 @@ export function toTokenSet(response: oauth.TokenEndpointResponse, context: Token
   }
   if (response.expires_in !== undefined && (!Number.isFinite(response.expires_in) || response.expires_in <= 0)) {
     throw new InvalidResponseError('invalid_token_response', 'token response "expires_in" must be a positive number');
+  }
+  // RFC 6749 Appendix A.12 and A.17: tokens are printable ASCII; anything else would break the header.
+  for (const [field, value] of [['access_token', response.access_token], ['refresh_token', response.refresh_token]] as const) {
+    if (value !== undefined && !/^[\x20-\x7e]+$/.test(value)) {
+      throw new InvalidResponseError('invalid_token_response', `token response "${field}" must be printable ASCII`);
+    }
+  }
+  if (response.expires_in !== undefined && response.expires_in > MAX_EXPIRES_IN) {
+    throw new InvalidResponseError('invalid_token_response', `token response "expires_in" must be at most ${MAX_EXPIRES_IN} seconds`);
   }
   const expiresAt = response.expires_in !== undefined ? context.now + response.expires_in * 1000 : jwtExpiry(response.access_token);
   const scopes = response.scope !== undefined ? Scopes.parse(response.scope) : context.previous ? Scopes.of(context.previous.scopes) : context.requestedScopes;

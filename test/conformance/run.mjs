@@ -89,6 +89,7 @@ const seconds = ((Date.now() - started) / 1000).toFixed(1);
 // A compact list of every non-passing check, read from checks.json (the suite's own --verbose output omits
 // warnings, and in single-scenario mode prints its summary on stderr).
 const totals = { passed: 0, failed: 0, warnings: 0 };
+const scenarios = { passed: 0, failed: 0 };
 const problems = [];
 for (const file of walk(outDir).filter((f) => f.endsWith('checks.json')).sort()) {
   let checks;
@@ -105,6 +106,8 @@ for (const file of walk(outDir).filter((f) => f.endsWith('checks.json')).sort())
     }
   }
   if (bad.length) problems.push(`  ${scenario} (client stderr: ${join(dir, 'stderr.txt')})`, ...bad);
+  if (checks.some((c) => c.status === 'FAILURE')) scenarios.failed++;
+  else scenarios.passed++;
 }
 if (problems.length) console.log(`\nNon-passing checks:\n${problems.join('\n')}`);
 
@@ -127,6 +130,8 @@ if (crashed) {
 const bad = failed > 0 || crashed || (strict && warnings > 0);
 const keep = process.env.CONFORMANCE_KEEP === '1' || failed > 0 || warnings > 0 || crashed;
 if (!keep) rmSync(outDir, { recursive: true, force: true });
+// One line per run that counts scenarios (the Total line counts checks, which vary with the client).
+console.log(`Scenarios: ${scenarios.passed} passed, ${scenarios.failed + (crashed && scenarios.failed === 0 ? 1 : 0)} failed`);
 console.log(`\nconformance finished in ${seconds}s (exit ${signal ?? code}); results ${keep ? `in ${outDir}` : 'removed (CONFORMANCE_KEEP=1 keeps them)'}`);
 finish(passed, failed, warnings, bad ? 1 : 0);
 
