@@ -35,7 +35,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   } catch (error) {
     let message = error instanceof McpOAuthError ? `${error.message} [${error.code}]` : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
-    if (error instanceof McpOAuthError && error.code === 'not_signed_in' && 'url' in cmd) message += `\nRun: mcp-oauth login ${cmd.url}`;
+    if (error instanceof McpOAuthError && error.code === 'not_signed_in' && 'url' in cmd) message += `; run: mcp-oauth login ${cmd.url}`;
     process.stderr.write(`mcp-oauth: ${message}\n`);
     return 1;
   }

@@ -30,14 +30,19 @@ export interface DeviceClock {
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** Refuses with `unsupported_flow`, naming the flows left, when the AS has no device authorization endpoint. */
+export function assertDeviceFlowSupported(as: AuthServerMetadata): void {
+  if (!as.device_authorization_endpoint) {
+    throw new McpOAuthError('unsupported_flow', `The authorization server ${describeUrl(as.issuer)} does not offer the device code flow (no "device_authorization_endpoint"); sign in with the browser flow instead${as.grant_types_supported?.includes('client_credentials') ? ', or use client credentials' : ''}`);
+  }
+}
+
 /** RFC 8628 §3.1–3.2: asks the AS for a device code and user code. */
 export async function startDeviceAuthorization(
   fetch: FetchLike, as: AuthServerMetadata, client: ClientRegistration, credentials: ClientCredentials,
   scopes: Scopes, resource: string | undefined, now: number,
 ): Promise<DeviceAuthorization> {
-  if (!as.device_authorization_endpoint) {
-    throw new McpOAuthError('unsupported_flow', `The authorization server ${describeUrl(as.issuer)} does not offer the device code flow (no "device_authorization_endpoint"); sign in with the browser flow instead${as.grant_types_supported?.includes('client_credentials') ? ', or use client credentials' : ''}`);
-  }
+  assertDeviceFlowSupported(as);
   const params: Record<string, string> = {};
   if (!scopes.isEmpty) params.scope = scopes.toString();
   if (resource) params.resource = resource;

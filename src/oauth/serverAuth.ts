@@ -6,7 +6,7 @@ import type { BearerChallenge } from './challenge';
 import type { ClientCredentials } from './clientAuth';
 import { clientCredentialsGrant } from './clientCredentialsGrant';
 import { resolveClient, type ClientRegistration } from './clientRegistration';
-import { DEVICE_CODE_GRANT, pollDeviceAuthorization, startDeviceAuthorization, type DeviceAuthorization, type DeviceClock } from './deviceCode';
+import { assertDeviceFlowSupported, DEVICE_CODE_GRANT, pollDeviceAuthorization, startDeviceAuthorization, type DeviceAuthorization, type DeviceClock } from './deviceCode';
 import { discover, type DiscoveredServer } from './discovery';
 import { CancelledError, McpOAuthError, OAuthResponseError } from './errors';
 import { policyFetch, type FetchLike } from './http';
@@ -103,6 +103,7 @@ export class ServerAuth {
   async signInWithDeviceCode(request: DeviceSignInRequest): Promise<TokenSet> {
     const { found, scopes, resource, fetch } = await this.prepare(request);
     const as = found.authServer;
+    assertDeviceFlowSupported(as); // before registering a client that could never be used
     const client = await this.client(fetch, as, { grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], scopes });
     const credentials = await this.credentials(client);
     const device = await startDeviceAuthorization(fetch, as, client, credentials, scopes, resource, this.env.now());
@@ -114,7 +115,8 @@ export class ServerAuth {
 
   /** Client credentials, for machine-to-machine access. Needs a pre-registered confidential client. */
   async signInWithClientCredentials(request: SignInRequest = {}): Promise<TokenSet> {
-    const { found, scopes, resource, fetch } = await this.prepare(request);
+    // No refresh token comes with this grant (RFC 6749 §4.4.3): offline_access is not added.
+    const { found, scopes, resource, fetch } = await this.prepare(request, false);
     const client = this.preregisteredClient(found.authServer.issuer, ['client_credentials'], await this.hasSecret());
     if (client.tokenEndpointAuthMethod === 'none') {
       throw new McpOAuthError('invalid_config', 'Client credentials need a confidential client: set auth.clientId and provide its secret or private key');
@@ -173,13 +175,13 @@ export class ServerAuth {
     return refreshTokens(this.fetch(), tokens, client, credentials, this.env.now);
   }
 
-  private async prepare(request: SignInRequest) {
+  private async prepare(request: SignInRequest, wantRefresh = true) {
     const found = await this.discover(request.challenge, request.signal);
     const fetch = this.fetch(request.signal);
     const as = found.authServer;
     let scopes = selectScopes({
       configured: this.options.scopes, challenged: request.challenge?.scopes, resourceSupported: found.resourceMetadata?.scopesSupported,
-      authServerSupported: as.scopes_supported, wantRefresh: true,
+      authServerSupported: as.scopes_supported, wantRefresh,
     });
     if (request.extraScopes) {
       const previous = await this.env.tokens.get(this.tokenKey);
