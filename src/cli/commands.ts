@@ -6,12 +6,15 @@ import { describeAccount } from '../oauth/account';
 import type { BearerChallenge } from '../oauth/challenge';
 import { sleep, type DeviceAuthorization } from '../oauth/deviceCode';
 import { McpOAuthError } from '../oauth/errors';
+import { JsonFileStore } from '../oauth/jsonFileStore';
 import { ServerAuth } from '../oauth/serverAuth';
+import { canonicalServerUrl } from '../oauth/url';
 import { fromBundle, toBundle } from '../oauth/tokenBundle';
 import type { CliCommand, FlowOptions } from './args';
 import { openBrowser } from './browser';
 import { startBrowserAgent } from './browserAgent';
 import { authOptionsFrom, cliEnvironment } from './cliEnvironment';
+import { statePaths } from './paths';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -23,6 +26,36 @@ type UrlCommand = { readonly url: string };
 
 function serverAuth(url: string, options: Partial<FlowOptions> = {}): ServerAuth {
   return new ServerAuth(cliEnvironment(options), url, authOptionsFrom(options));
+}
+
+/**
+ * The options a server was signed in with: `token`, `logout` and `export` take only the URL, yet a
+ * confidential client must authenticate again (its secret's variable name and key path are remembered,
+ * never the secret itself).
+ */
+function profiles(): JsonFileStore<Partial<FlowOptions>> {
+  return new JsonFileStore<Partial<FlowOptions>>(statePaths().serversFile);
+}
+
+async function rememberedAuth(url: string): Promise<ServerAuth> {
+  const key = canonicalServerUrl(url);
+  return serverAuth(key, (await profiles().get(key)) ?? {});
+}
+
+/** Explicit options win; what was not given comes from the last login to this server. */
+async function withRemembered(url: string, options: FlowOptions): Promise<FlowOptions> {
+  const saved = (await profiles().get(canonicalServerUrl(url))) ?? {};
+  const merged: Record<string, unknown> = { ...saved };
+  for (const [key, value] of Object.entries(options)) {
+    const unset = value === undefined || (key === 'flow' && value === 'auto') || (key === 'scopes' && Array.isArray(value) && value.length === 0);
+    if (!unset || !(key in merged)) merged[key] = value;
+  }
+  return merged as unknown as FlowOptions;
+}
+
+function remembered(options: FlowOptions): Partial<FlowOptions> {
+  const { openBrowser: _open, redirectPort: _port, ...rest } = options;
+  return rest;
 }
 
 /** Connects an MCP client whose 401s and 403s lead to a browser sign-in (or step-up). */
@@ -41,7 +74,10 @@ async function withMcp<T>(url: string, options: FlowOptions, use: (client: Clien
     }
   };
   try {
-    if (forceSignIn) await signIn(await probeChallenge(globalThis.fetch, auth.serverUrl));
+    if (forceSignIn) {
+      await signIn(await probeChallenge(globalThis.fetch, auth.serverUrl));
+      await profiles().set(auth.serverUrl, remembered(options));
+    }
     const fetch = authorizedFetch({ fetch: globalThis.fetch, tokens: auth.tokenManager(), signIn });
     const client = await connectMcp(auth.serverUrl, fetch);
     try {
@@ -82,18 +118,18 @@ export async function login(cmd: Command<'login'>, io: CliIO): Promise<void> {
 }
 
 export async function token(cmd: UrlCommand, io: CliIO): Promise<void> {
-  const tokens = await serverAuth(cmd.url).tokenManager().getTokens();
+  const tokens = await (await rememberedAuth(cmd.url)).tokenManager().getTokens();
   io.stdout(`${tokens.accessToken}\n`);
 }
 
 export async function tools(cmd: Command<'tools'>, io: CliIO): Promise<void> {
-  const list = await withMcp(cmd.url, cmd.options, (client) => listAllTools(client));
+  const list = await withMcp(cmd.url, await withRemembered(cmd.url, cmd.options), (client) => listAllTools(client));
   if (cmd.json) io.stdout(`${JSON.stringify(list, null, 2)}\n`);
   else for (const tool of list) io.stdout(`${tool.name}${tool.description ? ` — ${tool.description.split('\n')[0]}` : ''}\n`);
 }
 
 export async function call(cmd: Command<'call'>, io: CliIO): Promise<void> {
-  const result = await withMcp(cmd.url, cmd.options, (client) => callTool(client, cmd.tool, { ...cmd.arguments }));
+  const result = await withMcp(cmd.url, await withRemembered(cmd.url, cmd.options), (client) => callTool(client, cmd.tool, { ...cmd.arguments }));
   for (const part of result.content ?? []) {
     io.stdout(part.type === 'text' ? `${part.text}\n` : `${JSON.stringify(part)}\n`);
   }
@@ -101,7 +137,7 @@ export async function call(cmd: Command<'call'>, io: CliIO): Promise<void> {
 }
 
 export async function logout(cmd: UrlCommand, io: CliIO): Promise<void> {
-  const auth = serverAuth(cmd.url);
+  const auth = await rememberedAuth(cmd.url);
   const result = await auth.signOut();
   if (!result.wasSignedIn) {
     io.stdout(`Not signed in to ${auth.serverUrl}.\n`);
@@ -120,7 +156,7 @@ async function presentDeviceCode(device: DeviceAuthorization, open: boolean): Pr
 }
 
 export async function exportBundle(cmd: UrlCommand, io: CliIO): Promise<void> {
-  const auth = serverAuth(cmd.url);
+  const auth = await rememberedAuth(cmd.url);
   const tokens = await auth.tokenManager().getTokens();
   io.stdout(`${JSON.stringify(toBundle(auth.serverUrl, tokens), null, 2)}\n`);
 }

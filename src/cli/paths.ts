@@ -8,6 +8,8 @@ export interface StatePaths {
   readonly tokensFile: string;
   /** Client registrations, keyed by issuer. */
   readonly clientsFile: string;
+  /** The flow and client options each server was signed in with (no secrets: variable names and paths). */
+  readonly serversFile: string;
 }
 
 export interface StateDirInputs {
@@ -41,5 +43,5 @@ export function stateDir({ env = process.env, platform = process.platform, home 
 export function statePaths(inputs: StateDirInputs = {}): StatePaths {
   const dir = stateDir(inputs);
   const paths = (inputs.platform ?? process.platform) === 'win32' ? path.win32 : path.posix;
-  return { dir, tokensFile: paths.join(dir, 'tokens.json'), clientsFile: paths.join(dir, 'clients.json') };
+  return { dir, tokensFile: paths.join(dir, 'tokens.json'), clientsFile: paths.join(dir, 'clients.json'), serversFile: paths.join(dir, 'servers.json') };
 }

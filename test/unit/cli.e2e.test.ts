@@ -2,7 +2,7 @@
 // SDK-built protected MCP server. $BROWSER is a scripted user that approves in the "browser" and comes
 // back to the CLI's loopback receiver; $MCP_OAUTH_HOME is a temporary directory.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -183,6 +183,24 @@ describe('mcp-oauth CLI against real peers', function () {
     const missing = await cli(['login', split.url, ...flags], { home: machine, debug: false });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /MY_SECRET/);
+  });
+
+  it('remembers the machine client, so tools, token and logout need only the URL', async () => {
+    const machine = path.join(root, 'machine-2');
+    const env = { MY_SECRET: BASIC_CLIENT.client_secret as string };
+    ok(await cli(['login', split.url, '--client-credentials', '--client-id', BASIC_CLIENT.client_id!, '--client-secret-env', 'MY_SECRET'], { home: machine, env }));
+    const saved = JSON.parse(readFileSync(path.join(machine, 'servers.json'), 'utf8')) as object;
+    assert.ok(!JSON.stringify(saved).includes(env.MY_SECRET), 'the profile names the variable, never the secret');
+    const listed = ok(await cli(['tools', split.url], { home: machine, env }));
+    assert.match(listed.stdout, /whoami/);
+    const grantsBefore = as.grants.filter((g) => g.grantType === 'client_credentials' && !g.error).length;
+    const stored = JSON.parse(readFileSync(path.join(machine, 'tokens.json'), 'utf8')) as { entries: Record<string, { expiresAt: number }> };
+    for (const entry of Object.values(stored.entries)) entry.expiresAt = Date.now() - 1000; // expired
+    writeFileSync(path.join(machine, 'tokens.json'), JSON.stringify(stored), { mode: 0o600 });
+    ok(await cli(['token', split.url], { home: machine, env }));
+    assert.equal(as.grants.filter((g) => g.grantType === 'client_credentials' && !g.error).length, grantsBefore + 1, 'renewed with the remembered client');
+    const out = ok(await cli(['logout', split.url], { home: machine, env }));
+    assert.doesNotMatch(out.stdout, /invalid_client|NOT revoked/);
   });
 
   it('bad usage exits 2 with a one-line message and a pointer to --help', async () => {
