@@ -40,6 +40,9 @@ export type ErrorCode =
   | 'not_signed_in'
   | 'step_up_limit'
   | 'invalid_bundle'
+  // token gateway
+  | 'request_too_large'
+  | 'gateway_closed'
   // storage and configuration
   | 'storage_error'
   | 'invalid_config'
