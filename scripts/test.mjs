@@ -1,10 +1,15 @@
 // The README's test command. Builds, type-checks and lints, then runs every suite that applies here and
-// prints one closing line, `N passed, N failed`. `node scripts/test.mjs unit|conformance` runs one suite.
+// prints one closing line, `N passed, N failed`. `node scripts/test.mjs unit|conformance|integration` runs one
+// suite. The integration tests run in a real VS Code (scripts/test-integration.mjs: code-server and headless
+// Chromium, set up on first use into ~/.cache/mcp-oauth); MCP_OAUTH_SKIP_INTEGRATION=1 skips them, and so does
+// a machine that cannot set them up (not Linux x64, or no root for apt) unless CI=true, where they always run.
 import { spawn } from 'node:child_process';
 import { ensureNode24 } from './node24.mjs';
+import { canSetUp } from './vscode-setup.mjs';
 
 const only = process.argv[2];
 const results = [];
+const skipped = [];
 
 function run(label, cmd, args, parse, env = {}) {
   return new Promise((resolve) => {
@@ -31,6 +36,12 @@ const conformanceCounts = (out) => {
   return m ? { passed: Number(m[1]), failed: Number(m[2]) } : { passed: 0, failed: 1 };
 };
 
+/** The launcher's closing line; without one the run counts as a failure. */
+const integrationCounts = (out) => {
+  const m = [...out.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+  return m ? { passed: Number(m[1]), failed: Number(m[2]) } : { passed: 0, failed: 1 };
+};
+
 const node24 = ensureNode24();
 const npx = (bin) => `node_modules/.bin/${bin}`;
 
@@ -43,6 +54,18 @@ if (!only) {
 }
 if (!only || only === 'unit') {
   await run('unit tests', node24, ['node_modules/mocha/bin/mocha.js'], mochaCounts);
+}
+if (!only || only === 'integration') {
+  const label = 'integration tests (real VS Code via code-server)';
+  const possible = process.env.CI === 'true' ? { ok: true } : canSetUp();
+  if (process.env.MCP_OAUTH_SKIP_INTEGRATION === '1') {
+    skipped.push({ label, reason: 'MCP_OAUTH_SKIP_INTEGRATION=1' });
+  } else if (!possible.ok) {
+    skipped.push({ label, reason: `${possible.reason}; \`npm run test:electron\` runs them in desktop VS Code` });
+  } else {
+    await run(label, process.execPath, ['scripts/test-integration.mjs', '--no-build'], integrationCounts);
+  }
+  for (const s of skipped) console.log(`\n=== ${s.label}: skipped (${s.reason})`);
 }
 if (!only || only === 'conformance') {
   // `--suite auth` is the bar; the back-compat, draft and client-credentials scenarios hold us to more.
@@ -60,6 +83,7 @@ if (!only || only === 'conformance') {
 
 console.log('\n=== summary');
 for (const r of results) console.log(`${r.failed ? 'FAIL' : 'ok  '} ${r.label}: ${r.passed} passed, ${r.failed} failed`);
+for (const s of skipped) console.log(`skip ${s.label}: skipped (${s.reason})`);
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);
 console.log(`${passed} passed, ${failed} failed`);

@@ -1,0 +1,75 @@
+import type * as vscode from 'vscode';
+import type { ClientRegistration, ClientStore } from '../oauth/clientRegistration';
+import { McpOAuthError } from '../oauth/errors';
+import { isTokenSet } from '../oauth/fileTokenStore';
+import type { TokenSet } from '../oauth/tokenSet';
+import type { TokenStore } from '../oauth/tokenStore';
+
+/** SecretStorage keys. Everything secret lives under these, and nowhere else. */
+export const SECRET_KEYS = {
+  tokens: (serverId: string) => `mcpOAuth.tokens/${serverId}`,
+  client: (issuer: string) => `mcpOAuth.client/${issuer}`,
+  clientSecret: (serverId: string) => `mcpOAuth.clientSecret/${serverId}`,
+  privateKey: (serverId: string) => `mcpOAuth.privateKey/${serverId}`,
+} as const;
+
+/** The server id of a tokens key, for `secrets.onDidChange`. */
+export function serverIdOfTokensKey(key: string): string | undefined {
+  return key.startsWith('mcpOAuth.tokens/') ? key.slice('mcpOAuth.tokens/'.length) : undefined;
+}
+
+/**
+ * Token sets in SecretStorage, keyed by server id. A damaged entry is a `storage_error` naming the server,
+ * so it can be reported and reset without touching the others. SecretStorage is shared by the windows of
+ * a profile; the token manager re-reads before every refresh, so a token another window rotated is used.
+ */
+export class SecretTokenStore implements TokenStore {
+  constructor(private readonly secrets: vscode.SecretStorage) {}
+
+  async get(serverId: string): Promise<TokenSet | undefined> {
+    const text = await this.secrets.get(SECRET_KEYS.tokens(serverId));
+    if (text === undefined) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    if (!isTokenSet(value)) {
+      throw new McpOAuthError('storage_error', `The stored session for ${JSON.stringify(serverId)} is damaged; sign out of it (or sign in again) to reset it`);
+    }
+    return value;
+  }
+
+  async set(serverId: string, tokens: TokenSet): Promise<void> {
+    await this.secrets.store(SECRET_KEYS.tokens(serverId), JSON.stringify(tokens));
+  }
+
+  async delete(serverId: string): Promise<void> {
+    await this.secrets.delete(SECRET_KEYS.tokens(serverId));
+  }
+}
+
+/** Dynamic client registrations in SecretStorage (a DCR client may carry a secret), keyed by issuer. */
+export class SecretClientStore implements ClientStore {
+  constructor(private readonly secrets: vscode.SecretStorage) {}
+
+  async get(issuer: string): Promise<ClientRegistration | undefined> {
+    const text = await this.secrets.get(SECRET_KEYS.client(issuer));
+    if (text === undefined) return undefined;
+    try {
+      const value = JSON.parse(text) as ClientRegistration;
+      return typeof value?.clientId === 'string' && value.issuer === issuer ? value : undefined;
+    } catch {
+      return undefined; // a damaged registration is simply registered again
+    }
+  }
+
+  async set(issuer: string, registration: ClientRegistration): Promise<void> {
+    await this.secrets.store(SECRET_KEYS.client(issuer), JSON.stringify(registration));
+  }
+
+  async delete(issuer: string): Promise<void> {
+    await this.secrets.delete(SECRET_KEYS.client(issuer));
+  }
+}

@@ -1,0 +1,141 @@
+// The extension in a real VS Code (code-server), against a real oidc-provider and an SDK-built MCP server
+// started by the launcher (test/integration/peers.ts). The launcher's scripted user approves the pages the
+// extension opens in the browser, and clicks "Copy & Open" for the device code, as a person would.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import * as vscode from 'vscode';
+import type { McpOAuthApi } from '../../src/extension';
+
+const EXTENSION_ID = 'mcp-oauth.mcp-oauth';
+const AS = process.env.MCP_OAUTH_TEST_AS!;
+const MCP = process.env.MCP_OAUTH_TEST_MCP!;
+/** Every token value seen; the launcher searches the logs, settings and state for them after the run. */
+const secrets = new Set<string>();
+
+const CONTRACT_COMMANDS = ['addServer', 'removeServer', 'signIn', 'signInWithDeviceCode', 'signOut', 'importToken', 'refreshToken',
+  'copyAccessToken', 'showTokenDetails', 'resetClientRegistration', 'refresh', 'showLog'].map((c) => `mcpOAuth.${c}`);
+
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function remember(api: McpOAuthApi, id: string): Promise<void> {
+  const tokens = await api.manager.storedTokens(id);
+  for (const value of [tokens?.accessToken, tokens?.refreshToken, tokens?.idToken]) if (value) secrets.add(value);
+}
+
+async function callWhoami(url: string, headers: Record<string, string>): Promise<string> {
+  const client = new Client({ name: 'integration-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  try {
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    return (result.content as { text?: string }[]).map((c) => c.text ?? '').join('');
+  } finally {
+    await client.close();
+  }
+}
+
+describe('MCP OAuth in a real VS Code, against real peers', function () {
+  this.timeout(120_000);
+  let api: McpOAuthApi;
+
+  before(async () => {
+    assert.ok(AS && MCP, 'the launcher started the peers');
+    api = (await vscode.extensions.getExtension(EXTENSION_ID)!.activate()) as McpOAuthApi;
+  });
+
+  after(() => {
+    if (process.env.MCP_OAUTH_TEST_SECRETS) writeFileSync(process.env.MCP_OAUTH_TEST_SECRETS, JSON.stringify([...secrets]));
+  });
+
+  it('registers every contract command, the authentication provider and the MCP definitions', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    for (const command of CONTRACT_COMMANDS) assert.ok(commands.includes(command), `${command} is registered`);
+    assert.equal(await vscode.authentication.getSession('mcp-oauth', ['server:split'], { silent: true }), undefined);
+    const definitions = await api.mcpProvider.provideMcpServerDefinitions();
+    assert.deepEqual(definitions.map((d) => d.label), ['Split', 'Device'], 'provided without prompting');
+  });
+
+  it('reports the malformed settings entry by name and keeps the others working', () => {
+    const { servers, invalid } = api.manager.snapshot();
+    assert.deepEqual(servers.map((s) => s.entry.id), ['split', 'device']);
+    assert.equal(invalid.length, 1);
+    assert.equal(invalid[0]!.label, 'Broken');
+    const labels = api.tree.provider.getChildren().map((node) => String(api.tree.provider.getTreeItem(node).label));
+    assert.deepEqual(labels, ['Split', 'Device', 'Broken']);
+  });
+
+  it('signs in through the browser and the URI-handler callback', async () => {
+    await vscode.commands.executeCommand('mcpOAuth.signIn', 'split');
+    const session = await waitFor('the session', () => api.manager.sessions().split);
+    assert.equal(session.account, 'alice@example.test');
+    assert.ok(session.refreshable);
+    await remember(api, 'split');
+    const [vsSession] = await api.authProvider.getSessions(['server:split']);
+    assert.ok(vsSession, 'the authentication provider (the Accounts menu) has the session');
+    assert.match(vsSession.account.label, /alice@example\.test/);
+    const accounts = await vscode.authentication.getAccounts('mcp-oauth');
+    assert.ok(accounts.some((a) => /alice@example\.test/.test(a.label)), `VS Code lists the account: ${JSON.stringify(accounts.map((a) => a.label))}`);
+  });
+
+  it('resolves the server to the token gateway, and a tool call works before and after a forced token expiry', async () => {
+    const [split] = await api.mcpProvider.provideMcpServerDefinitions();
+    const resolved = (await api.mcpProvider.resolveMcpServerDefinition(split!)) as vscode.McpHttpServerDefinition;
+    assert.ok(resolved instanceof vscode.McpHttpServerDefinition);
+    assert.equal(resolved.uri.authority.split(':')[0], '127.0.0.1', 'VS Code is pointed at the gateway');
+    assert.notEqual(resolved.uri.toString(), MCP, 'never at the server itself');
+    const headers = resolved.headers as Record<string, string>;
+    assert.match(await callWhoami(resolved.uri.toString(), headers), /alice/);
+
+    const core = await api.manager.core();
+    const before = (await core.tokens.get('split'))!;
+    await core.tokens.set('split', { ...before, accessToken: 'expired-token-xyz', expiresAt: Date.now() - 1000 });
+    assert.match(await callWhoami(resolved.uri.toString(), headers), /alice/, 'works again after the expiry, with no prompt');
+    const after = (await core.tokens.get('split'))!;
+    assert.notEqual(after.accessToken, before.accessToken, 'the gateway refreshed');
+    await remember(api, 'split');
+  });
+
+  it('shows the account, the token, the authorization server and the tools in the tree', async () => {
+    await api.manager.refreshTools('split');
+    const provider = api.tree.provider;
+    const server = provider.getChildren().find((node) => provider.getTreeItem(node).label === 'Split')!;
+    const serverItem = provider.getTreeItem(server);
+    assert.match(String(serverItem.description), /alice@example\.test/);
+    const children = provider.getChildren(server).map((node) => provider.getTreeItem(node));
+    const labels = children.map((item) => String(item.label));
+    assert.deepEqual(labels, ['Account', 'Token', 'Authorization Server', 'Tools (2)']);
+    const tools = provider.getChildren(provider.getChildren(server)[3]).map((node) => String(provider.getTreeItem(node).label));
+    assert.deepEqual(tools.sort(), ['admin_action', 'whoami']);
+  });
+
+  it('signs in with a device code (Copy & Open, approved in the browser)', async () => {
+    // Notification toasts are not shown while extension tests run: open the list, where the user clicks.
+    setTimeout(() => void vscode.commands.executeCommand('notifications.showList'), 1500);
+    await vscode.commands.executeCommand('mcpOAuth.signInWithDeviceCode', 'device');
+    const session = await waitFor('the device session', () => api.manager.sessions().device, 60_000);
+    assert.equal(session.registration, 'preregistered');
+    await remember(api, 'device');
+  });
+
+  it('signs out, revoking the refresh token at the authorization server', async () => {
+    const tokens = (await api.manager.storedTokens('split'))!;
+    await vscode.commands.executeCommand('mcpOAuth.signOut', 'split');
+    assert.equal(api.manager.sessions().split, undefined);
+    assert.equal(await api.manager.storedTokens('split'), undefined);
+    const response = await fetch(`${AS}/token/introspection`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('fixture-introspector:fixture-introspector-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.refreshToken! }),
+    });
+    assert.equal(((await response.json()) as { active: boolean }).active, false, 'the refresh token is revoked');
+  });
+});
