@@ -171,9 +171,11 @@ function scanForSecrets(secretsPath, roots) {
   const found = [];
   const visit = (path) => {
     if (!existsSync(path)) return;
-    if (statSync(path).isDirectory()) { for (const name of readdirSync(path)) visit(join(path, name)); return; }
-    if (statSync(path).size > 50 * 1024 * 1024) return;
-    const text = readFileSync(path).toString('latin1');
+    const stat = statSync(path);
+    if (stat.isDirectory()) { for (const name of readdirSync(path)) visit(join(path, name)); return; }
+    if (!stat.isFile() || stat.size > 50 * 1024 * 1024) return; // sockets and pipes are not files to read
+    let text;
+    try { text = readFileSync(path).toString('latin1'); } catch { return; }
     if (secrets.some((secret) => text.includes(secret))) found.push(path);
   };
   for (const root of roots) visit(root);
