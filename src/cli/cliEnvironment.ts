@@ -9,13 +9,14 @@ import { JsonFileStore } from '../oauth/jsonFileStore';
 import type { Logger } from '../oauth/logger';
 import { loadPrivateKey } from '../oauth/privateKey';
 import { cryptoRandom } from '../oauth/random';
+import { redact } from '../oauth/redact';
 import type { FlowOptions } from './args';
 import { statePaths } from './paths';
 
 /** Diagnostics on stderr; `MCP_OAUTH_DEBUG=1` adds the step-by-step trace. Never a token or secret. */
 export function stderrLogger(env: NodeJS.ProcessEnv = process.env): Logger {
   const debug = env.MCP_OAUTH_DEBUG === '1';
-  const write = (level: string) => (message: string) => process.stderr.write(`[${level}] ${message}\n`);
+  const write = (level: string) => (message: string) => process.stderr.write(`[${level}] ${redact(message)}\n`);
   const off = () => undefined;
   return { trace: off, debug: debug ? write('debug') : off, info: debug ? write('info') : off, warn: write('warn'), error: write('error') };
 }

@@ -1,12 +1,14 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../oauth/logger';
+import { redact } from '../oauth/redact';
 
 /** The name of the log output channel (CONTRACT.md). */
 export const LOG_CHANNEL_NAME = 'MCP OAuth';
 
 /**
  * The "MCP OAuth" LogOutputChannel seen by the core as a plain `Logger`. The channel applies the user's log
- * level and formats the extra arguments. Whoever calls it keeps tokens and secrets out of the message.
+ * level. Callers keep tokens and secrets out of the message, and every line goes through `redact()` on its
+ * way in, so a credential-shaped value never reaches the channel even when a caller slips.
  */
 export class OutputChannelLogger implements Logger, vscode.Disposable {
   private constructor(private readonly channel: vscode.LogOutputChannel) {}
@@ -16,23 +18,23 @@ export class OutputChannelLogger implements Logger, vscode.Disposable {
   }
 
   trace(message: string, ...args: unknown[]): void {
-    this.channel.trace(message, ...args);
+    this.channel.trace(redact(message), ...args.map(redactArg));
   }
 
   debug(message: string, ...args: unknown[]): void {
-    this.channel.debug(message, ...args);
+    this.channel.debug(redact(message), ...args.map(redactArg));
   }
 
   info(message: string, ...args: unknown[]): void {
-    this.channel.info(message, ...args);
+    this.channel.info(redact(message), ...args.map(redactArg));
   }
 
   warn(message: string, ...args: unknown[]): void {
-    this.channel.warn(message, ...args);
+    this.channel.warn(redact(message), ...args.map(redactArg));
   }
 
   error(message: string, ...args: unknown[]): void {
-    this.channel.error(message, ...args);
+    this.channel.error(redact(message), ...args.map(redactArg));
   }
 
   /** Reveals the channel in the Output panel without taking focus from the editor. */
@@ -43,4 +45,10 @@ export class OutputChannelLogger implements Logger, vscode.Disposable {
   dispose(): void {
     this.channel.dispose();
   }
+}
+
+function redactArg(arg: unknown): unknown {
+  if (typeof arg === 'string') return redact(arg);
+  if (arg instanceof Error) return redact(`${arg.name}: ${arg.message}`);
+  return typeof arg === 'object' && arg !== null ? redact(JSON.stringify(arg)) : arg;
 }
