@@ -216,6 +216,8 @@ async function main() {
   rmSync(resultsPath, { force: true }); // never report a previous run's results
   const serverLogPath = join(tmp, 'code-server.log');
   const secretsPath = join(tmp, 'secrets.json'); // the tests list the token values they saw; scanned at the end
+  const phasePath = join(tmp, 'phase'); // 1: the main run; 2: after a window reload
+  writeFileSync(phasePath, '1');
   const hostLogPath = join(tmp, 'exthost.log');
 
   /** @type {import('node:child_process').ChildProcess | undefined} */
@@ -265,6 +267,7 @@ async function main() {
       MCP_OAUTH_TEST_RESULTS: resultsPath,
       MCP_OAUTH_TEST_WORKSPACE: dirs.workspace,
       MCP_OAUTH_TEST_SECRETS: secretsPath,
+      MCP_OAUTH_TEST_PHASE_FILE: phasePath,
       ...peers.env,
     });
     const args = [setup.codeServerEntry,
@@ -308,7 +311,7 @@ async function main() {
     });
     page.on('pageerror', (e) => hostLine(`[page exception] ${e.stack ?? e.message}`));
     let onExit;
-    const exited = new Promise((r) => { onExit = r; });
+    let exited = new Promise((r) => { onExit = r; });
     await page.exposeFunction('codeAutomationExit', (code) => onExit({ kind: 'exit', code }));
     const crashed = new Promise((r) => page.once('crash', () => r({ kind: 'crash' })));
     const disconnected = new Promise((r) => browser.once('disconnected', () => r({ kind: 'browser-closed' })));
@@ -324,6 +327,24 @@ async function main() {
     let timer;
     const timedOut = new Promise((r) => { timer = setTimeout(() => r({ kind: 'timeout' }), timeoutMs); });
     outcome = await Promise.race([exited, crashed, disconnected, serverExited, timedOut]);
+    // Phase 2: reload the window (a new extension host, the same profile) and run the tests that check what
+    // must survive a reload, such as sessions in SecretStorage.
+    if (outcome.kind === 'exit' && outcome.code === 0 && !process.env.MCP_OAUTH_TEST_GREP) {
+      const first = JSON.parse(readFileSync(resultsPath, 'utf8'));
+      writeFileSync(phasePath, '2');
+      exited = new Promise((r) => { onExit = r; });
+      log('reloading the window for the tests that run after a reload');
+      await page.reload();
+      outcome = await Promise.race([exited, crashed, disconnected, serverExited, timedOut]);
+      const second = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : { passes: 0, failures: 1, tests: [], error: 'no results after the reload' };
+      writeFileSync(resultsPath, JSON.stringify({
+        ...second,
+        passes: (first.passes ?? 0) + (second.passes ?? 0),
+        failures: (first.failures ?? 0) + (second.failures ?? 0),
+        pending: (first.pending ?? 0) + (second.pending ?? 0),
+        tests: [...(first.tests ?? []), ...(second.tests ?? [])],
+      }));
+    }
     clearTimeout(timer);
     if (outcome.kind !== 'exit') {
       await page.screenshot({ path: join(tmp, 'workbench.png') }).catch(() => {});

@@ -14,7 +14,7 @@
  * - MCP_OAUTH_TEST_GREP: run only the tests whose full title matches this regular expression.
  * - MCP_OAUTH_TEST_MOCHA_TIMEOUT_MS: the per-test timeout (default 60 s).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
@@ -69,13 +69,17 @@ export async function run(): Promise<void> {
   };
   if (testFiles.length === 0) fail('No test files registered: build the tests with `node esbuild.mjs` (out/integration/index.js).');
 
+  // The code-server launcher runs twice in one profile: the main run, then after a window reload only the
+  // tests titled "after a reload". Without a phase file (other launchers), those tests are left out.
+  const phaseFile = process.env.MCP_OAUTH_TEST_PHASE_FILE;
+  const afterReload = !!phaseFile && existsSync(phaseFile) && readFileSync(phaseFile, 'utf8').trim() === '2';
   const grep = process.env.MCP_OAUTH_TEST_GREP;
   const mocha = new Mocha({
     ui: 'bdd',
     color: false,
     timeout: Number(process.env.MCP_OAUTH_TEST_MOCHA_TIMEOUT_MS) || 60_000,
     reporter: LineReporter,
-    ...(grep ? { grep: new RegExp(grep) } : {}),
+    ...(grep ? { grep: new RegExp(grep) } : afterReload ? { grep: /after a reload/ } : { grep: /after a reload/, invert: true }),
   });
 
   // What `mocha.loadFiles()` does for files on disk, for the bundled ones.
