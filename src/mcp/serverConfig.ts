@@ -1,5 +1,5 @@
 import type { AuthOptions, Flow, TokenEndpointAuthMethod } from '../oauth/authOptions';
-import { McpOAuthError } from '../oauth/errors';
+import { McpOAuthError, quote } from '../oauth/errors';
 import { canonicalServerUrl, secureUrl } from '../oauth/url';
 
 /** One validated entry of `mcpOAuth.servers` (CONTRACT.md). Never holds a secret. */
@@ -68,10 +68,11 @@ function fail(message: string): never {
   throw new McpOAuthError('invalid_config', message);
 }
 
-function parseEntry(raw: unknown): ServerEntry {
+/** Validates one entry; throws `McpOAuthError` `invalid_config` naming the field. */
+export function parseEntry(raw: unknown): ServerEntry {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('each server entry must be an object');
   const o = raw as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (!ENTRY_KEYS.has(key)) fail(`"${key}" is not a server setting${SECRET_LIKE.test(key) ? ' (secrets never go in settings)' : ''}`);
+  for (const key of Object.keys(o)) if (!ENTRY_KEYS.has(key)) fail(`${quote(key, 64)} is not a server setting${SECRET_LIKE.test(key) ? ' (secrets never go in settings)' : ''}`);
   const name = str(o, 'name', true)!.trim();
   const urlText = str(o, 'url', true)!;
   let url: string;
@@ -101,7 +102,7 @@ function parseAuth(raw: unknown): ServerEntry['auth'] {
   if (raw === undefined) return { redirect: 'auto' };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('"auth" must be an object');
   const o = raw as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (!AUTH_KEYS.has(key)) fail(`"auth.${key}" is not an auth setting${SECRET_LIKE.test(key) ? ' (secrets never go in settings: you are asked for them, and they are kept in SecretStorage)' : ''}`);
+  for (const key of Object.keys(o)) if (!AUTH_KEYS.has(key)) fail(`${quote(`auth.${key}`, 64)} is not an auth setting${SECRET_LIKE.test(key) ? ' (secrets never go in settings: you are asked for them, and they are kept in SecretStorage)' : ''}`);
   const flow = str(o, 'flow', false, 'auth.') as Flow | undefined;
   if (flow !== undefined && !FLOWS.includes(flow)) fail(`"auth.flow" must be one of ${FLOWS.join(', ')}`);
   const method = str(o, 'tokenEndpointAuthMethod', false, 'auth.') as TokenEndpointAuthMethod | undefined;

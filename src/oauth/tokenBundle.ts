@@ -27,6 +27,11 @@ export interface TokenBundle {
 
 export const BUNDLE_TYPE = 'mcp-oauth-token-bundle';
 
+/** A bundle is a few KB; anything near this is not one (the extension's import has the same limit). */
+const MAX_BUNDLE_CHARS = 1024 * 1024;
+/** Tokens go into an Authorization header: far below this, and printable ASCII (RFC 6749 Appendix A). */
+const MAX_TOKEN_CHARS = 64 * 1024;
+
 export function toBundle(serverUrl: string, tokens: TokenSet): TokenBundle {
   return {
     type: BUNDLE_TYPE, version: 1, serverUrl: canonicalServerUrl(serverUrl), issuer: tokens.issuer, tokenEndpoint: tokens.tokenEndpoint,
@@ -43,6 +48,7 @@ export function toBundle(serverUrl: string, tokens: TokenSet): TokenBundle {
  * own `exp` and `aud` are checked too (decoded with jose; the resource server verifies the signature).
  */
 export function fromBundle(text: string, serverUrl: string, now: number): TokenSet {
+  if (text.length > MAX_BUNDLE_CHARS) throw new InvalidResponseError('invalid_bundle', 'The token bundle is larger than 1 MB; refused');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -62,6 +68,9 @@ export function fromBundle(text: string, serverUrl: string, now: number): TokenS
   const clientId = f.string('clientId');
   const accessToken = f.string('accessToken');
   const refreshToken = f.optionalString('refreshToken');
+  for (const [field, token] of [['accessToken', accessToken], ['refreshToken', refreshToken]] as const) {
+    if (token !== undefined && (token.length > MAX_TOKEN_CHARS || !/^[\x20-\x7e]+$/.test(token))) f.fail(field, `must be printable ASCII of at most ${MAX_TOKEN_CHARS} characters`);
+  }
   const scopes = Scopes.of(f.optionalStringArray('scopes') ?? []);
   const resource = f.optionalString('resource');
   if (resource !== undefined && !resourceCovers(resource, server)) f.fail('resource', 'names another resource');
