@@ -1,4 +1,4 @@
-import { HttpRequestError, McpOAuthError } from './errors';
+import { CancelledError, HttpRequestError, McpOAuthError } from './errors';
 import { assertSecureUrl, describeUrl } from './url';
 
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -56,9 +56,10 @@ export function policyFetch(policy: HttpPolicy, signal?: AbortSignal): FetchLike
     } catch (error) {
       if (error instanceof McpOAuthError) throw error;
       if (timeout.aborted) {
-        throw new HttpRequestError('timeout', `${describeUrl(url)} did not answer within ${Math.round(policy.timeoutMs / 1000)} s`, { cause: error });
+        const limit = policy.timeoutMs >= 1000 ? `${Math.round(policy.timeoutMs / 1000)} s` : `${policy.timeoutMs} ms`;
+        throw new HttpRequestError('timeout', `${describeUrl(url)} did not answer within ${limit}; check that it is up, or raise mcpOAuth.requestTimeoutSeconds`, { cause: error });
       }
-      if (combined.aborted) throw new McpOAuthError('cancelled', 'The request was cancelled.', { cause: error });
+      if (combined.aborted) throw new CancelledError();
       throw new HttpRequestError('network_error', `Could not reach ${describeUrl(url)}: ${(error as Error)?.message ?? 'network error'}`, { cause: error });
     }
   };

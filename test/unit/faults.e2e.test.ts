@@ -70,7 +70,7 @@ describe('faults against real peers', function () {
     ] as const;
     const clear: Record<ErrorCode, RegExp> = {
       http_error: /answered HTTP 500/, registration_failed: /HTTP 500; try again later/, token_error: /HTTP 500; try again later/,
-      network_error: /Could not reach http:\/\/127\.0\.0\.1:\d+\//, timeout: /did not answer within \d+ s/,
+      network_error: /Could not reach http:\/\/127\.0\.0\.1:\d+\//, timeout: /did not answer within \d+ m?s/,
     } as Record<ErrorCode, RegExp>;
 
     for (const { step, paths, codes } of steps) {
