@@ -1,22 +1,12 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { InvalidEntry, ServerEntry } from '../mcp/serverConfig';
+import type { SessionSummary } from '../mcp/treeModel';
 
 /** What the tree shows for a server; never holds a secret. */
 export type ServerStatus = 'signedIn' | 'signedOut' | 'connecting' | 'error';
 
 /** Non-secret session metadata, kept in globalState so the tree renders without touching SecretStorage. */
-export interface SessionInfo {
-  readonly account: string;
-  readonly scopes: readonly string[];
-  readonly expiresAt?: number;
-  readonly refreshable: boolean;
-  readonly issuer: string;
-  readonly clientId: string;
-  /** How the client was registered: preregistered, cimd, dcr, or imported. */
-  readonly registration: string;
-  /** `stale` while the AS is unreachable but the token still works. */
-  readonly tokenState?: 'valid' | 'stale' | 'expired';
-}
+export type SessionInfo = SessionSummary;
 
 export interface ServerView {
   readonly entry: ServerEntry;
