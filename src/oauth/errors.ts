@@ -48,25 +48,46 @@ export type ErrorCode =
   | 'invalid_config'
   | 'cancelled';
 
+/** Marks our errors, so `instanceof` also works across bundles (the extension loads its core separately). */
+const BRAND = Symbol.for('mcp-oauth.McpOAuthError');
+
 export class McpOAuthError extends Error {
   override name = 'McpOAuthError';
+  readonly [BRAND] = true;
   constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+
+  /**
+   * dist/extension.js and dist/core.js each bundle their own copy of these classes, so an error thrown by
+   * the core is not an instance of the extension's class by prototype. It is by brand (and, for the
+   * subclasses, by `name`, which minification leaves alone).
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
+    return this.kind === 'McpOAuthError' || (value as Error).name === this.kind;
+  }
+
+  /** The `name` its instances carry; subclasses set their own. */
+  static readonly kind: string = 'McpOAuthError';
 }
 
 /** The transport failed: network, timeout, size limit, redirect policy, or a non-https URL. */
 export class HttpRequestError extends McpOAuthError {
+  static override readonly kind: string = 'HttpRequestError';
   override name = 'HttpRequestError';
 }
 
 /** A metadata document or response body failed validation; the message names the field. */
 export class InvalidResponseError extends McpOAuthError {
+  static override readonly kind: string = 'InvalidResponseError';
   override name = 'InvalidResponseError';
 }
 
 /** The authorization server answered with an OAuth error (`error`, `error_description`). */
 export class OAuthResponseError extends McpOAuthError {
+  static override readonly kind: string = 'OAuthResponseError';
   override name = 'OAuthResponseError';
   constructor(
     code: ErrorCode,
@@ -81,6 +102,7 @@ export class OAuthResponseError extends McpOAuthError {
 
 /** The user or the caller cancelled. Not shown to the user as an error. */
 export class CancelledError extends McpOAuthError {
+  static override readonly kind: string = 'CancelledError';
   override name = 'CancelledError';
   constructor(message = 'The operation was cancelled.') {
     super('cancelled', message);

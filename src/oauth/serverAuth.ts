@@ -127,7 +127,16 @@ export class ServerAuth {
 
   /** Revokes (RFC 7009) where the AS allows it, then deletes locally, even when the AS is down. */
   async signOut(): Promise<SignOutResult> {
-    const tokens = await this.env.tokens.get(this.tokenKey);
+    let tokens: TokenSet | undefined;
+    try {
+      tokens = await this.env.tokens.get(this.tokenKey);
+    } catch (error) {
+      // A damaged entry cannot be revoked, but signing out is how the user resets it.
+      if (!(error instanceof McpOAuthError && error.code === 'storage_error')) throw error;
+      await this.env.tokens.delete(this.tokenKey);
+      this.env.logger.warn(`[signOut] [${describeUrl(this.serverUrl)}] the stored session was damaged; deleted it`);
+      return { wasSignedIn: true, refreshToken: 'failed', accessToken: 'failed', reason: 'the stored session was damaged, so nothing could be revoked; it was deleted' };
+    }
     if (!tokens) return { wasSignedIn: false, refreshToken: 'none', accessToken: 'none' };
     const client = await this.clientFor(tokens);
     const result = await revokeTokens(this.fetch(), tokens, client, await this.credentials(client).catch(() => ({})));

@@ -18,4 +18,29 @@ describe('after a reload of the window', function () {
     const view = api.manager.snapshot().servers.find((s) => s.entry.id === 'device')!;
     assert.deepEqual(view.tools?.map((t) => t.name).sort(), ['admin_action', 'whoami'], 'the tools list with the stored token');
   });
+
+  it('reports a damaged SecretStorage entry on its server only, and signing out resets it', async () => {
+    const api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
+    // The extension's own SecretStorage (the manager keeps its context); what a damaged write would leave.
+    const secrets = (api.manager as unknown as { context: vscode.ExtensionContext }).context.secrets;
+    await secrets.store('mcpOAuth.tokens/device', '{"accessToken": 42, "truncated');
+    const view = await waitFor(() => api.manager.snapshot().servers.find((s) => s.entry.id === 'device' && s.status === 'error'));
+    assert.match(view.error ?? '', /damaged/, 'the tree says what is wrong');
+    const split = api.manager.snapshot().servers.find((s) => s.entry.id === 'split')!;
+    assert.notEqual(split.status, 'error', 'the other server is unaffected');
+    await vscode.commands.executeCommand('mcpOAuth.signOut', 'device');
+    assert.equal(await secrets.get('mcpOAuth.tokens/device'), undefined, 'reset');
+    assert.equal(api.manager.sessions().device, undefined);
+    assert.notEqual(api.manager.snapshot().servers.find((s) => s.entry.id === 'device')!.status, 'error');
+  });
 });
+
+async function waitFor<T>(probe: () => T | undefined, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
