@@ -59,9 +59,9 @@ function aptRunner() {
   return sudo.status === 0 ? ['sudo', '-n'] : undefined;
 }
 
-/** The Debian packages still to install: always Chromium, the build tools only when code-server is to be built. */
-function missingPackages(needBuild) {
-  return [...BROWSER_PACKAGES, ...(needBuild ? BUILD_PACKAGES : [])].filter((p) => !dpkgHas(p));
+/** The Debian packages still to install: Chromium (unless `browser` is false), the build tools only when code-server is to be built. */
+function missingPackages(needBuild, browser = true) {
+  return [...(browser ? BROWSER_PACKAGES : []), ...(needBuild ? BUILD_PACKAGES : [])].filter((p) => !dpkgHas(p));
 }
 
 /**
@@ -169,8 +169,11 @@ function withLock(fn) {
   }
 }
 
-/** Installs whatever is missing and returns `paths`. Quiet apart from one line when all is in place. */
-export function ensureVSCodeSetup() {
+/**
+ * Installs whatever is missing and returns `paths`. Quiet apart from one line when all is in place.
+ * `browser: false` (`npm start`, where a person brings the browser) skips Chromium.
+ */
+export function ensureVSCodeSetup({ browser = true } = {}) {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(`The offline VS Code set-up needs Linux x64 (this is ${process.platform} ${process.arch}); use \`npm run test:electron\` instead.`);
   }
@@ -178,12 +181,12 @@ export function ensureVSCodeSetup() {
   return withLock(() => {
     ensureNode24Binary();
     const needBuild = !codeServerReady();
-    const missing = missingPackages(needBuild);
+    const missing = missingPackages(needBuild, browser);
     if (missing.length) aptInstall(missing);
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found after installing chromium; set MCP_OAUTH_CHROMIUM to a Chromium binary.`);
+    if (browser && !existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found after installing chromium; set MCP_OAUTH_CHROMIUM to a Chromium binary.`);
     if (needBuild) installCodeServer();
     const took = ((Date.now() - started) / 1000).toFixed(1);
-    say(`ready in ${took} s: code-server ${CODE_SERVER_VERSION} (Node ${readNodeVersion()}), ${CHROMIUM}`);
+    say(`ready in ${took} s: code-server ${CODE_SERVER_VERSION} (Node ${readNodeVersion()})${browser ? `, ${CHROMIUM}` : ''}`);
     return paths;
   });
 }
