@@ -1,8 +1,10 @@
 // The user at the browser during the integration run: approves the authorization server's pages in any tab
 // the extension opens (sign-in, consent, device code confirmation), and clicks "Copy & Open" when the
-// device code notification shows. Only pages on the test AS are touched.
-export function actAsUser(context, workbench, asOrigin, log) {
+// device code notification shows. Only pages on the test AS are touched. With `{ clickCopyAndOpen: false }`
+// the caller clicks "Copy & Open" itself (scripts/test-ui.mjs, which looks at the notification first).
+export function actAsUser(context, workbench, asOrigin, log, { clickCopyAndOpen = true } = {}) {
   context.on('page', (page) => void approve(page, asOrigin, log).catch((e) => log(`[user] ${e.message}`)));
+  if (!clickCopyAndOpen) return () => {};
   let clicked = false;
   const timer = setInterval(async () => {
     if (process.env.MCP_OAUTH_TEST_SHOTS) await workbench.screenshot({ path: `${process.env.MCP_OAUTH_TEST_SHOTS}/ui-${Date.now()}.png` }).catch(() => {});
@@ -37,7 +39,16 @@ async function approve(page, asOrigin, log) {
     if (tunneled && String(new URL(asOrigin).port) === tunneled[1]) {
       const direct = `${asOrigin}${tunneled[2]}${untangle(url.search)}`;
       log(`[user] opening the tunneled AS page directly: ${new URL(direct).pathname} redirect_uri=${new URL(direct).searchParams.get('redirect_uri')}`);
-      await page.goto(direct).catch((e) => log(`[user] could not open the AS page: ${e.message}`));
+      // The tunnel may still be redirecting this tab; a navigation it interrupts is tried again.
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const error = await page.goto(direct).then(() => undefined, (e) => e);
+        if (!error) break;
+        if (attempt === 3 || !/interrupted by another navigation/.test(error.message)) {
+          log(`[user] could not open the AS page: ${error.message.split('\n')[0]}`);
+          break;
+        }
+        await page.waitForLoadState('domcontentloaded').catch(() => {});
+      }
       continue;
     }
     if (url.origin !== asOrigin) {

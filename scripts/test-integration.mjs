@@ -21,30 +21,16 @@
 // The whole environment reaches the extension host (so every MCP_OAUTH_TEST_* variable does), apart from
 // VSCODE_* variables of an enclosing VS Code. The launcher adds MCP_OAUTH_TEST_WORKSPACE (the opened folder)
 // and points MCP_OAUTH_HOME and the XDG config/data/state folders into the temp folder.
+import { BROWSER_ARGS, QUIET_SETTINGS, freePort, startPeers } from './codeServer.mjs';
 import { actAsUser } from './integrationUser.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { SourceMap } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Quiet, offline-friendly user settings: no gallery or update checks, no welcome page, no telemetry. */
-const QUIET_SETTINGS = {
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'extensions.ignoreRecommendations': true,
-  'workbench.startupEditor': 'none',
-  'workbench.enableExperiments': false,
-  'workbench.tips.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'security.workspace.trust.enabled': false,
-  'git.enabled': false,
-};
 
 /** The user settings for a test run: the quiet ones plus MCP_OAUTH_TEST_SETTINGS (a JSON object) on top. */
 export function userSettings(env = process.env) {
@@ -128,15 +114,6 @@ function findFile(dir, name) {
   return undefined;
 }
 
-const freePort = () => new Promise((res, rej) => {
-  const s = createServer();
-  s.on('error', rej);
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => res(port));
-  });
-});
-
 function parseArgs(argv) {
   const opts = { build: true, keep: process.env.MCP_OAUTH_TEST_KEEP === '1', devPath: root, testsPath: join(root, 'out', 'integration') };
   for (const a of argv) {
@@ -147,20 +124,6 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
-}
-
-/** Starts test/integration/peers.ts (real AS and MCP server) under Node 24; resolves with its settings and env. */
-async function startPeers(node24, log) {
-  const child = spawn(node24, ['--import', 'tsx', join(root, 'test', 'integration', 'peers.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise((res, rej) => {
-    let seen = '';
-    child.stdout.on('data', (d) => { seen += d; const i = seen.indexOf('\n'); if (i >= 0) res(seen.slice(0, i)); });
-    child.once('exit', (code) => rej(new Error(`the test peers exited (${code}) before starting`)));
-    setTimeout(() => rej(new Error('the test peers did not start within 60 s')), 60_000).unref();
-  });
-  const described = JSON.parse(line);
-  log(`peers up: AS ${described.env.MCP_OAUTH_TEST_AS}, MCP ${described.env.MCP_OAUTH_TEST_MCP}`);
-  return { ...described, stop: () => { try { child.kill('SIGTERM'); } catch { /* gone */ } } };
 }
 
 /** Every file under `roots` that contains one of the recorded secret values; undefined when none were recorded. */
@@ -295,8 +258,7 @@ async function main() {
       executablePath: setup.chromium,
       headless: true,
       handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false, // cleanup() closes it
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: BROWSER_ARGS,
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);

@@ -19,11 +19,13 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
   readonly onDidChangeSessions = this.emitter.event;
   private readonly tokens: SecretTokenStore;
   private known = new Map<string, string>();
+  private accounts = new Map<string, vscode.AuthenticationSessionAccountInformation>();
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly manager: ServerManager, secrets: vscode.SecretStorage, private readonly logger: Logger) {
     this.tokens = new SecretTokenStore(secrets);
     this.known = this.fingerprints();
+    this.accounts = this.currentAccounts();
     this.subscription = manager.onDidChange(() => this.compare());
   }
 
@@ -64,7 +66,7 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
     return {
       id,
       accessToken,
-      account: { id: `${id}/${info.account}`, label: `${info.account} (${entry.name})` },
+      account: accountOf(id, info.account, entry.name),
       scopes: [`${SERVER_SCOPE_PREFIX}${id}`, ...info.scopes],
     };
   }
@@ -78,13 +80,28 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
       else if (this.known.get(id) !== print) changed.push(id);
     }
     for (const id of this.known.keys()) if (!next.has(id)) removed.push(id);
+    const previous = this.accounts;
     this.known = next;
+    this.accounts = this.currentAccounts();
     if (!added.length && !removed.length && !changed.length) return;
-    const stub = (id: string): vscode.AuthenticationSession => {
-      const info = this.manager.sessions()[id];
-      return { id, accessToken: '', account: { id: `${id}/${info?.account ?? ''}`, label: info?.account ?? id }, scopes: [`${SERVER_SCOPE_PREFIX}${id}`] };
-    };
-    this.emitter.fire({ added: added.map(stub), removed: removed.map(stub), changed: changed.map(stub) });
+    // The same account as getSessions() reports (a removed session: as it was). VS Code's Accounts menu keeps
+    // these, and its Sign Out removes the sessions whose account label equals the menu entry's.
+    const stub = (id: string, accounts: Map<string, vscode.AuthenticationSessionAccountInformation>): vscode.AuthenticationSession =>
+      ({ id, accessToken: '', account: accounts.get(id) ?? { id: `${id}/`, label: id }, scopes: [`${SERVER_SCOPE_PREFIX}${id}`] });
+    this.emitter.fire({
+      added: added.map((id) => stub(id, this.accounts)),
+      removed: removed.map((id) => stub(id, previous)),
+      changed: changed.map((id) => stub(id, this.accounts)),
+    });
+  }
+
+  private currentAccounts(): Map<string, vscode.AuthenticationSessionAccountInformation> {
+    const accounts = new Map<string, vscode.AuthenticationSessionAccountInformation>();
+    for (const [id, info] of Object.entries(this.manager.sessions())) {
+      const entry = this.manager.entry(id);
+      if (entry) accounts.set(id, accountOf(id, info.account, entry.name));
+    }
+    return accounts;
   }
 
   private fingerprints(): Map<string, string> {
@@ -100,4 +117,9 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
 
 function serverOf(scopes?: readonly string[]): string | undefined {
   return scopes?.find((s) => s.startsWith(SERVER_SCOPE_PREFIX))?.slice(SERVER_SCOPE_PREFIX.length);
+}
+
+/** A session's account: one per server and account, labelled so that the Accounts menu tells them apart. */
+function accountOf(id: string, account: string, serverName: string): vscode.AuthenticationSessionAccountInformation {
+  return { id: `${id}/${account}`, label: `${account} (${serverName})` };
 }
