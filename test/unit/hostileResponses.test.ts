@@ -115,7 +115,7 @@ describe('hostile responses', function () {
       transport.push(String(input));
       return globalThis.fetch(input, init);
     },
-    timeoutMs: 300,
+    timeoutMs: 1000, // short enough for the slowloris cases, long enough for a 20 MB inflate on a loaded 2-core machine
     maxBodyBytes: MB,
     maxRedirects: 3,
   });
