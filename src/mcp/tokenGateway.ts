@@ -358,11 +358,14 @@ export class TokenGateway {
     });
   }
 
-  /** Passes the response through as it arrives; SSE headers go out at once so a stream opens promptly. */
+  /**
+   * Passes the response through as it arrives. The standalone GET stream's headers go out at once, since it
+   * may stay silent for long; a POST's short SSE answer leaves with its first event in one write.
+   */
   private relay(exchange: Exchange, upstream: IncomingMessage): void {
     const { res } = exchange;
     res.writeHead(upstream.statusCode ?? 502, clientResponseHeaders(upstream.headers));
-    if (upstream.headers['content-type']?.startsWith('text/event-stream')) res.flushHeaders();
+    if (exchange.method === 'GET' && upstream.headers['content-type']?.startsWith('text/event-stream')) res.flushHeaders();
     upstream.on('error', () => res.destroy());
     upstream.once('close', () => {
       if (!upstream.complete) res.destroy(); // cut upstream: cut the client's copy too, rather than end it cleanly
@@ -523,7 +526,11 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     req.on('data', onData);
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     req.once('error', reject);
-    req.once('close', () => reject(new McpOAuthError('cancelled', 'The client closed the request')));
+    // 'close' also fires after every complete request: only an incomplete one is a cancellation (and only
+    // then is an error, with its stack, worth building).
+    req.once('close', () => {
+      if (!req.complete) reject(new McpOAuthError('cancelled', 'The client closed the request'));
+    });
   });
 }
 

@@ -1,0 +1,77 @@
+// Our client, built the way the product builds it: ServerAuth (discovery, registration, authorization code
+// with PKCE, token) + authorizedFetch + connectMcp/listAllTools, over one counting fetch.
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { authorizedFetch } from '../src/mcp/authorizedFetch';
+import { probeChallenge } from '../src/mcp/challengeProbe';
+import { connectMcp, listAllTools } from '../src/mcp/mcpConnection';
+import type { AuthEnvironment } from '../src/oauth/authEnvironment';
+import type { ClientStore } from '../src/oauth/clientRegistration';
+import { defaultHttpPolicy, type FetchLike } from '../src/oauth/http';
+import { MemoryTokenStore } from '../src/oauth/memoryTokenStore';
+import { ServerAuth } from '../src/oauth/serverAuth';
+import type { TokenStore } from '../src/oauth/tokenStore';
+import { coreEnvironment, MemoryClientStore, ScriptedUser } from '../test/unit/support/coreHarness';
+
+export interface Stores {
+  readonly tokens: TokenStore;
+  readonly clients: ClientStore;
+}
+
+export const freshStores = (): Stores => ({ tokens: new MemoryTokenStore(), clients: new MemoryClientStore() });
+
+/** The core's environment (in-memory stores, the test harness's settings) with every request through `fetch`. */
+export function environment(fetch: FetchLike, stores: Stores): AuthEnvironment {
+  const base = coreEnvironment({ tokens: stores.tokens, clients: stores.clients });
+  return { ...base, http: { ...defaultHttpPolicy(fetch), timeoutMs: 30_000 } };
+}
+
+export interface Connected {
+  readonly client: Client;
+  readonly tools: Tool[];
+}
+
+/**
+ * The connect-driven path (the CLI's `tools`, and connectWithSignIn in the tests): the MCP client's first
+ * request gets a 401, authorizedFetch signs in with its challenge, then retries.
+ */
+export async function oursConnect(url: string, fetch: FetchLike, stores: Stores): Promise<Connected> {
+  const auth = new ServerAuth(environment(fetch, stores), url);
+  const user = new ScriptedUser();
+  const authorized = authorizedFetch({
+    fetch,
+    tokens: auth.tokenManager(),
+    signIn: async (challenge, extraScopes) => {
+      await auth.signIn(user, { ...(challenge ? { challenge } : {}), ...(extraScopes ? { extraScopes } : {}) });
+    },
+  });
+  const client = await connectMcp(auth.serverUrl, authorized);
+  return { client, tools: await listAllTools(client) };
+}
+
+/**
+ * The extension's path: "Sign In" (SessionService.signIn: an unauthenticated initialize probe for the
+ * challenge, then ServerAuth.signIn), then the tool listing (SessionService.listTools: connectMcp with an
+ * authorizedFetch that never prompts).
+ */
+export async function oursExtension(url: string, fetch: FetchLike, stores: Stores): Promise<Connected> {
+  const auth = new ServerAuth(environment(fetch, stores), url);
+  const challenge = await probeChallenge(fetch, auth.serverUrl);
+  await auth.signIn(new ScriptedUser(), challenge ? { challenge } : {});
+  const client = await connectMcp(auth.serverUrl, authorizedFetch({ fetch, tokens: auth.tokenManager() }));
+  return { client, tools: await listAllTools(client) };
+}
+
+/** A new session (a new window, a restart) with a stored, valid token: no sign-in may happen. */
+export async function oursWarm(url: string, fetch: FetchLike, stores: Stores): Promise<Connected> {
+  const auth = new ServerAuth(environment(fetch, stores), url);
+  const authorized = authorizedFetch({
+    fetch,
+    tokens: auth.tokenManager(),
+    signIn: async () => {
+      throw new Error('a warm reconnect must not sign in');
+    },
+  });
+  const client = await connectMcp(auth.serverUrl, authorized);
+  return { client, tools: await listAllTools(client) };
+}
