@@ -61,6 +61,11 @@ describe('mcp-oauth CLI against real peers', function () {
     return result;
   };
   const browserActions = () => (existsSync(browserLog) ? readFileSync(browserLog, 'utf8').trim().split('\n').filter(Boolean) : []);
+  /** The browser script writes its line after the callback answered, which may be just after the CLI exits. */
+  const browserActionsOnce = async (count: number) => {
+    for (let i = 0; i < 40 && browserActions().length < count; i++) await new Promise((r) => setTimeout(r, 50));
+    return browserActions();
+  };
   const storedTokens = (dir: string): TokenSet[] => {
     const file = path.join(dir, 'tokens.json');
     if (!existsSync(file)) return [];
@@ -76,7 +81,7 @@ describe('mcp-oauth CLI against real peers', function () {
     const result = ok(await cli(['login', split.url]));
     assert.equal(result.stdout, `Signed in to ${split.url} as alice@example.test; scopes: mcp:read\n`);
     assert.match(result.stderr, /Open this URL to sign in/);
-    assert.deepEqual(browserActions(), ['approved authorization, callback answered 200']);
+    assert.deepEqual(await browserActionsOnce(1), ['approved authorization, callback answered 200']);
     const tokens = onlyTokens(home);
     assert.ok(tokens.refreshToken);
     assert.equal(statSync(path.join(home, 'tokens.json')).mode & 0o777, 0o600, 'tokens.json is 0600');
@@ -103,7 +108,7 @@ describe('mcp-oauth CLI against real peers', function () {
   it('call <url> admin_action steps up through the browser and prints the result', async () => {
     const result = ok(await cli(['call', split.url, 'admin_action']));
     assert.equal(result.stdout, 'admin action done for alice\n');
-    assert.equal(browserActions().length, 2, 'one more browser round trip');
+    assert.equal((await browserActionsOnce(2)).length, 2, 'one more browser round trip');
     const asked = /Open this URL to sign in:\n\s+(\S+)/.exec(result.stderr)?.[1];
     assert.ok(asked);
     assert.deepEqual(new URL(asked).searchParams.get('scope')!.split(' ').sort(), ['mcp:read', 'mcp:write', 'offline_access']);
@@ -159,7 +164,7 @@ describe('mcp-oauth CLI against real peers', function () {
     const result = ok(await cli(['login', split.url, '--device']));
     assert.equal(result.stdout, `Signed in to ${split.url} as alice@example.test; scopes: mcp:read\n`);
     assert.match(result.stderr, /To sign in, open http:\/\/127\.0\.0\.1:\d+\/device and enter the code \S+/);
-    assert.equal(browserActions()[browsedBefore], 'approved device http://127.0.0.1:' + new URL(as.issuer).port + '/device');
+    assert.equal((await browserActionsOnce(browsedBefore + 1))[browsedBefore], 'approved device http://127.0.0.1:' + new URL(as.issuer).port + '/device');
     assert.ok(onlyTokens(home).refreshToken);
     assert.ok(as.grants.some((g) => g.grantType === 'urn:ietf:params:oauth:grant-type:device_code' && !g.error));
   });
