@@ -5,7 +5,8 @@
 //   4. activation in the real extension host (code-server), bundle sizes, what loads before the first sign-in
 //   5. scale: the tree at 200 servers × 100 tools; the extension host's heap with 50 connected servers
 // A script, not a test: it prints a table and writes BENCHMARKS.md; it exits non-zero only when a benchmark
-// crashes or brings no results back, never because a target was missed. About two to three minutes.
+// crashes or brings no results back, never because a target was missed. About two minutes. BENCH_KEEP=1 keeps
+// the raw results (JSON) in the temp folder it prints.
 //
 // The Node benchmarks run under Node >= 22 with tsx (scripts/node24.mjs), their peers in a child process
 // (bench/peers.ts). The extension-host part is bench/activation, bundled here to out/bench-activation and run
@@ -29,6 +30,15 @@ function run(command, args, options = {}) {
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
   if (result.error) throw result.error;
   return result.status ?? 1;
+}
+
+/** The commit, and the source files with uncommitted changes (the numbers are for the working tree as built). */
+function sourceState() {
+  const git = (...args) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return { commit: 'unknown (not a git checkout)', modified: [] };
+  const status = git('status', '--porcelain', '--', 'src', 'package.json', 'esbuild.mjs');
+  return { commit: head.stdout.trim(), modified: status.stdout.split('\n').filter(Boolean).map((line) => line.slice(3)) };
 }
 
 function cpuModel() {
@@ -76,6 +86,7 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), 'mcp-oauth-bench-'));
   const loadavgStart = loadavg();
 
+  const source = sourceState();
   log('building (node esbuild.mjs) and bundling bench/activation …');
   if (run(process.execPath, ['esbuild.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) throw new Error('the build failed');
   const benchModule = join(root, 'out', 'bench-activation');
@@ -111,6 +122,7 @@ async function main() {
       nodeForBenches: spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout.trim(), nodeForScript: process.version,
       os: `${osType()} ${release()}`, loadavgStart, loadavgEnd: loadavg(),
     },
+    source,
     sizes,
     nodeResults,
     hostResults,
@@ -127,7 +139,8 @@ async function main() {
   if (launcherExit !== 0 || hostErrors.length) {
     throw new Error(`the extension-host benchmark failed (launcher exit ${launcherExit}): ${hostErrors.map((e) => e.split('\n')[0]).join('; ') || 'see its output above'}; files kept in ${work}`);
   }
-  rmSync(work, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP === '1') log(`results kept in ${work} (re-render: ${node24} --import tsx bench/report.ts ${descriptionPath})`);
+  else rmSync(work, { recursive: true, force: true });
   log('done');
 }
 
