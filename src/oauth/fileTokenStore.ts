@@ -1,5 +1,5 @@
 import { JsonFileStore, type EntryUpdate, type JsonFileStoreOptions } from './jsonFileStore';
-import type { TokenSet } from './tokenSet';
+import { isTokenSet, type TokenSet } from './tokenSet';
 import type { TokenStore } from './tokenStore';
 
 /**
@@ -38,36 +38,4 @@ export class FileTokenStore implements TokenStore {
   update(key: string, fn: EntryUpdate<TokenSet>): Promise<TokenSet | undefined> {
     return this.store.update(key, fn);
   }
-}
-
-/** Whether a value read back from storage has the shape of a {@link TokenSet}. */
-export function isTokenSet(value: unknown): value is TokenSet {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    isNonEmptyString(v.accessToken) &&
-    isNonEmptyString(v.tokenType) &&
-    isOptional(v.expiresAt, isFiniteNumber) &&
-    isOptional(v.refreshToken, isNonEmptyString) &&
-    isOptional(v.idToken, isNonEmptyString) &&
-    Array.isArray(v.scopes) &&
-    v.scopes.every((scope) => typeof scope === 'string') &&
-    isNonEmptyString(v.issuer) &&
-    isNonEmptyString(v.clientId) &&
-    isNonEmptyString(v.tokenEndpoint) &&
-    isOptional(v.resource, isNonEmptyString) &&
-    isFiniteNumber(v.obtainedAt)
-  );
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value !== '';
-}
-
-function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-function isOptional(value: unknown, check: (value: unknown) => boolean): boolean {
-  return value === undefined || check(value);
 }

@@ -25,3 +25,35 @@ export interface TokenSet {
 export function isExpired(tokens: TokenSet, now: number, skewMs = 0): boolean {
   return tokens.expiresAt !== undefined && now + skewMs >= tokens.expiresAt;
 }
+
+/** Whether a value read back from storage has the shape of a {@link TokenSet}. */
+export function isTokenSet(value: unknown): value is TokenSet {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    isNonEmptyString(v.accessToken) &&
+    isNonEmptyString(v.tokenType) &&
+    isOptional(v.expiresAt, isFiniteNumber) &&
+    isOptional(v.refreshToken, isNonEmptyString) &&
+    isOptional(v.idToken, isNonEmptyString) &&
+    Array.isArray(v.scopes) &&
+    v.scopes.every((scope) => typeof scope === 'string') &&
+    isNonEmptyString(v.issuer) &&
+    isNonEmptyString(v.clientId) &&
+    isNonEmptyString(v.tokenEndpoint) &&
+    isOptional(v.resource, isNonEmptyString) &&
+    isFiniteNumber(v.obtainedAt)
+  );
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function isOptional(value: unknown, check: (value: unknown) => boolean): boolean {
+  return value === undefined || check(value);
+}

@@ -1,8 +1,7 @@
 import type * as vscode from 'vscode';
 import type { ClientRegistration, ClientStore } from '../oauth/clientRegistration';
 import { McpOAuthError } from '../oauth/errors';
-import { isTokenSet } from '../oauth/fileTokenStore';
-import type { TokenSet } from '../oauth/tokenSet';
+import { isTokenSet, type TokenSet } from '../oauth/tokenSet';
 import type { TokenStore } from '../oauth/tokenStore';
 
 /** SecretStorage keys. Everything secret lives under these, and nowhere else. */

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { McpOAuthError } from '../../src/oauth/errors';
-import { FileTokenStore, isTokenSet } from '../../src/oauth/fileTokenStore';
+import { FileTokenStore } from '../../src/oauth/fileTokenStore';
+import { isTokenSet } from '../../src/oauth/tokenSet';
 import { JsonFileStore } from '../../src/oauth/jsonFileStore';
 import type { TokenSet } from '../../src/oauth/tokenSet';
 
