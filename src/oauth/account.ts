@@ -6,6 +6,11 @@ import type { TokenSet } from './tokenSet';
  * done without jose so that the extension's activation bundle stays small.
  */
 export function describeAccount(tokens: TokenSet): string {
+  return accountClaim(tokens) ?? new URL(tokens.issuer).host;
+}
+
+/** The account from the tokens' claims alone; undefined when they carry none (opaque tokens, no ID token). */
+export function accountClaim(tokens: TokenSet): string | undefined {
   for (const token of [tokens.idToken, tokens.accessToken]) {
     const claims = token ? claimsOf(token) : undefined;
     for (const claim of ['email', 'preferred_username', 'sub'] as const) {
@@ -13,7 +18,7 @@ export function describeAccount(tokens: TokenSet): string {
       if (typeof value === 'string' && value) return value;
     }
   }
-  return new URL(tokens.issuer).host;
+  return undefined;
 }
 
 /** The payload of a JWT, decoded without verification (for display); undefined for an opaque token. */

@@ -5,10 +5,10 @@ import type { DeviceAuthorization } from '../oauth/deviceCode';
 import { CancelledError, McpOAuthError } from '../oauth/errors';
 import type { Logger } from '../oauth/logger';
 import type { TokenSet } from '../oauth/tokenSet';
-import { describeAccount } from '../oauth/account';
+import { accountClaim, describeAccount } from '../oauth/account';
 import type * as Core from './sessionService';
 import type { SessionService, SignInFlow, SignInUi } from './sessionService';
-import { serverIdOfTokensKey } from './secretStores';
+import { SecretTokenStore, serverIdOfTokensKey } from './secretStores';
 import type { ServersSnapshot, ServerView, SessionInfo } from './serverState';
 import type { Settings } from './settings';
 import { UriCallbacks } from './uriCallbacks';
@@ -33,6 +33,13 @@ export class ServerManager implements vscode.Disposable {
   private readonly transient = new Map<string, Pick<ServerView, 'status' | 'tools' | 'error'>>();
   private readonly disposables: vscode.Disposable[] = [];
   private service: Promise<SessionService> | undefined;
+  /** The session metadata; globalState keeps a copy across restarts (see {@link persistSessions}). */
+  private sessionsState: Readonly<Record<string, SessionInfo>>;
+  private persisting: Promise<void> = Promise.resolve();
+  /** Servers whose stored tokens are being re-read; `again` when they changed meanwhile. */
+  private readonly syncing = new Map<string, { again: boolean }>();
+  /** Reads SecretStorage directly (no cache), without loading the heavy half. */
+  private readonly store: SecretTokenStore;
   readonly callbacks: UriCallbacks;
 
   constructor(
@@ -42,10 +49,13 @@ export class ServerManager implements vscode.Disposable {
     private readonly loadCore: CoreLoader,
   ) {
     this.callbacks = new UriCallbacks((reason) => logger.warn(`[callback] ignored ${reason}`));
+    this.sessionsState = context.globalState.get<Record<string, SessionInfo>>(SESSIONS_KEY) ?? {};
+    this.store = new SecretTokenStore(context.secrets);
     this.disposables.push(
       settings.onDidChange(() => {
         this.reportInvalid();
         this.emitter.fire(undefined);
+        void this.reconcile();
       }),
       context.secrets.onDidChange((e) => {
         const id = serverIdOfTokensKey(e.key);
@@ -53,6 +63,27 @@ export class ServerManager implements vscode.Disposable {
       }),
     );
     this.reportInvalid();
+    void this.reconcile();
+  }
+
+  /**
+   * SecretStorage holds the truth; globalState only a copy of the metadata, which a reload can find behind
+   * (in VS Code for the web it is written back lazily) or another window can have changed. Re-reads every
+   * server whose metadata and stored tokens disagree on whether it is signed in. Never blocks activation.
+   */
+  private async reconcile(): Promise<void> {
+    await Promise.all(this.settings.servers().servers.map(async ({ id }) => {
+      let stored: boolean | 'damaged';
+      try {
+        stored = (await this.store.get(id)) !== undefined;
+      } catch {
+        stored = 'damaged'; // the re-read reports it on its server
+      }
+      if (stored === 'damaged' || stored !== !!this.sessions()[id]) {
+        this.logger.info(`[sessions] [${id}] the saved session list disagrees with SecretStorage; re-reading the stored tokens`);
+        await this.syncFromSecrets(id);
+      }
+    }));
   }
 
   snapshot(): ServersSnapshot {
@@ -174,7 +205,7 @@ export class ServerManager implements vscode.Disposable {
     const entry = this.require(id);
     const tokens = await (await this.core()).refresh(entry);
     const info = this.sessions()[id];
-    if (info) await this.saveSession(id, { ...info, ...sessionInfo(tokens, info.registration) });
+    if (info) await this.saveSession(id, { ...info, ...sessionInfo(tokens, info.registration, info) });
   }
 
   async refreshTools(id: string): Promise<void> {
@@ -218,25 +249,60 @@ export class ServerManager implements vscode.Disposable {
   }
 
   sessions(): Readonly<Record<string, SessionInfo>> {
-    return this.context.globalState.get<Record<string, SessionInfo>>(SESSIONS_KEY) ?? {};
+    return this.sessionsState;
   }
 
   private async saveSession(id: string, info: SessionInfo | undefined): Promise<void> {
-    const next = { ...this.sessions() };
+    const next = { ...this.sessionsState };
     if (info) next[id] = info;
     else delete next[id];
-    await this.context.globalState.update(SESSIONS_KEY, next);
+    this.sessionsState = next;
     this.emitter.fire(id);
+    await this.persistSessions();
   }
 
-  /** Another window signed in, refreshed or signed out: re-read, and update the metadata. */
+  /**
+   * Writes the metadata, one write at a time, each with the state as it is when it runs. Overlapping
+   * `globalState.update`s lose data: the extension host replaces its copy of the whole state with the echo
+   * of an earlier write, so a later update made before that echo arrives is undone.
+   */
+  private persistSessions(): Promise<void> {
+    const write = this.persisting.then(() => this.context.globalState.update(SESSIONS_KEY, this.sessionsState));
+    this.persisting = write.catch((error: unknown) => this.logger.error(`[sessions] the session list could not be saved: ${error instanceof Error ? error.message : 'unknown error'}`));
+    return write;
+  }
+
+  /**
+   * The tokens changed (a sign-in, a refresh or a sign-out, here or in another window): re-read them and
+   * update the metadata. One read at a time per server, and one more after the last change, so an older
+   * read never overwrites what a newer one saw.
+   */
   private async syncFromSecrets(id: string): Promise<void> {
+    const running = this.syncing.get(id);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: true };
+    this.syncing.set(id, state);
+    try {
+      while (state.again) {
+        state.again = false;
+        await this.readSession(id);
+      }
+    } finally {
+      this.syncing.delete(id);
+    }
+  }
+
+  private async readSession(id: string): Promise<void> {
     const entry = this.entry(id);
     if (!entry) return;
     try {
-      const tokens = await (await this.core()).tokens.get(id);
+      const tokens = await this.store.get(id);
       const previous = this.sessions()[id];
-      await this.saveSession(id, tokens ? sessionInfo(tokens, previous?.registration ?? 'dcr') : undefined);
+      const registration = previous && previous.clientId === tokens?.clientId ? previous.registration : tokens && (await this.registrationMethod(entry, tokens));
+      await this.saveSession(id, tokens ? sessionInfo(tokens, registration ?? 'dcr', previous) : undefined);
     } catch (error) {
       this.setTransient(id, { status: 'error', error: error instanceof McpOAuthError ? error.message : 'the stored session could not be read' });
     }
@@ -273,9 +339,13 @@ export class ServerManager implements vscode.Disposable {
   }
 }
 
-export function sessionInfo(tokens: TokenSet, registration: string): SessionInfo {
+/**
+ * The metadata shown for a token set. `previous` is the session it renews: a refresh that brings no ID token
+ * and an opaque access token keeps the account it had, rather than falling back to the issuer's host.
+ */
+export function sessionInfo(tokens: TokenSet, registration: string, previous?: SessionInfo): SessionInfo {
   return {
-    account: describeAccount(tokens),
+    account: accountClaim(tokens) ?? (previous?.issuer === tokens.issuer ? previous.account : undefined) ?? describeAccount(tokens),
     scopes: tokens.scopes,
     ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
     refreshable: !!tokens.refreshToken || tokens.grantType === 'client_credentials',

@@ -9,7 +9,9 @@ describe('after a reload of the window', function () {
 
   it('still holds the device-code session, from SecretStorage, and lists the tools with it', async () => {
     const api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
-    assert.ok(api.manager.sessions().device, 'the session metadata survived');
+    // SecretStorage is the truth; the metadata copy in globalState may lag behind a reload (VS Code for the
+    // web writes it back lazily), and is rebuilt from the stored tokens when it does.
+    await waitFor(() => api.manager.sessions().device);
     const tokens = await api.manager.storedTokens('device');
     assert.ok(tokens?.refreshToken, 'the tokens survived in SecretStorage');
     const [session] = await api.authProvider.getSessions(['server:device']);
@@ -17,6 +19,23 @@ describe('after a reload of the window', function () {
     await api.manager.refreshTools('device');
     const view = api.manager.snapshot().servers.find((s) => s.entry.id === 'device')!;
     assert.deepEqual(view.tools?.map((t) => t.name).sort(), ['admin_action', 'whoami'], 'the tools list with the stored token');
+  });
+
+  it('follows what another window writes to SecretStorage: a refresh, then a sign-out', async () => {
+    const api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
+    const secrets = (api.manager as unknown as { context: vscode.ExtensionContext }).context.secrets;
+    const current = (await api.manager.storedTokens('device'))!;
+    assert.ok(current.expiresAt, 'the fixture issues expiring tokens');
+    // Another window refreshed: a later expiry. The metadata and the in-memory token copy both follow.
+    const renewed = { ...current, expiresAt: current.expiresAt + 60_000 };
+    await secrets.store('mcpOAuth.tokens/device', JSON.stringify(renewed));
+    await waitFor(() => api.manager.sessions().device?.expiresAt === renewed.expiresAt || undefined);
+    assert.equal((await api.manager.storedTokens('device'))?.expiresAt, renewed.expiresAt, 'the token copy was re-read');
+    // Another window signed out.
+    await secrets.delete('mcpOAuth.tokens/device');
+    await waitFor(() => (api.manager.sessions().device ? undefined : true));
+    assert.equal(await api.manager.storedTokens('device'), undefined);
+    assert.equal((await api.authProvider.getSessions(['server:device'])).length, 0, 'gone from the Accounts menu');
   });
 
   it('reports a damaged SecretStorage entry on its server only, and signing out resets it', async () => {
