@@ -4,6 +4,8 @@ import type { TokenSet } from './tokenSet';
 import { isExpired } from './tokenSet';
 import type { TokenStore } from './tokenStore';
 
+const FRESH = { fresh: true } as const;
+
 /** What the UI shows about a session. `stale` means the AS could not be reached but the token still works. */
 export type TokenState = 'valid' | 'stale' | 'expired' | 'signed_out';
 
@@ -80,7 +82,7 @@ export class TokenManager {
       await store.update(key, async (current) => (result = await this.renewFrom(current, rejected)));
       return result!;
     }
-    const current = await store.get(key); // re-read: another window may have rotated the refresh token
+    const current = await store.get(key, FRESH); // re-read: another window may have rotated the refresh token
     const result = await this.renewFrom(current, rejected);
     if (result !== current) await store.set(key, result);
     return result;
@@ -114,7 +116,7 @@ export class TokenManager {
       throw wrapped;
     }
     if (error instanceof OAuthResponseError && error.error === 'invalid_grant') {
-      const latest = await this.options.store.get(this.options.key);
+      const latest = await this.options.store.get(this.options.key, FRESH);
       if (latest && latest.refreshToken !== used.refreshToken && !isExpired(latest, this.options.now())) {
         this.report({ state: 'valid', ...expiry(latest) });
         return latest; // rotated by another process between our read and our request

@@ -1,12 +1,18 @@
 import type { TokenSet } from './tokenSet';
 
+export interface ReadOptions {
+  /** Bypass any cache: what is stored now, which may have been written by another window or process. */
+  readonly fresh?: boolean;
+}
+
 /**
  * Where token sets live, keyed by an opaque key (server and account). The VS Code adapter keeps them in
  * SecretStorage; the CLI in a 0600 file; tests in memory. Implementations must return what was last `set`,
- * even when another process or window wrote it (the token manager re-reads before refreshing).
+ * even when another process or window wrote it; a caching store must at least do so for a `fresh` read (the
+ * token manager reads fresh before refreshing).
  */
 export interface TokenStore {
-  get(key: string): Promise<TokenSet | undefined>;
+  get(key: string, options?: ReadOptions): Promise<TokenSet | undefined>;
   set(key: string, tokens: TokenSet): Promise<void>;
   delete(key: string): Promise<void>;
   /**

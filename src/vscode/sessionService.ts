@@ -16,10 +16,11 @@ import { startLoopbackReceiver } from '../oauth/loopbackReceiver';
 import { loadPrivateKey } from '../oauth/privateKey';
 import { cryptoRandom } from '../oauth/random';
 import { ServerAuth, type SignOutResult } from '../oauth/serverAuth';
+import { CachedTokenStore } from '../oauth/cachedTokenStore';
 import { fromBundle } from '../oauth/tokenBundle';
 import type { TokenStatus } from '../oauth/tokenManager';
 import type { TokenSet } from '../oauth/tokenSet';
-import { SecretClientStore, SecretTokenStore, SECRET_KEYS } from './secretStores';
+import { SecretClientStore, SecretTokenStore, SECRET_KEYS, serverIdOfTokensKey } from './secretStores';
 import type { UriCallbacks } from './uriCallbacks';
 
 export type SignInFlow = 'authorizationCode' | 'deviceCode' | 'clientCredentials';
@@ -58,12 +59,19 @@ const CALLBACK_TIMEOUT_MS = 5 * 60_000;
 export class SessionService {
   private readonly auths = new Map<string, { fingerprint: string; auth: ServerAuth }>();
   private gateway: Promise<TokenGateway> | undefined;
-  readonly tokens: SecretTokenStore;
+  /** Tokens from SecretStorage, kept in memory so the gateway's hot path makes no IPC round trip. */
+  readonly tokens: CachedTokenStore;
   private readonly clients: SecretClientStore;
+  private readonly secretsWatch: vscode.Disposable;
 
   constructor(private readonly host: SessionHost) {
-    this.tokens = new SecretTokenStore(host.secrets);
+    this.tokens = new CachedTokenStore(new SecretTokenStore(host.secrets));
     this.clients = new SecretClientStore(host.secrets);
+    // Another window signed in, refreshed or signed out (our own writes land here too, harmlessly).
+    this.secretsWatch = host.secrets.onDidChange((e) => {
+      const id = serverIdOfTokensKey(e.key);
+      if (id) this.tokens.invalidate(id);
+    });
   }
 
   /** The ServerAuth for an entry; rebuilt when its settings change. */
@@ -190,6 +198,7 @@ export class SessionService {
   }
 
   async dispose(): Promise<void> {
+    this.secretsWatch.dispose();
     const gateway = this.gateway;
     this.gateway = undefined;
     await (await gateway)?.close();
