@@ -94,6 +94,19 @@ export class ServersTreeDataProvider implements vscode.TreeDataProvider<TreeNode
     }
   }
 
+  /** Called by VS Code on hover: the rich tooltips are built here rather than for every row. */
+  resolveTreeItem(item: vscode.TreeItem, node: TreeNode): vscode.TreeItem {
+    if (item.tooltip !== undefined || (node.kind !== 'server' && node.kind !== 'tool')) return item;
+    const view = this.view(node.serverId);
+    if (!view) return item;
+    if (node.kind === 'server') item.tooltip = this.serverTooltip(view);
+    else {
+      const tool = view.tools?.[node.index];
+      if (tool) item.tooltip = toolTooltip(tool);
+    }
+    return item;
+  }
+
   private current(): { snapshot: ServersSnapshot; byId: Map<string, ServerView> } {
     if (!this.cached) {
       const snapshot = this.manager.snapshot();
@@ -131,6 +144,10 @@ export class ServersTreeDataProvider implements vscode.TreeDataProvider<TreeNode
     item.description = serverDescription(view, now);
     item.iconPath = statusThemeIcon(status);
     item.contextValue = serverContextValue(view, now);
+    return item;
+  }
+
+  private serverTooltip(view: ServerView): vscode.MarkdownString {
     const tooltip = new vscode.MarkdownString();
     tooltip.appendMarkdown('**').appendText(view.entry.name).appendMarkdown('**\n\n');
     line(tooltip, 'URL', view.entry.url);
@@ -141,11 +158,10 @@ export class ServersTreeDataProvider implements vscode.TreeDataProvider<TreeNode
     } else if (view.entry.auth.authorizationServer) {
       line(tooltip, 'Issuer', view.entry.auth.authorizationServer);
     }
-    line(tooltip, 'Status', statusText(status));
+    line(tooltip, 'Status', statusText(displayStatus(view, this.now())));
     if (view.error) line(tooltip, 'Error', view.error);
     if (view.tools) line(tooltip, 'Tools', String(view.tools.length));
-    item.tooltip = tooltip;
-    return item;
+    return tooltip;
   }
 
   private detailItem(view: ServerView, detail: ServerDetail): vscode.TreeItem {
@@ -320,12 +336,16 @@ function toolItem(view: ServerView, tool: NonNullable<ServerView['tools']>[numbe
   if (tool.description) item.description = oneLine(tool.description);
   item.iconPath = new vscode.ThemeIcon('symbol-method');
   item.contextValue = 'tool';
+  return item;
+}
+
+/** The description and the whole input schema; built on hover only (200 servers × 100 tools add up). */
+function toolTooltip(tool: NonNullable<ServerView['tools']>[number]): vscode.MarkdownString {
   const tooltip = new vscode.MarkdownString();
   tooltip.appendMarkdown('**').appendText(tool.name).appendMarkdown('**\n\n');
   if (tool.description) tooltip.appendText(tool.description.length > 2000 ? `${tool.description.slice(0, 2000)}…` : tool.description).appendMarkdown('\n\n');
   tooltip.appendCodeblock(schemaText(tool.inputSchema), 'json');
-  item.tooltip = tooltip;
-  return item;
+  return tooltip;
 }
 
 function gone(serverId: string): vscode.TreeItem {

@@ -106,6 +106,7 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
 
   it('shows the account, the token, the authorization server and the tools in the tree', async () => {
     await api.manager.refreshTools('split');
+    api.tree.refresh(); // the view re-reads the model 30 ms after a change; not worth waiting for here
     const provider = api.tree.provider;
     const server = provider.getChildren().find((node) => provider.getTreeItem(node).label === 'Split')!;
     const serverItem = provider.getTreeItem(server);
@@ -113,8 +114,17 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     const children = provider.getChildren(server).map((node) => provider.getTreeItem(node));
     const labels = children.map((item) => String(item.label));
     assert.deepEqual(labels, ['Account', 'Token', 'Authorization Server', 'Tools (2)']);
-    const tools = provider.getChildren(provider.getChildren(server)[3]).map((node) => String(provider.getTreeItem(node).label));
-    assert.deepEqual(tools.sort(), ['admin_action', 'whoami']);
+    const toolNodes = provider.getChildren(provider.getChildren(server)[3]);
+    assert.deepEqual(toolNodes.map((node) => String(provider.getTreeItem(node).label)).sort(), ['admin_action', 'whoami']);
+    // Rich tooltips are built on hover (resolveTreeItem), not for every row.
+    const whoami = toolNodes.find((node) => provider.getTreeItem(node).label === 'whoami')!;
+    const item = provider.getTreeItem(whoami);
+    assert.equal(item.tooltip, undefined);
+    const tooltip = provider.resolveTreeItem(item, whoami).tooltip as vscode.MarkdownString;
+    assert.match(tooltip.value, /\*\*whoami\*\*/);
+    assert.match(tooltip.value, /```json/, 'with the input schema');
+    const serverTooltip = provider.resolveTreeItem(provider.getTreeItem(server), server).tooltip as vscode.MarkdownString;
+    assert.match(serverTooltip.value, /alice@example\\?\.test/);
   });
 
   it('signs in with a device code (Copy & Open, approved in the browser)', async () => {
@@ -124,6 +134,20 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     const session = await waitFor('the device session', () => api.manager.sessions().device, 60_000);
     assert.equal(session.registration, 'preregistered');
     await remember(api, 'device');
+  });
+
+  it('keeps every session in globalState when sessions change at once (a burst of refreshes on two servers)', async () => {
+    for (let round = 0; round < 3; round++) {
+      await Promise.all([api.manager.refreshToken('split'), api.manager.refreshToken('device')]);
+      await Promise.all([remember(api, 'split'), remember(api, 'device')]);
+    }
+    const globalState = (api.manager as unknown as { context: vscode.ExtensionContext }).context.globalState;
+    await waitFor('the last write', async () => {
+      const expected = Object.fromEntries(await Promise.all(['split', 'device'].map(async (id) => [id, (await api.manager.storedTokens(id))?.expiresAt])));
+      const saved = globalState.get<Record<string, { expiresAt?: number }>>('mcpOAuth.sessions') ?? {};
+      const ok = ['split', 'device'].every((id) => saved[id] && saved[id]!.expiresAt === expected[id] && api.manager.sessions()[id]?.expiresAt === expected[id]);
+      return ok || undefined;
+    }, 5_000);
   });
 
   it('signs out, revoking the refresh token at the authorization server', async () => {
