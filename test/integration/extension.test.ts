@@ -27,6 +27,20 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
   }
 }
 
+function waitForEvent(event: vscode.Event<unknown>, ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error('timed out waiting for the event'));
+    }, ms);
+    const sub = event(() => {
+      clearTimeout(timer);
+      sub.dispose();
+      resolve();
+    });
+  });
+}
+
 async function remember(api: McpOAuthApi, id: string): Promise<void> {
   const tokens = await api.manager.storedTokens(id);
   for (const value of [tokens?.accessToken, tokens?.refreshToken, tokens?.idToken]) if (value) secrets.add(value);
@@ -148,6 +162,42 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
       const ok = ['split', 'device'].every((id) => saved[id] && saved[id]!.expiresAt === expected[id] && api.manager.sessions()[id]?.expiresAt === expected[id]);
       return ok || undefined;
     }, 5_000);
+  });
+
+  it('gives a stdio server its token in tokenEnv, and provides it again when the token changes', async () => {
+    const config = vscode.workspace.getConfiguration('mcpOAuth');
+    const configured = config.get<unknown[]>('servers') ?? [];
+    const stdio = { name: 'Stdio', id: 'stdio', transport: 'stdio', command: process.execPath, args: ['server.js'], url: MCP, tokenEnv: 'MCP_TOKEN', env: { KEEP: '1' } };
+    await config.update('servers', [...configured, stdio], vscode.ConfigurationTarget.Global);
+    const core = await api.manager.core();
+    try {
+      await waitFor('the stdio entry', () => api.manager.entry('stdio'));
+      const stdioDefinition = async () => (await api.mcpProvider.provideMcpServerDefinitions()).find((d) => d.label === 'Stdio') as vscode.McpStdioServerDefinition;
+      assert.equal((await stdioDefinition()).env.MCP_TOKEN, undefined, 'no token before a session');
+      // A session for it (the device session's tokens, for the same server URL), stored as a sign-in would.
+      const tokens = (await core.tokens.get('device'))!;
+      let changed = waitForEvent(api.mcpProvider.onDidChangeMcpServerDefinitions);
+      await core.tokens.set('stdio', tokens);
+      await changed;
+      const first = await stdioDefinition();
+      assert.equal(first.command, process.execPath);
+      assert.deepEqual(first.args, ['server.js']);
+      assert.equal(first.env.KEEP, '1');
+      assert.equal(first.env.MCP_TOKEN, tokens.accessToken, 'the access token in the named variable');
+      // A new token (a refresh, here or in another window): VS Code is told, and gets the new one.
+      const renewed = { ...tokens, accessToken: 'renewed-access-token-for-stdio', expiresAt: (tokens.expiresAt ?? Date.now()) + 60_000 };
+      changed = waitForEvent(api.mcpProvider.onDidChangeMcpServerDefinitions);
+      await core.tokens.set('stdio', renewed);
+      await changed;
+      const second = await stdioDefinition();
+      assert.equal(second.env.MCP_TOKEN, renewed.accessToken);
+      assert.notEqual(second.version, first.version, 'a new version, so VS Code restarts the server');
+    } finally {
+      await core.tokens.delete('stdio'); // locally only: the tokens are the device session's
+      await config.update('servers', configured, vscode.ConfigurationTarget.Global);
+    }
+    await waitFor('the stdio entry to go', () => (api.manager.entry('stdio') ? undefined : true));
+    assert.ok(api.manager.sessions().device, 'the device session is untouched');
   });
 
   it('signs out, revoking the refresh token at the authorization server', async () => {
