@@ -7,10 +7,9 @@ import { ServerManager } from './vscode/serverManager';
 import { Settings } from './vscode/settings';
 import { ServersTreeView } from './vscode/treeView';
 
-/**
- * Composition root: builds the objects and registers them, nothing else. Activation stays cheap: the OAuth
- * core, the MCP SDK and the token gateway live in dist/core.js, loaded on first use.
- */
+// Composition root: builds the objects and registers them, nothing else. Activation stays cheap: the OAuth
+// core, the MCP SDK and the token gateway live in dist/core.js, loaded on first use.
+
 /** What `activate` returns: the extension's model and providers, for its own integration tests. */
 export interface McpOAuthApi {
   readonly manager: ServerManager;

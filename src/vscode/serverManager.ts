@@ -63,7 +63,9 @@ export class ServerManager implements vscode.Disposable {
       }),
     );
     this.reportInvalid();
-    void this.reconcile();
+    // After activation, not during it: SecretStorage reads are IPC round trips, one per server.
+    const reconcileLater = setTimeout(() => void this.reconcile(), 0);
+    this.disposables.push({ dispose: () => clearTimeout(reconcileLater) });
   }
 
   /**
