@@ -3,8 +3,7 @@
 // extension-host benchmark (bench/activation) runs the real ServersTreeDataProvider on the same data.
 import { performance } from 'node:perf_hooks';
 import {
-  displayStatus, hostOf, oneLine, registrationText, schemaText, serverContextValue, serverDescription, statusIcon, statusText,
-  timeLeft, tokenDescription, type ServerSummary, type SessionSummary,
+  displayStatus, hostOf, oneLine, registrationText, serverContextValue, serverDescription, statusIcon, timeLeft, tokenDescription, type ServerSummary, type SessionSummary,
 } from '../src/mcp/treeModel';
 import { median, round } from './stats';
 
@@ -50,19 +49,22 @@ export function scaleData(servers: number, tools: number, now: number): ScaleSer
   }));
 }
 
-/** Everything the rows show, as strings: root, 4 detail rows per server, one row per tool (description, tooltip schema). */
+/**
+ * Everything the rows show, as strings: root, 4 detail rows per server, one row per tool (name, one-line
+ * description). The server and tool tooltips (status text, the input schema) are built on hover only.
+ */
 function allRows(servers: readonly ScaleServer[], now: number): number {
   let rows = 0;
   let chars = 0;
   for (const server of servers) {
     const status = displayStatus(server, now);
-    chars += server.name.length + serverDescription(server, now).length + serverContextValue(server, now).length + statusIcon(status).length + statusText(status).length;
+    chars += server.name.length + serverDescription(server, now).length + serverContextValue(server, now).length + statusIcon(status).length;
     const session = server.session;
     chars += session.account.length + tokenDescription(session, now).length + (timeLeft(session.expiresAt, now) ?? '').length;
     chars += hostOf(session.issuer).length + registrationText(session.registration).length + hostOf(server.url).length;
     rows += 5;
     for (const tool of server.tools) {
-      chars += tool.name.length + oneLine(tool.description).length + schemaText(tool.inputSchema).length;
+      chars += tool.name.length + oneLine(tool.description).length;
       rows++;
     }
   }
