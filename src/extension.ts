@@ -22,7 +22,7 @@ export function activate(context: vscode.ExtensionContext): McpOAuthApi {
   const logger = OutputChannelLogger.create();
   const settings = new Settings();
   const manager = new ServerManager(context, settings, logger, () => import('./vscode/sessionService'));
-  const authProvider = new McpOAuthAuthenticationProvider(manager, context.secrets, logger);
+  const authProvider = new McpOAuthAuthenticationProvider(manager, logger);
   const mcpProvider = new McpDefinitionProvider(manager, logger);
   const tree = new ServersTreeView(manager);
   context.subscriptions.push(

@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../oauth/logger';
-import { SecretTokenStore } from './secretStores';
 import type { ServerManager } from './serverManager';
 import { pickServer } from './serverPicker';
 
@@ -17,13 +16,11 @@ export const SERVER_SCOPE_PREFIX = 'server:';
 export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<vscode.AuthenticationProviderAuthenticationSessionsChangeEvent>();
   readonly onDidChangeSessions = this.emitter.event;
-  private readonly tokens: SecretTokenStore;
   private known = new Map<string, string>();
   private accounts = new Map<string, vscode.AuthenticationSessionAccountInformation>();
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly manager: ServerManager, secrets: vscode.SecretStorage, private readonly logger: Logger) {
-    this.tokens = new SecretTokenStore(secrets);
+  constructor(private readonly manager: ServerManager, private readonly logger: Logger) {
     this.known = this.fingerprints();
     this.accounts = this.currentAccounts();
     this.subscription = manager.onDidChange(() => this.compare());
@@ -58,7 +55,7 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
     if (!info || !entry) return undefined;
     let accessToken: string | undefined;
     try {
-      accessToken = (await this.tokens.get(id))?.accessToken;
+      accessToken = (await this.manager.tokens.get(id))?.accessToken;
     } catch {
       return undefined; // a damaged entry is reported in the tree
     }

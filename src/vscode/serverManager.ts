@@ -8,6 +8,7 @@ import type { TokenSet } from '../oauth/tokenSet';
 import { accountClaim, describeAccount } from '../oauth/account';
 import type * as Core from './sessionService';
 import type { SessionService, SignInFlow, SignInUi } from './sessionService';
+import { CachedTokenStore } from '../oauth/cachedTokenStore';
 import { SecretTokenStore, serverIdOfTokensKey } from './secretStores';
 import type { ServersSnapshot, ServerView, SessionInfo } from './serverState';
 import type { Settings } from './settings';
@@ -38,8 +39,12 @@ export class ServerManager implements vscode.Disposable {
   private persisting: Promise<void> = Promise.resolve();
   /** Servers whose stored tokens are being re-read; `again` when they changed meanwhile. */
   private readonly syncing = new Map<string, { again: boolean }>();
-  /** Reads SecretStorage directly (no cache), without loading the heavy half. */
-  private readonly store: SecretTokenStore;
+  /**
+   * The token sets in SecretStorage, with an in-memory copy that every reader shares (the gateway, the
+   * Accounts menu, the tree's re-reads), so the hot paths make no IPC round trip. Invalidated per server
+   * when SecretStorage reports a change, here or in another window. Small: no need for the heavy half.
+   */
+  readonly tokens: CachedTokenStore;
   readonly callbacks: UriCallbacks;
 
   constructor(
@@ -50,7 +55,7 @@ export class ServerManager implements vscode.Disposable {
   ) {
     this.callbacks = new UriCallbacks((reason) => logger.warn(`[callback] ignored ${reason}`));
     this.sessionsState = context.globalState.get<Record<string, SessionInfo>>(SESSIONS_KEY) ?? {};
-    this.store = new SecretTokenStore(context.secrets);
+    this.tokens = new CachedTokenStore(new SecretTokenStore(context.secrets));
     this.disposables.push(
       settings.onDidChange(() => {
         this.reportInvalid();
@@ -59,7 +64,9 @@ export class ServerManager implements vscode.Disposable {
       }),
       context.secrets.onDidChange((e) => {
         const id = serverIdOfTokensKey(e.key);
-        if (id) void this.syncFromSecrets(id);
+        if (!id) return;
+        this.tokens.invalidate(id);
+        void this.syncFromSecrets(id);
       }),
     );
     this.reportInvalid();
@@ -77,7 +84,7 @@ export class ServerManager implements vscode.Disposable {
     await Promise.all(this.settings.servers().servers.map(async ({ id }) => {
       let stored: boolean | 'damaged';
       try {
-        stored = (await this.store.get(id)) !== undefined;
+        stored = (await this.tokens.get(id, { fresh: true })) !== undefined;
       } catch {
         stored = 'damaged'; // the re-read reports it on its server
       }
@@ -108,6 +115,7 @@ export class ServerManager implements vscode.Disposable {
   core(): Promise<SessionService> {
     return (this.service ??= this.loadCore().then(({ SessionService }) => new SessionService({
       secrets: this.context.secrets,
+      tokens: this.tokens,
       logger: this.logger,
       callbacks: this.callbacks,
       redirectUri: () => UriCallbacks.redirectUri(),
@@ -241,7 +249,7 @@ export class ServerManager implements vscode.Disposable {
   }
 
   async storedTokens(id: string): Promise<TokenSet | undefined> {
-    return (await this.core()).tokens.get(id);
+    return this.tokens.get(id);
   }
 
   require(id: string): ServerEntry {
@@ -301,7 +309,7 @@ export class ServerManager implements vscode.Disposable {
     const entry = this.entry(id);
     if (!entry) return;
     try {
-      const tokens = await this.store.get(id);
+      const tokens = await this.tokens.get(id, { fresh: true });
       const previous = this.sessions()[id];
       const registration = previous && previous.clientId === tokens?.clientId ? previous.registration : tokens && (await this.registrationMethod(entry, tokens));
       await this.saveSession(id, tokens ? sessionInfo(tokens, registration ?? 'dcr', previous) : undefined);

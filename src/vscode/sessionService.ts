@@ -16,11 +16,11 @@ import { startLoopbackReceiver } from '../oauth/loopbackReceiver';
 import { loadPrivateKey } from '../oauth/privateKey';
 import { cryptoRandom } from '../oauth/random';
 import { ServerAuth, type SignOutResult } from '../oauth/serverAuth';
-import { CachedTokenStore } from '../oauth/cachedTokenStore';
+import type { CachedTokenStore } from '../oauth/cachedTokenStore';
 import { fromBundle } from '../oauth/tokenBundle';
 import type { TokenStatus } from '../oauth/tokenManager';
 import type { TokenSet } from '../oauth/tokenSet';
-import { SecretClientStore, SecretTokenStore, SECRET_KEYS, serverIdOfTokensKey } from './secretStores';
+import { SecretClientStore, SECRET_KEYS } from './secretStores';
 import type { UriCallbacks } from './uriCallbacks';
 
 export type SignInFlow = 'authorizationCode' | 'deviceCode' | 'clientCredentials';
@@ -37,6 +37,8 @@ export interface SignInUi {
 
 export interface SessionHost {
   readonly secrets: vscode.SecretStorage;
+  /** The token sets in SecretStorage, behind the extension's shared in-memory copy. */
+  readonly tokens: CachedTokenStore;
   readonly logger: Logger;
   readonly callbacks: UriCallbacks;
   readonly redirectUri: () => Promise<string>;
@@ -59,19 +61,12 @@ const CALLBACK_TIMEOUT_MS = 5 * 60_000;
 export class SessionService {
   private readonly auths = new Map<string, { fingerprint: string; auth: ServerAuth }>();
   private gateway: Promise<TokenGateway> | undefined;
-  /** Tokens from SecretStorage, kept in memory so the gateway's hot path makes no IPC round trip. */
   readonly tokens: CachedTokenStore;
   private readonly clients: SecretClientStore;
-  private readonly secretsWatch: vscode.Disposable;
 
   constructor(private readonly host: SessionHost) {
-    this.tokens = new CachedTokenStore(new SecretTokenStore(host.secrets));
+    this.tokens = host.tokens;
     this.clients = new SecretClientStore(host.secrets);
-    // Another window signed in, refreshed or signed out (our own writes land here too, harmlessly).
-    this.secretsWatch = host.secrets.onDidChange((e) => {
-      const id = serverIdOfTokensKey(e.key);
-      if (id) this.tokens.invalidate(id);
-    });
   }
 
   /** The ServerAuth for an entry; rebuilt when its settings change. */
@@ -198,7 +193,6 @@ export class SessionService {
   }
 
   async dispose(): Promise<void> {
-    this.secretsWatch.dispose();
     const gateway = this.gateway;
     this.gateway = undefined;
     await (await gateway)?.close();
