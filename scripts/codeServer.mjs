@@ -2,7 +2,7 @@
 // extension host) and scripts/test-ui.mjs (the real workbench driven like a user). code-server 1.139.1 under
 // Node 24, the test peers (test/integration/peers.ts) and headless Chromium.
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,4 +115,24 @@ export async function startCodeServer({ node24, entry, args, env, cwd, logPath }
     killGroup('SIGKILL');
   };
   return { child, exited, killGroup, stop };
+}
+
+/** The last `lines` lines of a log file, for a failure report. */
+export function tail(file, lines) {
+  if (!existsSync(file)) return `(no ${file})`;
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** The first file called `name` under `dir`, depth first (the output channel's log in a user-data folder). */
+export function findFile(dir, name) {
+  if (!existsSync(dir)) return undefined;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isFile() && e.name === name) return p;
+    if (e.isDirectory()) {
+      const found = findFile(p, name);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }

@@ -21,7 +21,7 @@
 // The whole environment reaches the extension host (so every MCP_OAUTH_TEST_* variable does), apart from
 // VSCODE_* variables of an enclosing VS Code. The launcher adds MCP_OAUTH_TEST_WORKSPACE (the opened folder)
 // and points MCP_OAUTH_HOME and the XDG config/data/state folders into the temp folder.
-import { BROWSER_ARGS, QUIET_SETTINGS, freePort, startPeers } from './codeServer.mjs';
+import { BROWSER_ARGS, QUIET_SETTINGS, findFile, freePort, startPeers, tail } from './codeServer.mjs';
 import { actAsUser } from './integrationUser.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -95,24 +95,6 @@ export function mapStack(text) {
 
 const indent = (text) => text.split('\n').map((l) => `    ${l}`).join('\n');
 
-function tail(file, lines) {
-  if (!existsSync(file)) return `(no ${file})`;
-  return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
-}
-
-/** The first file called `name` under `dir`, depth first. */
-function findFile(dir, name) {
-  if (!existsSync(dir)) return undefined;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isFile() && e.name === name) return p;
-    if (e.isDirectory()) {
-      const found = findFile(p, name);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
 
 function parseArgs(argv) {
   const opts = { build: true, keep: process.env.MCP_OAUTH_TEST_KEEP === '1', devPath: root, testsPath: join(root, 'out', 'integration') };

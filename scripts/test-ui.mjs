@@ -27,7 +27,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BROWSER_ARGS, QUIET_SETTINGS, codeServerEnv, codeServerFlags, freePort, startCodeServer, startPeers } from './codeServer.mjs';
+import { BROWSER_ARGS, QUIET_SETTINGS, codeServerEnv, codeServerFlags, findFile, freePort, startCodeServer, startPeers, tail } from './codeServer.mjs';
 import { actAsUser } from './integrationUser.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -551,23 +551,6 @@ async function main() {
   return failed ? 1 : 0;
 }
 
-function tail(file, lines) {
-  if (!existsSync(file)) return `(no ${file})`;
-  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-function findFile(dir, name) {
-  if (!existsSync(dir)) return undefined;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isFile() && e.name === name) return p;
-    if (e.isDirectory()) {
-      const found = findFile(p, name);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   main().then((code) => process.exit(code), (err) => {
