@@ -26,7 +26,12 @@ export class SecretTokenStore implements TokenStore {
   constructor(private readonly secrets: vscode.SecretStorage) {}
 
   async get(serverId: string): Promise<TokenSet | undefined> {
-    const text = await this.secrets.get(SECRET_KEYS.tokens(serverId));
+    let text: string | undefined;
+    try {
+      text = await this.secrets.get(SECRET_KEYS.tokens(serverId));
+    } catch (error) {
+      throw new McpOAuthError('storage_error', `VS Code's secret storage could not be read for ${JSON.stringify(serverId)}; ${KEYRING_HINT}`, { cause: error });
+    }
     if (text === undefined) return undefined;
     let value: unknown;
     try {
@@ -41,13 +46,24 @@ export class SecretTokenStore implements TokenStore {
   }
 
   async set(serverId: string, tokens: TokenSet): Promise<void> {
-    await this.secrets.store(SECRET_KEYS.tokens(serverId), JSON.stringify(tokens));
+    try {
+      await this.secrets.store(SECRET_KEYS.tokens(serverId), JSON.stringify(tokens));
+    } catch (error) {
+      throw new McpOAuthError('storage_error', `The session for ${JSON.stringify(serverId)} could not be saved in VS Code's secret storage; ${KEYRING_HINT}`, { cause: error });
+    }
   }
 
   async delete(serverId: string): Promise<void> {
-    await this.secrets.delete(SECRET_KEYS.tokens(serverId));
+    try {
+      await this.secrets.delete(SECRET_KEYS.tokens(serverId));
+    } catch (error) {
+      throw new McpOAuthError('storage_error', `The session for ${JSON.stringify(serverId)} could not be removed from VS Code's secret storage; ${KEYRING_HINT}`, { cause: error });
+    }
   }
 }
+
+/** What to check when SecretStorage itself fails (on Linux it needs a keyring such as gnome-keyring). */
+const KEYRING_HINT = 'check that your system keyring is available and unlocked (see "Troubleshooting" in the README), then try again';
 
 /** Dynamic client registrations in SecretStorage (a DCR client may carry a secret), keyed by issuer. */
 export class SecretClientStore implements ClientStore {

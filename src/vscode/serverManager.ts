@@ -122,6 +122,7 @@ export class ServerManager implements vscode.Disposable {
       externalUrl: async (url) => (await vscode.env.asExternalUri(vscode.Uri.parse(url))).toString(),
       settings: () => this.settings.timeouts(),
       askClientSecret: (entry) => askClientSecret(entry),
+      askPrivateKey: (entry) => askPrivateKey(entry),
       approveStepUp: (entry, challenge) => this.approveStepUp(entry, challenge),
       onStatus: (entry, status) => {
         const info = this.sessions()[entry.id];
@@ -373,4 +374,15 @@ async function askClientSecret(entry: ServerEntry): Promise<string | undefined> 
     password: true,
     ignoreFocusOut: true,
   });
+}
+
+/** The client's private key for private_key_jwt, read from a PEM file the user picks (on the remote side in a remote window). */
+async function askPrivateKey(entry: ServerEntry): Promise<string | undefined> {
+  const [file] = (await vscode.window.showOpenDialog({
+    title: `Private key of the client ${entry.auth.clientId ?? ''} for ${entry.name} (PKCS#8 PEM; kept in VS Code's secret storage)`,
+    openLabel: 'Use This Key',
+    canSelectMany: false,
+    filters: { 'PEM private key': ['pem', 'key'], 'All files': ['*'] },
+  })) ?? [];
+  return file ? new TextDecoder().decode(await vscode.workspace.fs.readFile(file)) : undefined;
 }

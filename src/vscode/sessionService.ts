@@ -47,6 +47,8 @@ export interface SessionHost {
   readonly settings: () => { timeoutMs: number; refreshBeforeMs: number };
   /** Asks the user for a pre-registered client's secret, once; it is then kept in SecretStorage. */
   readonly askClientSecret: (entry: ServerEntry) => Promise<string | undefined>;
+  /** Asks the user for a pre-registered client's private key (PEM text), once; it is then kept in SecretStorage. */
+  readonly askPrivateKey: (entry: ServerEntry) => Promise<string | undefined>;
   /** The gateway met a 403 insufficient_scope: ask the user, and re-authorize when they agree. */
   readonly approveStepUp: (entry: ServerEntry, challenge: BearerChallenge) => Promise<boolean>;
   readonly onStatus: (entry: ServerEntry, status: TokenStatus) => void;
@@ -179,6 +181,7 @@ export class SessionService {
   async resetClientRegistration(entry: ServerEntry): Promise<void> {
     await this.auth(entry).resetClientRegistration();
     await this.host.secrets.delete(SECRET_KEYS.clientSecret(entry.id));
+    await this.host.secrets.delete(SECRET_KEYS.privateKey(entry.id));
   }
 
   /** The gateway route for an http server: VS Code talks to it, it talks to the server with fresh tokens. */
@@ -217,16 +220,23 @@ export class SessionService {
     if (!entry.auth.clientId || clientId !== entry.auth.clientId) return {};
     const method = entry.auth.tokenEndpointAuthMethod;
     if (method === 'none') return {};
-    if (method === 'private_key_jwt') {
-      const pem = await this.host.secrets.get(SECRET_KEYS.privateKey(entry.id));
-      if (!pem) throw new McpOAuthError('invalid_config', `No private key is stored for ${entry.name}; import it with the command "MCP OAuth: Sign In…"`);
-      return { privateKey: await loadPrivateKey(pem) };
-    }
+    if (method === 'private_key_jwt') return { privateKey: await this.privateKey(entry) };
     let secret = await this.host.secrets.get(SECRET_KEYS.clientSecret(entry.id));
     if (!secret && method) {
       secret = await this.host.askClientSecret(entry);
       if (secret) await this.host.secrets.store(SECRET_KEYS.clientSecret(entry.id), secret);
     }
     return secret ? { clientSecret: secret } : {};
+  }
+
+  /** The key for `private_key_jwt`: from SecretStorage, or chosen by the user once and kept there if it loads. */
+  private async privateKey(entry: ServerEntry): Promise<Awaited<ReturnType<typeof loadPrivateKey>>> {
+    const stored = await this.host.secrets.get(SECRET_KEYS.privateKey(entry.id));
+    if (stored) return loadPrivateKey(stored);
+    const pem = await this.host.askPrivateKey(entry);
+    if (!pem) throw new McpOAuthError('invalid_config', `${entry.name} signs in with a private key (private_key_jwt) and none was chosen; sign in again and choose the client's PKCS#8 PEM key file`);
+    const key = await loadPrivateKey(pem); // a key that does not load is never stored
+    await this.host.secrets.store(SECRET_KEYS.privateKey(entry.id), pem);
+    return key;
   }
 }
