@@ -30,9 +30,12 @@ export function actAsUser(context, workbench, asOrigin, log, { clickCopyAndOpen 
 }
 
 async function approve(page, asOrigin, log) {
+  let deviceUrl; // the verification URL with its user_code, to start over from
+  let last = '';
   for (let step = 0; step < 12; step++) {
     await page.waitForLoadState('domcontentloaded').catch(() => {});
     let url = new URL(page.url());
+    if (url.origin === asOrigin && url.searchParams.has('user_code')) deviceUrl ??= url.href;
     // code-server tunnels loopback URLs that extensions open through its /proxy/<port>/; the AS here is on
     // this machine's loopback, so the user goes to it directly (its pages use absolute paths).
     const tunneled = /^\/proxy\/(\d+)(\/.*)$/.exec(url.pathname);
@@ -55,6 +58,16 @@ async function approve(page, asOrigin, log) {
       if (url.protocol.startsWith('http')) log(`[user] left the AS for ${url.origin}${url.pathname}`);
       return;
     }
+    // The same page after acting on it: overlapping navigations (the tunnel's and ours) can leave a form
+    // whose anti-forgery cookie was replaced. A person would open the link again; so does this user.
+    const here = `${url.pathname}${url.search}|${(await page.locator('body').innerText().catch(() => '')).replace(/\s+/g, ' ').slice(0, 200)}`;
+    if (here === last && deviceUrl) {
+      log(`[user] the page did not move on (${here.split('|')[1]}); opening the verification link again`);
+      await page.goto(deviceUrl).catch(() => {});
+      last = '';
+      continue;
+    }
+    last = here;
     const login = page.locator('input[name="login"]');
     const confirm = page.locator('form#op\\.deviceConfirmForm button[type="submit"], form#op\\.deviceConfirmForm input[type="submit"]');
     const submit = page.locator('button[type="submit"]').first();

@@ -5,18 +5,17 @@ import type { DeviceAuthorization } from '../oauth/deviceCode';
 import { CancelledError, McpOAuthError } from '../oauth/errors';
 import type { Logger } from '../oauth/logger';
 import type { TokenSet } from '../oauth/tokenSet';
-import { accountClaim, describeAccount } from '../oauth/account';
 import type * as Core from './sessionService';
 import type { SessionService, SignInFlow, SignInUi } from './sessionService';
 import { CachedTokenStore } from '../oauth/cachedTokenStore';
 import { SecretTokenStore, serverIdOfTokensKey } from './secretStores';
+import { registrationMethod, SessionList, sessionInfo } from './sessionList';
 import type { ServersSnapshot, ServerView, SessionInfo } from './serverState';
 import type { Settings } from './settings';
 import { UriCallbacks } from './uriCallbacks';
 import { presentDeviceCode } from './deviceCodeUi';
 import { openExternalUrl } from './openExternal';
 
-const SESSIONS_KEY = 'mcpOAuth.sessions';
 const FALLBACK_AFTER_MS = 20_000;
 
 /** Loads the heavy half (OAuth core, MCP SDK, gateway) on first use; activation stays cheap. */
@@ -34,11 +33,8 @@ export class ServerManager implements vscode.Disposable {
   private readonly transient = new Map<string, Pick<ServerView, 'status' | 'tools' | 'error'>>();
   private readonly disposables: vscode.Disposable[] = [];
   private service: Promise<SessionService> | undefined;
-  /** The session metadata; globalState keeps a copy across restarts (see {@link persistSessions}). */
-  private sessionsState: Readonly<Record<string, SessionInfo>>;
-  private persisting: Promise<void> = Promise.resolve();
-  /** Servers whose stored tokens are being re-read; `again` when they changed meanwhile. */
-  private readonly syncing = new Map<string, { again: boolean }>();
+  /** The sessions' non-secret metadata, kept in line with SecretStorage. */
+  private readonly sessionList: SessionList;
   /**
    * The token sets in SecretStorage, with an in-memory copy that every reader shares (the gateway, the
    * Accounts menu, the tree's re-reads), so the hot paths make no IPC round trip. Invalidated per server
@@ -54,45 +50,32 @@ export class ServerManager implements vscode.Disposable {
     private readonly loadCore: CoreLoader,
   ) {
     this.callbacks = new UriCallbacks((reason) => logger.warn(`[callback] ignored ${reason}`));
-    this.sessionsState = context.globalState.get<Record<string, SessionInfo>>(SESSIONS_KEY) ?? {};
     this.tokens = new CachedTokenStore(new SecretTokenStore(context.secrets));
+    this.sessionList = new SessionList({
+      memento: context.globalState,
+      tokens: this.tokens,
+      logger,
+      entries: () => settings.servers().servers,
+      onDidChange: (id) => this.emitter.fire(id),
+      onReadError: (id, message) => this.setTransient(id, { status: 'error', error: message }),
+    });
     this.disposables.push(
       settings.onDidChange(() => {
         this.reportInvalid();
         this.emitter.fire(undefined);
-        void this.reconcile();
+        void this.sessionList.reconcile();
       }),
       context.secrets.onDidChange((e) => {
         const id = serverIdOfTokensKey(e.key);
         if (!id) return;
         this.tokens.invalidate(id);
-        void this.syncFromSecrets(id);
+        void this.sessionList.sync(id);
       }),
     );
     this.reportInvalid();
     // After activation, not during it: SecretStorage reads are IPC round trips, one per server.
-    const reconcileLater = setTimeout(() => void this.reconcile(), 0);
+    const reconcileLater = setTimeout(() => void this.sessionList.reconcile(), 0);
     this.disposables.push({ dispose: () => clearTimeout(reconcileLater) });
-  }
-
-  /**
-   * SecretStorage holds the truth; globalState only a copy of the metadata, which a reload can find behind
-   * (in VS Code for the web it is written back lazily) or another window can have changed. Re-reads every
-   * server whose metadata and stored tokens disagree on whether it is signed in. Never blocks activation.
-   */
-  private async reconcile(): Promise<void> {
-    await Promise.all(this.settings.servers().servers.map(async ({ id }) => {
-      let stored: boolean | 'damaged';
-      try {
-        stored = (await this.tokens.get(id, { fresh: true })) !== undefined;
-      } catch {
-        stored = 'damaged'; // the re-read reports it on its server
-      }
-      if (stored === 'damaged' || stored !== !!this.sessions()[id]) {
-        this.logger.info(`[sessions] [${id}] the saved session list disagrees with SecretStorage; re-reading the stored tokens`);
-        await this.syncFromSecrets(id);
-      }
-    }));
   }
 
   snapshot(): ServersSnapshot {
@@ -156,7 +139,7 @@ export class ServerManager implements vscode.Disposable {
             sub.dispose();
           }
         });
-      await this.saveSession(id, sessionInfo(tokens, await this.registrationMethod(entry, tokens)));
+      await this.saveSession(id, sessionInfo(tokens, registrationMethod(entry, tokens)));
       this.setTransient(id, undefined);
       this.logger.info(`[signIn] [${id}] signed in`);
       void this.refreshTools(id);
@@ -260,69 +243,11 @@ export class ServerManager implements vscode.Disposable {
   }
 
   sessions(): Readonly<Record<string, SessionInfo>> {
-    return this.sessionsState;
+    return this.sessionList.all();
   }
 
-  private async saveSession(id: string, info: SessionInfo | undefined): Promise<void> {
-    const next = { ...this.sessionsState };
-    if (info) next[id] = info;
-    else delete next[id];
-    this.sessionsState = next;
-    this.emitter.fire(id);
-    await this.persistSessions();
-  }
-
-  /**
-   * Writes the metadata, one write at a time, each with the state as it is when it runs. Overlapping
-   * `globalState.update`s lose data: the extension host replaces its copy of the whole state with the echo
-   * of an earlier write, so a later update made before that echo arrives is undone.
-   */
-  private persistSessions(): Promise<void> {
-    const write = this.persisting.then(() => this.context.globalState.update(SESSIONS_KEY, this.sessionsState));
-    this.persisting = write.catch((error: unknown) => this.logger.error(`[sessions] the session list could not be saved: ${error instanceof Error ? error.message : 'unknown error'}`));
-    return write;
-  }
-
-  /**
-   * The tokens changed (a sign-in, a refresh or a sign-out, here or in another window): re-read them and
-   * update the metadata. One read at a time per server, and one more after the last change, so an older
-   * read never overwrites what a newer one saw.
-   */
-  private async syncFromSecrets(id: string): Promise<void> {
-    const running = this.syncing.get(id);
-    if (running) {
-      running.again = true;
-      return;
-    }
-    const state = { again: true };
-    this.syncing.set(id, state);
-    try {
-      while (state.again) {
-        state.again = false;
-        await this.readSession(id);
-      }
-    } finally {
-      this.syncing.delete(id);
-    }
-  }
-
-  private async readSession(id: string): Promise<void> {
-    const entry = this.entry(id);
-    if (!entry) return;
-    try {
-      const tokens = await this.tokens.get(id, { fresh: true });
-      const previous = this.sessions()[id];
-      const registration = previous && previous.clientId === tokens?.clientId ? previous.registration : tokens && (await this.registrationMethod(entry, tokens));
-      await this.saveSession(id, tokens ? sessionInfo(tokens, registration ?? 'dcr', previous) : undefined);
-    } catch (error) {
-      this.setTransient(id, { status: 'error', error: error instanceof McpOAuthError ? error.message : 'the stored session could not be read' });
-    }
-  }
-
-  private async registrationMethod(entry: ServerEntry, tokens: TokenSet): Promise<string> {
-    if (entry.auth.clientId === tokens.clientId) return 'preregistered';
-    if (entry.auth.clientMetadataUrl === tokens.clientId) return 'cimd';
-    return 'dcr';
+  private saveSession(id: string, info: SessionInfo | undefined): Promise<void> {
+    return this.sessionList.save(id, info);
   }
 
   private async approveStepUp(entry: ServerEntry, challenge: BearerChallenge): Promise<boolean> {
@@ -348,23 +273,6 @@ export class ServerManager implements vscode.Disposable {
     this.emitter.dispose();
     void this.service?.then((s) => s.dispose());
   }
-}
-
-/**
- * The metadata shown for a token set. `previous` is the session it renews: a refresh that brings no ID token
- * and an opaque access token keeps the account it had, rather than falling back to the issuer's host.
- */
-export function sessionInfo(tokens: TokenSet, registration: string, previous?: SessionInfo): SessionInfo {
-  return {
-    account: accountClaim(tokens) ?? (previous?.issuer === tokens.issuer ? previous.account : undefined) ?? describeAccount(tokens),
-    scopes: tokens.scopes,
-    ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
-    refreshable: !!tokens.refreshToken || tokens.grantType === 'client_credentials',
-    issuer: tokens.issuer,
-    clientId: tokens.clientId,
-    registration,
-    tokenState: 'valid',
-  };
 }
 
 async function askClientSecret(entry: ServerEntry): Promise<string | undefined> {
