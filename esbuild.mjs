@@ -28,12 +28,19 @@ const integrationTests = {
   name: 'integration-tests',
   setup(build) {
     const dir = 'test/integration';
-    build.onResolve({ filter: /^integration-tests:entry$/ }, (args) => ({ path: args.path, namespace: 'integration-tests' }));
+    build.onResolve({ filter: /^integration-tests:entry$/ }, (args) => ({
+      path: args.path,
+      namespace: 'integration-tests',
+    }));
     build.onLoad({ filter: /.*/, namespace: 'integration-tests' }, () => {
       const entries = readdirSync(dir, { recursive: true, withFileTypes: true });
       const files = entries
         .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
-        .map((e) => relative('.', join(e.parentPath ?? e.path, e.name)).split('\\').join('/'))
+        .map((e) =>
+          relative('.', join(e.parentPath ?? e.path, e.name))
+            .split('\\')
+            .join('/'),
+        )
         .sort();
       const dirs = [dir, ...entries.filter((e) => e.isDirectory()).map((e) => join(e.parentPath ?? e.path, e.name))];
       const lines = [
@@ -44,7 +51,10 @@ const integrationTests = {
       return { contents: lines.join('\n'), loader: 'js', resolveDir: process.cwd(), watchDirs: dirs };
     });
     // Mocha's parallel mode runs workers from files on disk, so it cannot work bundled; leave it out.
-    build.onResolve({ filter: /[\\/]parallel-buffered-runner\.cjs$/ }, (args) => ({ path: args.path, namespace: 'mocha-no-parallel' }));
+    build.onResolve({ filter: /[\\/]parallel-buffered-runner\.cjs$/ }, (args) => ({
+      path: args.path,
+      namespace: 'mocha-no-parallel',
+    }));
     build.onLoad({ filter: /.*/, namespace: 'mocha-no-parallel' }, () => ({
       contents: 'throw new Error("mocha parallel mode is not available in the bundled integration tests");',
       loader: 'js',
@@ -57,20 +67,32 @@ const lazyCore = {
   name: 'lazy-core',
   setup(build) {
     build.onResolve({ filter: /\/sessionService$/ }, (args) =>
-      args.kind === 'dynamic-import' ? { path: './core.js', external: true } : undefined);
+      args.kind === 'dynamic-import' ? { path: './core.js', external: true } : undefined,
+    );
   },
 };
 
 const builds = [
-  { ...common, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', external: ['vscode'], plugins: [lazyCore] },
+  {
+    ...common,
+    entryPoints: { extension: 'src/extension.ts' },
+    outdir: 'dist',
+    external: ['vscode'],
+    plugins: [lazyCore],
+  },
   { ...common, entryPoints: { core: 'src/vscode/sessionService.ts' }, outdir: 'dist', external: ['vscode'] },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   // Test-only: the adapter the MCP conformance suite runs (not shipped; out/ is outside the VSIX).
   { ...common, entryPoints: { 'conformance-client': 'test/conformance/client.ts' }, outdir: 'out', sourcemap: false },
   // Test-only: the suite run inside a real VS Code (extensionTestsPath = out/integration). Mocha is bundled.
   {
-    ...common, entryPoints: { index: 'integration-tests:entry' }, outdir: 'out/integration', external: ['vscode'],
-    sourcemap: 'linked', minify: false, plugins: [integrationTests],
+    ...common,
+    entryPoints: { index: 'integration-tests:entry' },
+    outdir: 'out/integration',
+    external: ['vscode'],
+    sourcemap: 'linked',
+    minify: false,
+    plugins: [integrationTests],
   },
 ];
 

@@ -14,10 +14,13 @@ export async function startBareProxy(upstreamUrl: string, token: string): Promis
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
   const server = http.createServer({ noDelay: true }, (req, res) => {
     const headers = { ...req.headers, host: upstream.host, authorization: `Bearer ${token}` };
-    const forward = http.request({ hostname: upstream.hostname, port: upstream.port, path: upstream.pathname, method: req.method, headers, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const forward = http.request(
+      { hostname: upstream.hostname, port: upstream.port, path: upstream.pathname, method: req.method, headers, agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     forward.on('error', () => res.destroy());
     req.pipe(forward);
   });
@@ -25,10 +28,11 @@ export async function startBareProxy(upstreamUrl: string, token: string): Promis
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}${upstream.pathname}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-      agent.destroy();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        agent.destroy();
+      }),
   };
 }

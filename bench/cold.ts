@@ -6,7 +6,19 @@ import type { FetchLike } from '../src/oauth/http';
 import { freshStores, oursConnect, oursExtension, oursWarm, type Stores } from './ours';
 import type { Peers } from './peersClient';
 import { InMemoryProvider, sdkColdConnect, sdkWarmConnect } from './sdkReference';
-import { asKind, clientKind, countKinds, CountingFetch, mcpKind, median, quantile, round, sleep, total, type Kinds } from './stats';
+import {
+  asKind,
+  clientKind,
+  countKinds,
+  CountingFetch,
+  mcpKind,
+  median,
+  quantile,
+  round,
+  sleep,
+  total,
+  type Kinds,
+} from './stats';
 
 export interface VariantResult {
   readonly label: string;
@@ -23,7 +35,11 @@ export interface VariantResult {
   /** Whether every run made exactly the same requests; else the kinds are the most frequent pattern's. */
   readonly stable: boolean;
   /** The lowest and highest totals over the runs. */
-  readonly totalsRange: { readonly client: [number, number]; readonly as: [number, number]; readonly mcp: [number, number] };
+  readonly totalsRange: {
+    readonly client: [number, number];
+    readonly as: [number, number];
+    readonly mcp: [number, number];
+  };
   readonly tools: number;
 }
 
@@ -53,7 +69,10 @@ const WARM_LABELS: Record<WarmVariant, string> = {
   sdk: 'SDK reference (new transport, stored token)',
 };
 
-async function measure(peers: Peers, run: Run): Promise<{ ms: number; client: Kinds; as: Kinds; mcp: Kinds; tools: number }> {
+async function measure(
+  peers: Peers,
+  run: Run,
+): Promise<{ ms: number; client: Kinds; as: Kinds; mcp: Kinds; tools: number }> {
   await peers.take(); // start from empty logs
   const counting = new CountingFetch();
   const started = performance.now();
@@ -89,17 +108,35 @@ function summarize(label: string, samples: Awaited<ReturnType<typeof measure>>[]
   };
   const timesMs = samples.map((s) => round(s.ms));
   return {
-    label, timesMs, medianMs: round(median(timesMs)), minMs: Math.min(...timesMs), p25Ms: round(quantile(timesMs, 0.25)), p75Ms: round(quantile(timesMs, 0.75)),
-    client: typical.client, as: typical.as, mcp: typical.mcp, totals, stable: patterns.size === 1,
+    label,
+    timesMs,
+    medianMs: round(median(timesMs)),
+    minMs: Math.min(...timesMs),
+    p25Ms: round(quantile(timesMs, 0.25)),
+    p75Ms: round(quantile(timesMs, 0.75)),
+    client: typical.client,
+    as: typical.as,
+    mcp: typical.mcp,
+    totals,
+    stable: patterns.size === 1,
     totalsRange: { client: range((s) => s.client), as: range((s) => s.as), mcp: range((s) => s.mcp) },
     tools: typical.tools,
   };
 }
 
 /** Runs every variant `warmup + runs` times, rotating the order each round; the warm-up rounds are dropped. */
-async function interleave<K extends string>(peers: Peers, runs: number, warmup: number, makers: Record<K, () => Run>, labels: Record<K, string>): Promise<Record<K, VariantResult>> {
+async function interleave<K extends string>(
+  peers: Peers,
+  runs: number,
+  warmup: number,
+  makers: Record<K, () => Run>,
+  labels: Record<K, string>,
+): Promise<Record<K, VariantResult>> {
   const keys = Object.keys(makers) as K[];
-  const samples = Object.fromEntries(keys.map((k) => [k, [] as Awaited<ReturnType<typeof measure>>[]])) as Record<K, Awaited<ReturnType<typeof measure>>[]>;
+  const samples = Object.fromEntries(keys.map((k) => [k, [] as Awaited<ReturnType<typeof measure>>[]])) as Record<
+    K,
+    Awaited<ReturnType<typeof measure>>[]
+  >;
   for (let round = 0; round < warmup + runs; round++) {
     const order = keys.map((_, i) => keys[(i + round) % keys.length]!);
     for (const key of order) {
@@ -112,21 +149,33 @@ async function interleave<K extends string>(peers: Peers, runs: number, warmup: 
 
 export async function runCold(peers: Peers, runs: number, warmup: number): Promise<ColdResults> {
   const url = peers.mcpUrl;
-  const cold = await interleave<ColdVariant>(peers, runs, warmup, {
-    ours: () => ({ connect: (fetch) => oursConnect(url, fetch, freshStores()) }),
-    oursExtension: () => ({ connect: (fetch) => oursExtension(url, fetch, freshStores()) }),
-    sdk: () => ({ connect: (fetch) => sdkColdConnect(url, fetch, new InMemoryProvider(false)) }),
-    sdkCachedDiscovery: () => ({ connect: (fetch) => sdkColdConnect(url, fetch, new InMemoryProvider(true)) }),
-  }, COLD_LABELS);
+  const cold = await interleave<ColdVariant>(
+    peers,
+    runs,
+    warmup,
+    {
+      ours: () => ({ connect: (fetch) => oursConnect(url, fetch, freshStores()) }),
+      oursExtension: () => ({ connect: (fetch) => oursExtension(url, fetch, freshStores()) }),
+      sdk: () => ({ connect: (fetch) => sdkColdConnect(url, fetch, new InMemoryProvider(false)) }),
+      sdkCachedDiscovery: () => ({ connect: (fetch) => sdkColdConnect(url, fetch, new InMemoryProvider(true)) }),
+    },
+    COLD_LABELS,
+  );
 
   // One cold sign-in each, then only reconnects with what it stored.
   const stores: Stores = freshStores();
   await (await oursConnect(url, globalThis.fetch, stores)).client.close();
   const provider = new InMemoryProvider(false);
   await (await sdkColdConnect(url, globalThis.fetch, provider)).client.close();
-  const warm = await interleave<WarmVariant>(peers, runs, warmup, {
-    ours: () => ({ connect: (fetch) => oursWarm(url, fetch, stores) }),
-    sdk: () => ({ connect: (fetch) => sdkWarmConnect(url, fetch, provider) }),
-  }, WARM_LABELS);
+  const warm = await interleave<WarmVariant>(
+    peers,
+    runs,
+    warmup,
+    {
+      ours: () => ({ connect: (fetch) => oursWarm(url, fetch, stores) }),
+      sdk: () => ({ connect: (fetch) => sdkWarmConnect(url, fetch, provider) }),
+    },
+    WARM_LABELS,
+  );
   return { runs, warmup, cold, warm };
 }

@@ -108,9 +108,11 @@ async function throughputRound(peers: Peers, clients: Client[], calls: number): 
   const peersBefore = await peers.cpuMs();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  await Promise.all(clients.map(async (client) => {
-    for (let i = 0; i < each; i++) await client.callTool({ name: 'whoami', arguments: {} });
-  }));
+  await Promise.all(
+    clients.map(async (client) => {
+      for (let i = 0; i < each; i++) await client.callTool({ name: 'whoami', arguments: {} });
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const peersCpuMs = (await peers.cpuMs()) - peersBefore;
@@ -132,13 +134,19 @@ export async function runGateway(peers: Peers, options: GatewayOptions): Promise
   await auth.signIn(new ScriptedUser());
   const token = await auth.tokenManager().getAccessToken();
   const gateway = await TokenGateway.start({ signInHint: (id) => `sign in to ${id}` });
-  const route = gateway.register({ id: 'bench', upstreamUrl: peers.mcpUrl, tokens: tokenManagerSource(auth.tokenManager()) });
+  const route = gateway.register({
+    id: 'bench',
+    upstreamUrl: peers.mcpUrl,
+    tokens: tokenManagerSource(auth.tokenManager()),
+  });
   const bareProxy = await startBareProxy(peers.mcpUrl, token);
-  const connectTo = (url: string, headers: Record<string, string>, name: string): Connect => async () => {
-    const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
-    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
-    return client;
-  };
+  const connectTo =
+    (url: string, headers: Record<string, string>, name: string): Connect =>
+    async () => {
+      const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+      return client;
+    };
   const makers = {
     direct: connectTo(peers.mcpUrl, { authorization: `Bearer ${token}` }, 'bench-direct'),
     gateway: (async () => (await connectViaGateway(route.url, gateway)).client) as Connect,
@@ -155,7 +163,11 @@ export async function runGateway(peers: Peers, options: GatewayOptions): Promise
   };
   try {
     // Sequential latency: one client per mode, warmed up, then blocks that rotate.
-    const one = { direct: await connect(makers.direct), gateway: await connect(makers.gateway), bare: await connect(makers.bare) };
+    const one = {
+      direct: await connect(makers.direct),
+      gateway: await connect(makers.gateway),
+      bare: await connect(makers.bare),
+    };
     for (const mode of modes) {
       if (!(await whoami(one[mode])).includes('alice')) throw new Error(`whoami (${mode}) did not answer for alice`);
       await timedCalls(one[mode], options.warmup, []);
@@ -171,18 +183,26 @@ export async function runGateway(peers: Peers, options: GatewayOptions): Promise
       blockDiffs.push(median(block.gateway) - median(block.direct));
     }
     const upstream = (await peers.take()).mcp;
-    const upstreamCalls = upstream.filter((r) => r.method === 'POST' && r.rpcMethod === 'tools/call' && r.status === 200).length;
+    const upstreamCalls = upstream.filter(
+      (r) => r.method === 'POST' && r.rpcMethod === 'tools/call' && r.status === 200,
+    ).length;
     const lat = { direct: latency(samples.direct), gateway: latency(samples.gateway), bare: latency(samples.bare) };
 
     // Throughput: `clients` concurrent sessions per mode, rounds rotating.
     const pools: Record<Mode, Client[]> = { direct: [], gateway: [], bare: [] };
-    for (const mode of modes) pools[mode] = await Promise.all(Array.from({ length: options.clients }, () => connect(makers[mode])));
+    for (const mode of modes)
+      pools[mode] = await Promise.all(Array.from({ length: options.clients }, () => connect(makers[mode])));
     for (const mode of modes) await throughputRound(peers, pools[mode], options.clients * 20); // warm-up
     const rounds: Record<Mode, Round[]> = { direct: [], gateway: [], bare: [] };
     for (let r = 0; r < options.rounds; r++) {
-      for (const mode of rotated(r)) rounds[mode].push(await throughputRound(peers, pools[mode], options.callsPerRound));
+      for (const mode of rotated(r))
+        rounds[mode].push(await throughputRound(peers, pools[mode], options.callsPerRound));
     }
-    const tp = { direct: throughput(rounds.direct), gateway: throughput(rounds.gateway), bare: throughput(rounds.bare) };
+    const tp = {
+      direct: throughput(rounds.direct),
+      gateway: throughput(rounds.gateway),
+      bare: throughput(rounds.bare),
+    };
     await peers.take(); // the MCP server's log of these calls is not needed
     return {
       sequential: {

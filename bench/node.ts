@@ -28,17 +28,34 @@ async function main(): Promise<void> {
     process.stdout.write('[bench] cold connect and warm reconnect …\n');
     cold = await runCold(peers, Number(process.env.BENCH_COLD_RUNS) || 30, 2);
     process.stdout.write('[bench] token gateway …\n');
-    gateway = await runGateway(peers, { calls: 2000, block: 100, warmup: 200, clients: 8, callsPerRound: 800, rounds: 8 });
+    gateway = await runGateway(peers, {
+      calls: 2000,
+      block: 100,
+      warmup: 200,
+      clients: 8,
+      callsPerRound: 800,
+      rounds: 8,
+    });
   } finally {
     await peers.stop();
   }
   process.stdout.write('[bench] tree model …\n');
   const tree = runTreeScale();
-  const results: NodeResults = { node: process.version, loadavg: { start, end: loadavg() }, durationMs: Date.now() - started, cold, gateway, tree };
+  const results: NodeResults = {
+    node: process.version,
+    loadavg: { start, end: loadavg() },
+    durationMs: Date.now() - started,
+    cold,
+    gateway,
+    tree,
+  };
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 }
 
-main().then(() => process.exit(0), (error: unknown) => {
-  process.stderr.write(`[bench] failed: ${(error as Error)?.stack ?? String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`[bench] failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

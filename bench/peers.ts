@@ -43,8 +43,11 @@ async function main(): Promise<void> {
         id: message.id,
         as: as.requests.splice(0).map((r) => ({ method: r.method, path: r.path })),
         mcp: mcp.requests.splice(0).map((r) => ({
-          method: r.method, path: r.path, hasAuthorization: r.hasAuthorization,
-          ...(r.status !== undefined ? { status: r.status } : {}), ...(r.rpcMethod ? { rpcMethod: r.rpcMethod } : {}),
+          method: r.method,
+          path: r.path,
+          hasAuthorization: r.hasAuthorization,
+          ...(r.status !== undefined ? { status: r.status } : {}),
+          ...(r.rpcMethod ? { rpcMethod: r.rpcMethod } : {}),
         })),
       };
       process.send!(taken);

@@ -15,7 +15,10 @@ export interface Peers {
 }
 
 export async function startPeers(): Promise<Peers> {
-  const child: ChildProcess = fork(join(__dirname, 'peers.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(join(__dirname, 'peers.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ready = await new Promise<PeersReady>((resolve, reject) => {
     child.once('message', (m) => resolve(m as PeersReady));
     child.once('exit', (code) => reject(new Error(`the bench peers exited (${code}) before starting`)));

@@ -3,7 +3,17 @@
 // extension-host benchmark (bench/activation) runs the real ServersTreeDataProvider on the same data.
 import { performance } from 'node:perf_hooks';
 import {
-  displayStatus, hostOf, oneLine, registrationText, serverContextValue, serverDescription, statusIcon, timeLeft, tokenDescription, type ServerSummary, type SessionSummary,
+  displayStatus,
+  hostOf,
+  oneLine,
+  registrationText,
+  serverContextValue,
+  serverDescription,
+  statusIcon,
+  timeLeft,
+  tokenDescription,
+  type ServerSummary,
+  type SessionSummary,
 } from '../src/mcp/treeModel';
 import { median, round } from './stats';
 
@@ -31,7 +41,10 @@ export function scaleData(servers: number, tools: number, now: number): ScaleSer
       properties: {
         query: { type: 'string', description: 'What to look for' },
         limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-        options: { type: 'object', properties: { verbose: { type: 'boolean' }, fields: { type: 'array', items: { type: 'string' } } } },
+        options: {
+          type: 'object',
+          properties: { verbose: { type: 'boolean' }, fields: { type: 'array', items: { type: 'string' } } },
+        },
       },
       required: ['query'],
     },
@@ -42,8 +55,14 @@ export function scaleData(servers: number, tools: number, now: number): ScaleSer
     url: `https://mcp-${i}.example.test/mcp`,
     status: 'signedIn',
     session: {
-      account: `user${i}@example.test`, scopes: ['mcp:read', 'mcp:write', 'offline_access'], expiresAt: now + (i + 1) * 60_000, refreshable: true,
-      issuer: `https://as-${i % 10}.example.test`, clientId: `client-${i}`, registration: 'dcr', tokenState: 'valid',
+      account: `user${i}@example.test`,
+      scopes: ['mcp:read', 'mcp:write', 'offline_access'],
+      expiresAt: now + (i + 1) * 60_000,
+      refreshable: true,
+      issuer: `https://as-${i % 10}.example.test`,
+      clientId: `client-${i}`,
+      registration: 'dcr',
+      tokenState: 'valid',
     },
     tools: toolList,
   }));
@@ -58,9 +77,14 @@ function allRows(servers: readonly ScaleServer[], now: number): number {
   let chars = 0;
   for (const server of servers) {
     const status = displayStatus(server, now);
-    chars += server.name.length + serverDescription(server, now).length + serverContextValue(server, now).length + statusIcon(status).length;
+    chars +=
+      server.name.length +
+      serverDescription(server, now).length +
+      serverContextValue(server, now).length +
+      statusIcon(status).length;
     const session = server.session;
-    chars += session.account.length + tokenDescription(session, now).length + (timeLeft(session.expiresAt, now) ?? '').length;
+    chars +=
+      session.account.length + tokenDescription(session, now).length + (timeLeft(session.expiresAt, now) ?? '').length;
     chars += hostOf(session.issuer).length + registrationText(session.registration).length + hostOf(server.url).length;
     rows += 5;
     for (const tool of server.tools) {

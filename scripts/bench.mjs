@@ -38,14 +38,24 @@ function sourceState() {
   const head = git('rev-parse', '--short', 'HEAD');
   if (head.status !== 0) return { commit: 'unknown (not a git checkout)', modified: [] };
   const status = git('status', '--porcelain', '--', 'src', 'package.json', 'esbuild.mjs');
-  return { commit: head.stdout.trim(), modified: status.stdout.split('\n').filter(Boolean).map((line) => line.slice(3)) };
+  return {
+    commit: head.stdout.trim(),
+    modified: status.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.slice(3)),
+  };
 }
 
 function cpuModel() {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     if (line) return line.slice(line.indexOf(':') + 1).trim();
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return cpus()[0]?.model ?? 'unknown';
 }
 
@@ -54,14 +64,31 @@ async function minifiedSizes(dir) {
   const lazyCore = {
     name: 'lazy-core',
     setup(build) {
-      build.onResolve({ filter: /\/sessionService$/ }, (args) => (args.kind === 'dynamic-import' ? { path: './core.js', external: true } : undefined));
+      build.onResolve({ filter: /\/sessionService$/ }, (args) =>
+        args.kind === 'dynamic-import' ? { path: './core.js', external: true } : undefined,
+      );
     },
   };
-  const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: false, minify: true, legalComments: 'none', logLevel: 'warning', absWorkingDir: root, external: ['vscode'] };
+  const common = {
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: false,
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    absWorkingDir: root,
+    external: ['vscode'],
+  };
   await esbuild.build({ ...common, entryPoints: { extension: 'src/extension.ts' }, outdir: dir, plugins: [lazyCore] });
   await esbuild.build({ ...common, entryPoints: { core: 'src/vscode/sessionService.ts' }, outdir: dir });
   const extension = readFileSync(join(dir, 'extension.js'));
-  return { extensionMin: extension.length, coreMin: statSync(join(dir, 'core.js')).size, extensionMinGzip: gzipSync(extension).length };
+  return {
+    extensionMin: extension.length,
+    coreMin: statSync(join(dir, 'core.js')).size,
+    extensionMinGzip: gzipSync(extension).length,
+  };
 }
 
 /**
@@ -88,12 +115,21 @@ async function main() {
 
   const source = sourceState();
   log('building (node esbuild.mjs) and bundling bench/activation …');
-  if (run(process.execPath, ['esbuild.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) throw new Error('the build failed');
+  if (run(process.execPath, ['esbuild.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] }) !== 0)
+    throw new Error('the build failed');
   const benchModule = join(root, 'out', 'bench-activation');
   mkdirSync(benchModule, { recursive: true });
   await esbuild.build({
-    entryPoints: { index: join(root, 'bench', 'activation', 'index.ts') }, outdir: benchModule, absWorkingDir: root,
-    bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['vscode'], sourcemap: 'linked', logLevel: 'warning',
+    entryPoints: { index: join(root, 'bench', 'activation', 'index.ts') },
+    outdir: benchModule,
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['vscode'],
+    sourcemap: 'linked',
+    logLevel: 'warning',
   });
   const sizes = {
     extensionDev: statSync(join(root, 'dist', 'extension.js')).size,
@@ -103,24 +139,44 @@ async function main() {
 
   log('Node benchmarks (bench/node.ts): cold connect, warm reconnect, gateway, tree model …');
   const nodeResults = join(work, 'node.json');
-  if (run(node24, ['--import', 'tsx', join('bench', 'node.ts'), nodeResults]) !== 0 || !existsSync(nodeResults)) throw new Error('the Node benchmarks failed');
+  if (run(node24, ['--import', 'tsx', join('bench', 'node.ts'), nodeResults]) !== 0 || !existsSync(nodeResults))
+    throw new Error('the Node benchmarks failed');
 
   log('extension-host benchmark (bench/activation through scripts/test-integration.mjs) …');
   const hostResults = join(work, 'host.json');
   const extension = extensionCopy(join(work, 'extension'));
-  const launcherExit = run(process.execPath, [join('scripts', 'test-integration.mjs'), '--no-build', `--extensionDevelopmentPath=${extension}`, `--extensionTestsPath=${benchModule}`], {
-    env: { ...process.env, MCP_OAUTH_TEST_BENCH_RESULTS: hostResults, MCP_OAUTH_TEST_TIMEOUT_MS: process.env.MCP_OAUTH_TEST_TIMEOUT_MS ?? '300000' },
-  });
-  if (!existsSync(hostResults)) throw new Error(`the extension-host benchmark brought no results back (the launcher exited with ${launcherExit})`);
+  const launcherExit = run(
+    process.execPath,
+    [
+      join('scripts', 'test-integration.mjs'),
+      '--no-build',
+      `--extensionDevelopmentPath=${extension}`,
+      `--extensionTestsPath=${benchModule}`,
+    ],
+    {
+      env: {
+        ...process.env,
+        MCP_OAUTH_TEST_BENCH_RESULTS: hostResults,
+        MCP_OAUTH_TEST_TIMEOUT_MS: process.env.MCP_OAUTH_TEST_TIMEOUT_MS ?? '300000',
+      },
+    },
+  );
+  if (!existsSync(hostResults))
+    throw new Error(`the extension-host benchmark brought no results back (the launcher exited with ${launcherExit})`);
 
   const description = {
     command: 'npm run bench',
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     machine: {
-      nproc: availableParallelism(), cpuModel: cpuModel(), memoryGb: totalmem() / 1024 ** 3,
-      nodeForBenches: spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout.trim(), nodeForScript: process.version,
-      os: `${osType()} ${release()}`, loadavgStart, loadavgEnd: loadavg(),
+      nproc: availableParallelism(),
+      cpuModel: cpuModel(),
+      memoryGb: totalmem() / 1024 ** 3,
+      nodeForBenches: spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout.trim(),
+      nodeForScript: process.version,
+      os: `${osType()} ${release()}`,
+      loadavgStart,
+      loadavgEnd: loadavg(),
     },
     source,
     sizes,
@@ -131,20 +187,24 @@ async function main() {
   };
   const descriptionPath = join(work, 'run.json');
   writeFileSync(descriptionPath, JSON.stringify(description, null, 2));
-  if (run(node24, ['--import', 'tsx', join('bench', 'report.ts'), descriptionPath]) !== 0) throw new Error('the report failed');
+  if (run(node24, ['--import', 'tsx', join('bench', 'report.ts'), descriptionPath]) !== 0)
+    throw new Error('the report failed');
   // A benchmark that failed part-way is a crash too (BENCHMARKS.md says which, under "Errors in this run").
   const hostErrors = [hostResults, hostResults.replace(/\.json$/, '.reload.json')]
     .filter((path) => existsSync(path))
     .flatMap((path) => JSON.parse(readFileSync(path, 'utf8')).errors ?? []);
   if (launcherExit !== 0 || hostErrors.length) {
-    throw new Error(`the extension-host benchmark failed (launcher exit ${launcherExit}): ${hostErrors.map((e) => e.split('\n')[0]).join('; ') || 'see its output above'}; files kept in ${work}`);
+    throw new Error(
+      `the extension-host benchmark failed (launcher exit ${launcherExit}): ${hostErrors.map((e) => e.split('\n')[0]).join('; ') || 'see its output above'}; files kept in ${work}`,
+    );
   }
-  if (process.env.BENCH_KEEP === '1') log(`results kept in ${work} (re-render: ${node24} --import tsx bench/report.ts ${descriptionPath})`);
+  if (process.env.BENCH_KEEP === '1')
+    log(`results kept in ${work} (re-render: ${node24} --import tsx bench/report.ts ${descriptionPath})`);
   else rmSync(work, { recursive: true, force: true });
   log('done');
 }
 
 main().catch((error) => {
-  console.error(`[bench] ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  console.error(`[bench] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exit(1);
 });

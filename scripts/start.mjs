@@ -16,8 +16,20 @@
 //                               data and settings, code-server's extensions, the workspace, the AS's clients
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  accessSync, constants, createWriteStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync,
-  rmSync, symlinkSync, unlinkSync, writeFileSync,
+  accessSync,
+  constants,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -39,16 +51,18 @@ function portFrom(name, fallback, span = 1) {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1024 || port + span - 1 > 65535) throw new DemoError(`${name}=${raw} is not a usable port (1024 to ${65536 - span})`);
+  if (!Number.isInteger(port) || port < 1024 || port + span - 1 > 65535)
+    throw new DemoError(`${name}=${raw} is not a usable port (1024 to ${65536 - span})`);
   return port;
 }
 
 /** Resolves with undefined when host:port can be bound, with the error code otherwise. */
-const probePort = (port, host = '127.0.0.1') => new Promise((res) => {
-  const server = createServer();
-  server.once('error', (err) => res(err.code ?? String(err)));
-  server.listen(port, host, () => server.close(() => res(undefined)));
-});
+const probePort = (port, host = '127.0.0.1') =>
+  new Promise((res) => {
+    const server = createServer();
+    server.once('error', (err) => res(err.code ?? String(err)));
+    server.listen(port, host, () => server.close(() => res(undefined)));
+  });
 
 /** `ports`: numbers, or [port, host] for another loopback address. */
 async function checkPorts(ports, envName) {
@@ -57,8 +71,13 @@ async function checkPorts(ports, envName) {
     const problem = await probePort(port, host);
     if (problem) {
       const why = problem === 'EADDRINUSE' ? 'in use' : problem;
-      const range = ports.length > 1 ? `ports ${ports[0][0]}–${ports.at(-1)[0]} (${host}:${port} is ${why})` : `port ${port} (${why})`;
-      throw new DemoError(`cannot use ${range}; is another demo running? Stop it, or set ${envName} to another ${ports.length > 1 ? 'base port' : 'port'}, e.g. ${envName}=${ports[0][0] + 1000} npm start`);
+      const range =
+        ports.length > 1
+          ? `ports ${ports[0][0]}–${ports.at(-1)[0]} (${host}:${port} is ${why})`
+          : `port ${port} (${why})`;
+      throw new DemoError(
+        `cannot use ${range}; is another demo running? Stop it, or set ${envName} to another ${ports.length > 1 ? 'base port' : 'port'}, e.g. ${envName}=${ports[0][0] + 1000} npm start`,
+      );
     }
   }
 }
@@ -72,7 +91,9 @@ function onPath(names) {
         accessSync(candidate, constants.X_OK);
         if (lstatSync(candidate).isDirectory()) continue;
         return candidate;
-      } catch { /* not here */ }
+      } catch {
+        /* not here */
+      }
     }
   }
   return undefined;
@@ -81,7 +102,8 @@ function onPath(names) {
 /** The desktop VS Code CLI to use, or undefined for code-server; with the reason for the choice. */
 function chooseVSCode() {
   const choice = process.env.MCP_OAUTH_DEMO_VSCODE;
-  if (choice && choice !== 'desktop' && choice !== 'code-server') throw new DemoError(`MCP_OAUTH_DEMO_VSCODE must be \`desktop\` or \`code-server\`, not ${choice}`);
+  if (choice && choice !== 'desktop' && choice !== 'code-server')
+    throw new DemoError(`MCP_OAUTH_DEMO_VSCODE must be \`desktop\` or \`code-server\`, not ${choice}`);
   if (choice === 'code-server') return { reason: 'MCP_OAUTH_DEMO_VSCODE=code-server' };
   const code = onPath(process.platform === 'win32' ? ['code.cmd', 'code.exe'] : ['code']);
   if (choice === 'desktop') {
@@ -91,10 +113,16 @@ function chooseVSCode() {
   if (!code) return { reason: 'no desktop VS Code (`code`) on PATH' };
   if (process.env.CI && process.env.CI !== 'false') return { reason: 'CI is set' };
   let real = code;
-  try { real = realpathSync(code); } catch { /* keep the PATH entry */ }
+  try {
+    real = realpathSync(code);
+  } catch {
+    /* keep the PATH entry */
+  }
   // The `code` of a remote window (SSH, dev container, Codespaces) or of code-server opens no desktop window.
-  if (/remote-cli|code-server|\.vscode-server|vscode-remote/i.test(real)) return { reason: `${code} is a remote window's CLI, not a desktop VS Code` };
-  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return { reason: 'no display (DISPLAY is unset)' };
+  if (/remote-cli|code-server|\.vscode-server|vscode-remote/i.test(real))
+    return { reason: `${code} is a remote window's CLI, not a desktop VS Code` };
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY)
+    return { reason: 'no display (DISPLAY is unset)' };
   return { code };
 }
 
@@ -102,8 +130,15 @@ function chooseVSCode() {
 function nextToken(text, i) {
   for (;;) {
     while (i < text.length && /\s/.test(text[i])) i++;
-    if (text.startsWith('//', i)) { while (i < text.length && text[i] !== '\n') i++; continue; }
-    if (text.startsWith('/*', i)) { const end = text.indexOf('*/', i + 2); i = end < 0 ? text.length : end + 2; continue; }
+    if (text.startsWith('//', i)) {
+      while (i < text.length && text[i] !== '\n') i++;
+      continue;
+    }
+    if (text.startsWith('/*', i)) {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+      continue;
+    }
     return i;
   }
 }
@@ -148,7 +183,8 @@ function writeUserSettings(file, servers, defaults) {
     } catch (err) {
       throw new DemoError(`${file} is not valid JSON (${err.message}); fix or remove it, then run npm start again`);
     }
-    if (!settings || typeof settings !== 'object' || Array.isArray(settings)) throw new DemoError(`${file} does not hold a JSON object; fix or remove it`);
+    if (!settings || typeof settings !== 'object' || Array.isArray(settings))
+      throw new DemoError(`${file} does not hold a JSON object; fix or remove it`);
     if (plain !== text && text.trim()) writeFileSync(`${file}.bak`, text);
   }
   for (const [key, value] of Object.entries(defaults)) if (!(key in settings)) settings[key] = value;
@@ -164,7 +200,9 @@ function writeUserSettings(file, servers, defaults) {
 function writeWorkspace(described, vscodeKind) {
   mkdirSync(workspace, { recursive: true });
   const servers = described.servers.map((s) => `- **${s.name}**, ${s.url}: ${s.what}.`).join('\n');
-  writeFileSync(join(workspace, 'README.md'), `# MCP OAuth demo
+  writeFileSync(
+    join(workspace, 'README.md'),
+    `# MCP OAuth demo
 
 \`npm start\` runs everything on loopback: an authorization server (oidc-provider) at ${described.issuer} and these protected MCP servers:
 
@@ -181,7 +219,8 @@ They are already in your user settings (\`mcpOAuth.servers\`). The demo login at
 5. ${vscodeKind === 'desktop' ? 'In Copilot Chat, switch to agent mode and ask: *Use the whoami tool of the demo server*.' : 'In a desktop VS Code with Copilot, agent mode can call these tools too (`npm start` uses a desktop VS Code when `code` is on PATH).'}
 
 Sign-ins end with the demo: the authorization server keeps its keys and tokens in memory. Ctrl-C in the terminal that runs \`npm start\` stops everything.
-`);
+`,
+  );
 }
 
 /**
@@ -206,11 +245,17 @@ function linkExtension(extensionsDir) {
   // extension's entry is put there (replacing any other version's).
   const manifest = join(extensionsDir, 'extensions.json');
   let entries = [];
-  try { entries = JSON.parse(readFileSync(manifest, 'utf8')); } catch { /* none yet, or unreadable: start over */ }
+  try {
+    entries = JSON.parse(readFileSync(manifest, 'utf8'));
+  } catch {
+    /* none yet, or unreadable: start over */
+  }
   if (!Array.isArray(entries)) entries = [];
   const entry = {
-    identifier: { id: extensionId }, version: pkg.version,
-    location: { $mid: 1, path: target, scheme: 'file' }, relativeLocation: name,
+    identifier: { id: extensionId },
+    version: pkg.version,
+    location: { $mid: 1, path: target, scheme: 'file' },
+    relativeLocation: name,
   };
   const others = entries.filter((e) => e?.identifier?.id?.toLowerCase() !== extensionId);
   const next = JSON.stringify([...others, entry]);
@@ -223,7 +268,9 @@ function linkExtension(extensionsDir) {
         delete marks[name];
         writeFileSync(obsolete, JSON.stringify(marks));
       }
-    } catch { /* leave it */ }
+    } catch {
+      /* leave it */
+    }
   }
   return target;
 }
@@ -231,13 +278,22 @@ function linkExtension(extensionsDir) {
 /** Waits up to `ms` for process group `pgid` to be empty; resolves with whether it is. */
 async function groupGone(pgid, ms) {
   for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 50))) {
-    try { process.kill(-pgid, 0); } catch (err) { if (err.code === 'ESRCH') return true; }
+    try {
+      process.kill(-pgid, 0);
+    } catch (err) {
+      if (err.code === 'ESRCH') return true;
+    }
     if (Date.now() > end) return false;
   }
 }
 
 const isAlive = (pid) => {
-  try { process.kill(pid, 0); return true; } catch (err) { return err.code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
 };
 const codeServerDir = join(state, 'code-server');
 const codeServerPidFile = join(codeServerDir, 'code-server.pid');
@@ -247,15 +303,29 @@ const ownerFile = join(state, 'npm-start.pid');
 function claimState() {
   mkdirSync(state, { recursive: true });
   let owner;
-  try { owner = Number(readFileSync(ownerFile, 'utf8')); } catch { /* none */ }
+  try {
+    owner = Number(readFileSync(ownerFile, 'utf8'));
+  } catch {
+    /* none */
+  }
   let ownerCmd = 'start.mjs';
-  try { ownerCmd = readFileSync(`/proc/${owner}/cmdline`, 'utf8'); } catch { /* not Linux, or gone */ }
+  try {
+    ownerCmd = readFileSync(`/proc/${owner}/cmdline`, 'utf8');
+  } catch {
+    /* not Linux, or gone */
+  }
   if (owner && owner !== process.pid && isAlive(owner) && ownerCmd.includes('start.mjs')) {
-    throw new DemoError(`another npm start (pid ${owner}) is running with ${state}; stop it first (or set MCP_OAUTH_DEMO_STATE to another folder)`);
+    throw new DemoError(
+      `another npm start (pid ${owner}) is running with ${state}; stop it first (or set MCP_OAUTH_DEMO_STATE to another folder)`,
+    );
   }
   writeFileSync(ownerFile, String(process.pid));
   process.on('exit', () => {
-    try { if (Number(readFileSync(ownerFile, 'utf8')) === process.pid) unlinkSync(ownerFile); } catch { /* gone */ }
+    try {
+      if (Number(readFileSync(ownerFile, 'utf8')) === process.pid) unlinkSync(ownerFile);
+    } catch {
+      /* gone */
+    }
   });
 }
 
@@ -270,12 +340,24 @@ async function stopLeftover(marker) {
   rmSync(codeServerPidFile, { force: true });
   if (!Number.isInteger(pid) || pid <= 1) return;
   let cmdline;
-  try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return; } // gone (or not Linux)
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return;
+  } // gone (or not Linux)
   if (!cmdline.includes(marker)) return;
   say(`stopping code-server ${pid}, left over from an earlier npm start`);
-  try { process.kill(-pid, 'SIGTERM'); } catch { /* gone */ }
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
   for (let i = 0; i < 50 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
-  try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 }
 
 function build() {
@@ -299,7 +381,9 @@ async function asHostFor(codeServer) {
   if (process.env.MCP_OAUTH_DEMO_AS_HOST) return process.env.MCP_OAUTH_DEMO_AS_HOST;
   if (!codeServer) return '127.0.0.1';
   if (!(await probePort(0, '127.0.0.2'))) return '127.0.0.2';
-  say('127.0.0.2 is not available here, so the AS uses 127.0.0.1: code-server will route its sign-in pages through its proxy, which breaks them; use the CLI to sign in');
+  say(
+    '127.0.0.2 is not available here, so the AS uses 127.0.0.1: code-server will route its sign-in pages through its proxy, which breaks them; use the CLI to sign in',
+  );
   return '127.0.0.1';
 }
 
@@ -308,24 +392,41 @@ async function startPeers(node, asHost) {
   const child = spawn(node, ['--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--describe'], {
     // Its own process group (away from the terminal's Ctrl-C, which this process handles); not on Windows,
     // where that would open a console window.
-    cwd: root, detached: process.platform !== 'win32', stdio: ['pipe', 'pipe', 'inherit'],
+    cwd: root,
+    detached: process.platform !== 'win32',
+    stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, MCP_OAUTH_DEMO_STATE: state, MCP_OAUTH_DEMO_AS_HOST: asHost },
   });
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
   const part = {
-    name: 'the demo peers (scripts/demo.ts)', exited,
+    name: 'the demo peers (scripts/demo.ts)',
+    exited,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.stdin.end(); // demo.ts stops when its stdin closes, even when this process is killed
       if (process.platform === 'win32') return exited;
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       await Promise.race([exited, new Promise((r) => setTimeout(r, 4000))]);
       if (!(await groupGone(child.pid, 500))) {
-        try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
         await groupGone(child.pid, 1000);
       }
     },
-    kill() { try { process.kill(process.platform === 'win32' ? child.pid : -child.pid, 'SIGKILL'); } catch { /* gone */ } },
+    kill() {
+      try {
+        process.kill(process.platform === 'win32' ? child.pid : -child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    },
   };
   parts.push(part);
   const line = await new Promise((res, rej) => {
@@ -339,7 +440,9 @@ async function startPeers(node, asHost) {
       res(seen.slice(0, i));
     };
     child.stdout.on('data', onData);
-    exited.then(({ code, signal }) => rej(new DemoError(`the demo peers exited (${code ?? signal}) before they started; see the message above`)));
+    exited.then(({ code, signal }) =>
+      rej(new DemoError(`the demo peers exited (${code ?? signal}) before they started; see the message above`)),
+    );
     setTimeout(() => rej(new DemoError('the demo peers did not start within 60 s')), 60_000).unref();
   });
   return JSON.parse(line);
@@ -350,41 +453,77 @@ async function startDesktop(code, described) {
   const userData = join(state, 'vscode-desktop');
   const settingsFile = join(userData, 'User', 'settings.json');
   writeUserSettings(settingsFile, described.settings, { 'workbench.startupEditor': 'readme' });
-  const args = ['--wait', '--new-window', `--extensionDevelopmentPath=${root}`, '--user-data-dir', userData, '--disable-workspace-trust', workspace];
+  const args = [
+    '--wait',
+    '--new-window',
+    `--extensionDevelopmentPath=${root}`,
+    '--user-data-dir',
+    userData,
+    '--disable-workspace-trust',
+    workspace,
+  ];
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('VSCODE_') || k === 'ELECTRON_RUN_AS_NODE') delete env[k];
   const started = Date.now();
   // On Windows `code` is a .cmd script, which needs a shell, and so quoted arguments.
   const win = process.platform === 'win32';
   const child = win
-    ? spawn(`"${code}"`, args.map((a) => `"${a}"`), { cwd: workspace, env, stdio: ['ignore', 'inherit', 'inherit'], shell: true })
+    ? spawn(
+        `"${code}"`,
+        args.map((a) => `"${a}"`),
+        { cwd: workspace, env, stdio: ['ignore', 'inherit', 'inherit'], shell: true },
+      )
     : spawn(code, args, { cwd: workspace, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  const exited = new Promise((r) => child.once('exit', (exitCode, signal) => r({ code: exitCode, signal, early: Date.now() - started < 3000 })));
-  child.once('error', (err) => { say(`could not run ${code}: ${err.message}`); });
+  const exited = new Promise((r) =>
+    child.once('exit', (exitCode, signal) => r({ code: exitCode, signal, early: Date.now() - started < 3000 })),
+  );
+  child.once('error', (err) => {
+    say(`could not run ${code}: ${err.message}`);
+  });
   /**
    * The pid of this demo's VS Code: its main process writes it to code.lock in its user data folder. Checked
    * against the process's command line (which names that folder), since a stale lock file's pid may be reused.
    */
   const mainPid = () => {
     let pid;
-    try { pid = Number(readFileSync(join(userData, 'code.lock'), 'utf8')); } catch { return undefined; }
+    try {
+      pid = Number(readFileSync(join(userData, 'code.lock'), 'utf8'));
+    } catch {
+      return undefined;
+    }
     if (!Number.isInteger(pid) || pid <= 1) return undefined;
     if (process.platform === 'win32') return pid;
     const ps = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
     return ps.status === 0 && ps.stdout.includes(userData) ? pid : undefined;
   };
   parts.push({
-    name: 'VS Code', exited, desktop: true,
+    name: 'VS Code',
+    exited,
+    desktop: true,
     async stop() {
       const pid = mainPid();
-      if (pid) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+      }
       if (child.exitCode === null && child.signalCode === null) {
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        try { child.kill('SIGKILL'); } catch { /* gone */ }
+        try {
+          child.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
     },
     kill() {
-      try { child.kill('SIGKILL'); } catch { /* gone */ }
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
     },
   });
   return { settingsFile, userData };
@@ -394,8 +533,11 @@ async function startDesktop(code, described) {
 async function startCodeServerDemo(setup, described, port) {
   const dir = codeServerDir;
   const dirs = {
-    userData: join(dir, 'user-data'), extensions: join(dir, 'extensions'),
-    xdgConfig: join(dir, 'xdg-config'), xdgData: join(dir, 'xdg-data'), xdgState: join(dir, 'xdg-state'),
+    userData: join(dir, 'user-data'),
+    extensions: join(dir, 'extensions'),
+    xdgConfig: join(dir, 'xdg-config'),
+    xdgData: join(dir, 'xdg-data'),
+    xdgState: join(dir, 'xdg-state'),
   };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   const pidFile = codeServerPidFile;
@@ -412,17 +554,32 @@ async function startCodeServerDemo(setup, described, port) {
   for (const k of Object.keys(env)) if (k.startsWith('VSCODE_') || k === 'ELECTRON_RUN_AS_NODE') delete env[k];
   Object.assign(env, {
     // Gallery look-ups fail fast on loopback instead of waiting on a network that may not be there.
-    EXTENSIONS_GALLERY: JSON.stringify({ serviceUrl: 'http://127.0.0.1:9/gallery', itemUrl: 'http://127.0.0.1:9/item' }),
+    EXTENSIONS_GALLERY: JSON.stringify({
+      serviceUrl: 'http://127.0.0.1:9/gallery',
+      itemUrl: 'http://127.0.0.1:9/item',
+    }),
     // Otherwise code-server writes ~/.config/code-server/config.yaml.
-    XDG_CONFIG_HOME: dirs.xdgConfig, XDG_DATA_HOME: dirs.xdgData, XDG_STATE_HOME: dirs.xdgState,
+    XDG_CONFIG_HOME: dirs.xdgConfig,
+    XDG_DATA_HOME: dirs.xdgData,
+    XDG_STATE_HOME: dirs.xdgState,
   });
   const args = [
     setup.codeServerEntry,
-    '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
-    '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--user-data-dir',
+    dirs.userData,
+    '--extensions-dir',
+    dirs.extensions,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
     // The AS's pages open without the "open the external website?" prompt.
-    '--link-protection-trusted-domains', described.issuer,
+    '--link-protection-trusted-domains',
+    described.issuer,
     workspace,
   ];
   const logPath = join(dir, 'code-server.log');
@@ -433,9 +590,16 @@ async function startCodeServerDemo(setup, described, port) {
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const killGroup = (signal) => { try { process.kill(-child.pid, signal); } catch { /* gone */ } };
+  const killGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      /* gone */
+    }
+  };
   parts.push({
-    name: 'code-server', exited,
+    name: 'code-server',
+    exited,
     async stop() {
       killGroup('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
@@ -446,7 +610,9 @@ async function startCodeServerDemo(setup, described, port) {
       }
       rmSync(pidFile, { force: true });
     },
-    kill() { killGroup('SIGKILL'); },
+    kill() {
+      killGroup('SIGKILL');
+    },
   });
   await new Promise((res, rej) => {
     let seen = '';
@@ -459,7 +625,13 @@ async function startCodeServerDemo(setup, described, port) {
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    exited.then(({ code, signal }) => rej(new DemoError(`code-server exited (${code ?? signal}) before it listened; see ${logPath}:\n${seen.split('\n').slice(-15).join('\n')}`)));
+    exited.then(({ code, signal }) =>
+      rej(
+        new DemoError(
+          `code-server exited (${code ?? signal}) before it listened; see ${logPath}:\n${seen.split('\n').slice(-15).join('\n')}`,
+        ),
+      ),
+    );
     setTimeout(() => rej(new DemoError(`code-server did not listen within 60 s; see ${logPath}`)), 60_000).unref();
   });
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
@@ -506,7 +678,9 @@ async function main() {
   const asHost = await asHostFor(!vscode.code);
   if (!vscode.code) {
     if (vscodePort >= peerBase && vscodePort <= peerBase + 3) {
-      throw new DemoError(`MCP_OAUTH_DEMO_VSCODE_PORT ${vscodePort} is one of the demo peers' ports (${peerBase}–${peerBase + 3}); choose another`);
+      throw new DemoError(
+        `MCP_OAUTH_DEMO_VSCODE_PORT ${vscodePort} is one of the demo peers' ports (${peerBase}–${peerBase + 3}); choose another`,
+      );
     }
     await stopLeftover(join(codeServerDir, 'user-data'));
   }
@@ -521,7 +695,9 @@ async function main() {
     try {
       setup = ensureVSCodeSetup({ browser: false });
     } catch (err) {
-      throw new DemoError(`VS Code in the browser (code-server) could not be set up: ${err.message}\nInstall VS Code and put \`code\` on PATH to use the desktop VS Code instead.`);
+      throw new DemoError(
+        `VS Code in the browser (code-server) could not be set up: ${err.message}\nInstall VS Code and put \`code\` on PATH to use the desktop VS Code instead.`,
+      );
     }
   } else {
     say(`using the desktop VS Code at ${vscode.code}`);
@@ -530,7 +706,9 @@ async function main() {
 
   const described = await startPeers(node, asHost);
   writeWorkspace(described, vscode.code ? 'desktop' : 'code-server');
-  const opened = vscode.code ? await startDesktop(vscode.code, described) : await startCodeServerDemo(setup, described, vscodePort);
+  const opened = vscode.code
+    ? await startDesktop(vscode.code, described)
+    : await startCodeServerDemo(setup, described, vscodePort);
   if (stopping) return;
   banner(described, opened);
 
@@ -538,7 +716,10 @@ async function main() {
     part.exited.then(async ({ code, signal, early }) => {
       if (stopping) return;
       if (part.desktop && code === 0) {
-        if (early) { say('the code CLI handed the window over and returned; Ctrl-C stops the demo peers'); return; }
+        if (early) {
+          say('the code CLI handed the window over and returned; Ctrl-C stops the demo peers');
+          return;
+        }
         say('VS Code was closed; stopping the demo');
         await shutdown(0);
         return;
@@ -558,7 +739,8 @@ async function shutdown(code) {
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
-    if (stopping) { // a second Ctrl-C: no more waiting
+    if (stopping) {
+      // a second Ctrl-C: no more waiting
       for (const p of parts) p.kill();
       process.exit(130);
     }
@@ -567,7 +749,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 // Whatever way this process ends, nothing it started outlives it.
-process.on('exit', () => { for (const p of parts) p.kill(); });
+process.on('exit', () => {
+  for (const p of parts) p.kill();
+});
 
 main().catch(async (err) => {
   if (stopping) return; // a signal ended the start-up; shutdown() reports and exits

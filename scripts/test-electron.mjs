@@ -31,11 +31,21 @@ function shim(argv) {
   const devPath = value('extensionDevelopmentPath');
   const testsPath = value('extensionTestsPath');
   if (!devPath || !testsPath) {
-    console.error(`[test-electron] shim: expected --extensionDevelopmentPath= and --extensionTestsPath= in ${argv.join(' ')}`);
+    console.error(
+      `[test-electron] shim: expected --extensionDevelopmentPath= and --extensionTestsPath= in ${argv.join(' ')}`,
+    );
     process.exit(2);
   }
-  const child = spawn(process.execPath, [join(dirname(self), 'test-integration.mjs'), '--no-build',
-    `--extensionDevelopmentPath=${devPath}`, `--extensionTestsPath=${testsPath}`], { stdio: 'inherit' });
+  const child = spawn(
+    process.execPath,
+    [
+      join(dirname(self), 'test-integration.mjs'),
+      '--no-build',
+      `--extensionDevelopmentPath=${devPath}`,
+      `--extensionTestsPath=${testsPath}`,
+    ],
+    { stdio: 'inherit' },
+  );
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
@@ -56,17 +66,29 @@ async function main(argv) {
 
   const { runTests } = await import('@vscode/test-electron');
   const vscodeExecutablePath = process.env.VSCODE_EXECUTABLE_PATH || (viaCodeServer ? process.execPath : undefined);
-  const launchArgs = viaCodeServer && !process.env.VSCODE_EXECUTABLE_PATH
-    ? [self, SHIM] // node <this file> --code-server-shim <VS Code's usual argv>
-    : [workspace, `--user-data-dir=${userData}`, `--extensions-dir=${join(tmp, 'extensions')}`, '--disable-extensions'];
+  const launchArgs =
+    viaCodeServer && !process.env.VSCODE_EXECUTABLE_PATH
+      ? [self, SHIM] // node <this file> --code-server-shim <VS Code's usual argv>
+      : [
+          workspace,
+          `--user-data-dir=${userData}`,
+          `--extensions-dir=${join(tmp, 'extensions')}`,
+          '--disable-extensions',
+        ];
   let failedRun;
   try {
     await runTests({
-      ...(vscodeExecutablePath ? { vscodeExecutablePath } : { version: process.env.MCP_OAUTH_VSCODE_VERSION || 'stable' }),
+      ...(vscodeExecutablePath
+        ? { vscodeExecutablePath }
+        : { version: process.env.MCP_OAUTH_VSCODE_VERSION || 'stable' }),
       extensionDevelopmentPath: root,
       extensionTestsPath: join(root, 'out', 'integration'),
       launchArgs,
-      extensionTestsEnv: { MCP_OAUTH_TEST_RESULTS: resultsPath, MCP_OAUTH_TEST_WORKSPACE: workspace, MCP_OAUTH_HOME: join(tmp, 'mcp-oauth-home') },
+      extensionTestsEnv: {
+        MCP_OAUTH_TEST_RESULTS: resultsPath,
+        MCP_OAUTH_TEST_WORKSPACE: workspace,
+        MCP_OAUTH_HOME: join(tmp, 'mcp-oauth-home'),
+      },
     });
   } catch (err) {
     failedRun = err instanceof Error ? err.message : String(err);
@@ -77,8 +99,10 @@ async function main(argv) {
   if (!counts) console.log('[test-electron] no results came back from the extension host');
   if (failedRun) console.log(`[test-electron] runTests failed: ${failedRun}`);
   if (failedRun && !vscodeExecutablePath) {
-    console.log('[test-electron] downloading VS Code needs update.code.visualstudio.com; offline, use `--code-server`, '
-      + 'VSCODE_EXECUTABLE_PATH=<installed VS Code>, or `npm run test:integration`');
+    console.log(
+      '[test-electron] downloading VS Code needs update.code.visualstudio.com; offline, use `--code-server`, ' +
+        'VSCODE_EXECUTABLE_PATH=<installed VS Code>, or `npm run test:integration`',
+    );
   }
   if ((failedRun || !counts || counts.total === 0) && failed === 0) failed = 1;
   if (failed) console.log(`[test-electron] kept ${tmp}`);
@@ -90,9 +114,12 @@ async function main(argv) {
 if (process.argv[2] === SHIM) {
   shim(process.argv.slice(3));
 } else {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-    console.error(`[test-electron] ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`[test-electron] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      console.log('0 passed, 1 failed');
+      process.exit(1);
+    },
+  );
 }

@@ -17,7 +17,10 @@ function run(label, cmd, args, parse, env = {}) {
     console.log(`\n=== ${label}: ${[cmd, ...args].join(' ')}`);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+    child.stdout.on('data', (d) => {
+      out += d;
+      process.stdout.write(d);
+    });
     child.on('close', (code) => {
       const counts = parse ? parse(out) : { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1 };
       if (code !== 0 && counts.failed === 0) counts.failed = 1; // a crash counts as a failure
@@ -62,9 +65,17 @@ if (!only || only === 'integration') {
   const ui = 'real UI end to end: the packaged VSIX in code-server, driven by Chromium (scripts/test-ui.mjs)';
   const possible = process.env.CI === 'true' ? { ok: true } : canSetUp();
   if (process.env.MCP_OAUTH_SKIP_INTEGRATION === '1') {
-    skipped.push({ label, reason: 'MCP_OAUTH_SKIP_INTEGRATION=1' }, { label: smoke, reason: 'MCP_OAUTH_SKIP_INTEGRATION=1' }, { label: ui, reason: 'MCP_OAUTH_SKIP_INTEGRATION=1' });
+    skipped.push(
+      { label, reason: 'MCP_OAUTH_SKIP_INTEGRATION=1' },
+      { label: smoke, reason: 'MCP_OAUTH_SKIP_INTEGRATION=1' },
+      { label: ui, reason: 'MCP_OAUTH_SKIP_INTEGRATION=1' },
+    );
   } else if (!possible.ok) {
-    skipped.push({ label, reason: `${possible.reason}; \`npm run test:electron\` runs them in desktop VS Code` }, { label: smoke, reason: possible.reason }, { label: ui, reason: possible.reason });
+    skipped.push(
+      { label, reason: `${possible.reason}; \`npm run test:electron\` runs them in desktop VS Code` },
+      { label: smoke, reason: possible.reason },
+      { label: ui, reason: possible.reason },
+    );
   } else {
     await run(label, process.execPath, ['scripts/test-integration.mjs', '--no-build'], integrationCounts);
     await run(smoke, process.execPath, ['scripts/start-smoke.mjs'], integrationCounts);
@@ -87,7 +98,8 @@ if (!only || only === 'conformance') {
 }
 
 console.log('\n=== summary');
-for (const r of results) console.log(`${r.failed ? 'FAIL' : 'ok  '} ${r.label}: ${r.passed} passed, ${r.failed} failed`);
+for (const r of results)
+  console.log(`${r.failed ? 'FAIL' : 'ok  '} ${r.label}: ${r.passed} passed, ${r.failed} failed`);
 for (const s of skipped) console.log(`skip ${s.label}: skipped (${s.reason})`);
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);

@@ -33,7 +33,9 @@ export function activate(context: vscode.ExtensionContext): McpOAuthApi {
     mcpProvider,
     tree,
     vscode.window.registerUriHandler(manager.callbacks),
-    vscode.authentication.registerAuthenticationProvider(AUTH_PROVIDER_ID, AUTH_PROVIDER_LABEL, authProvider, { supportsMultipleAccounts: true }),
+    vscode.authentication.registerAuthenticationProvider(AUTH_PROVIDER_ID, AUTH_PROVIDER_LABEL, authProvider, {
+      supportsMultipleAccounts: true,
+    }),
     vscode.lm.registerMcpServerDefinitionProvider(MCP_PROVIDER_ID, mcpProvider),
     ...registerCommands(manager, logger),
   );

@@ -86,8 +86,13 @@ export interface HostResults {
   coreVisibleInRequireCache?: boolean;
   /** The real ServersTreeDataProvider on 200 servers × 100 tools (fed by a stub manager). */
   tree?: {
-    servers: number; tools: number; rows: number; repetitions: number;
-    expandAllMedianMs: number; expandAllMaxMs: number; childrenOnlyMedianMs: number;
+    servers: number;
+    tools: number;
+    rows: number;
+    repetitions: number;
+    expandAllMedianMs: number;
+    expandAllMaxMs: number;
+    childrenOnlyMedianMs: number;
     /** Expanding one server's Tools row: its 100 tool rows with their TreeItems. */
     expandOneToolsMedianMs: number;
     profile?: ProfileSummary;
@@ -106,20 +111,27 @@ export interface HostResults {
   /** whoami through the extension's own gateway (SecretStorage-backed token source) vs direct, in the host. */
   hostGateway?: {
     calls: number;
-    directP50Ms: number; directP99Ms: number;
+    directP50Ms: number;
+    directP99Ms: number;
     /** The extension's own gateway: its token source reads SecretStorage on every request. */
-    gatewayP50Ms: number; gatewayP99Ms: number; overheadP50Ms: number;
+    gatewayP50Ms: number;
+    gatewayP99Ms: number;
+    overheadP50Ms: number;
     /** A second TokenGateway in the same host whose TokenManager reads an in-memory store. */
-    memoryGatewayP50Ms: number; memoryGatewayP99Ms: number; memoryOverheadP50Ms: number;
+    memoryGatewayP50Ms: number;
+    memoryGatewayP99Ms: number;
+    memoryOverheadP50Ms: number;
     /** SecretTokenStore.get of the extension (what its TokenManager does on every getAccessToken). */
-    secretReadP50Ms: number; secretReadP99Ms: number;
-    freshReadP50Ms?: number; freshReadP99Ms?: number;
+    secretReadP50Ms: number;
+    secretReadP99Ms: number;
+    freshReadP50Ms?: number;
+    freshReadP99Ms?: number;
   };
   errors: string[];
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.stack ?? error.message : String(error);
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
 function extensionModules(root: string): LoadedModule[] {
@@ -169,7 +181,12 @@ function treeScale(results: HostResults): void {
   const now = Date.now();
   const data = scaleData(200, 100, now);
   const { servers } = parseServers(data.map((s) => ({ name: s.name, id: s.id, url: s.url })));
-  const views: ServerView[] = servers.map((entry, i) => ({ entry, status: 'signedIn', session: data[i]!.session, tools: data[i]!.tools }));
+  const views: ServerView[] = servers.map((entry, i) => ({
+    entry,
+    status: 'signedIn',
+    session: data[i]!.session,
+    tools: data[i]!.tools,
+  }));
   const snapshot: ServersSnapshot = { servers: views, invalid: [] };
   const stub = { snapshot: () => snapshot } as unknown as ServerManager;
   const repetitions = 10;
@@ -197,8 +214,13 @@ function treeScale(results: HostResults): void {
     oneTools.push(performance.now() - started);
   }
   results.tree = {
-    servers: 200, tools: 100, rows, repetitions,
-    expandAllMedianMs: round(median(full)), expandAllMaxMs: round(Math.max(...full)), childrenOnlyMedianMs: round(median(childrenOnly)),
+    servers: 200,
+    tools: 100,
+    rows,
+    repetitions,
+    expandAllMedianMs: round(median(full)),
+    expandAllMaxMs: round(Math.max(...full)),
+    childrenOnlyMedianMs: round(median(childrenOnly)),
     expandOneToolsMedianMs: round(median(oneTools), 3),
   };
 }
@@ -207,9 +229,20 @@ async function treeProfile(results: HostResults): Promise<void> {
   const now = Date.now();
   const data = scaleData(200, 100, now);
   const { servers } = parseServers(data.map((s) => ({ name: s.name, id: s.id, url: s.url })));
-  const snapshot: ServersSnapshot = { servers: servers.map((entry, i) => ({ entry, status: 'signedIn', session: data[i]!.session, tools: data[i]!.tools })), invalid: [] };
+  const snapshot: ServersSnapshot = {
+    servers: servers.map((entry, i) => ({
+      entry,
+      status: 'signedIn',
+      session: data[i]!.session,
+      tools: data[i]!.tools,
+    })),
+    invalid: [],
+  };
   const provider = new ServersTreeDataProvider({ snapshot: () => snapshot } as unknown as ServerManager, () => now);
-  const { summary } = await profiled(async () => expandAll(provider, true), [sep + 'bench-activation' + sep + 'index.js']);
+  const { summary } = await profiled(
+    async () => expandAll(provider, true),
+    [sep + 'bench-activation' + sep + 'index.js'],
+  );
   if (results.tree) results.tree.profile = summary;
 }
 
@@ -241,9 +274,15 @@ async function connectMany(api: McpOAuthApi, results: HostResults, secrets: Set<
   const bundle = JSON.stringify(toBundle(mcpUrl, tokens));
 
   const config = vscode.workspace.getConfiguration('mcpOAuth');
-  const existing = (config.get<unknown[]>('servers') ?? []).filter((s) => !String((s as { id?: unknown }).id ?? '').startsWith('bench-'));
+  const existing = (config.get<unknown[]>('servers') ?? []).filter(
+    (s) => !String((s as { id?: unknown }).id ?? '').startsWith('bench-'),
+  );
   const ids = Array.from({ length: CONNECTED }, (_, i) => `bench-${i + 1}`);
-  await config.update('servers', [...existing, ...ids.map((id, i) => ({ name: `Bench ${i + 1}`, id, url: mcpUrl }))], vscode.ConfigurationTarget.Global);
+  await config.update(
+    'servers',
+    [...existing, ...ids.map((id, i) => ({ name: `Bench ${i + 1}`, id, url: mcpUrl }))],
+    vscode.ConfigurationTarget.Global,
+  );
   await waitFor('the 50 servers in the settings', () => ids.every((id) => api.manager.entry(id)));
   for (const id of ids) await api.manager.importToken(id, bundle);
   const listed = () => {
@@ -275,9 +314,13 @@ async function connectMany(api: McpOAuthApi, results: HostResults, secrets: Set<
     const realTreeExpandAllMs = performance.now() - treeStarted;
     results.connected = {
       servers: clients.length,
-      heapBeforeMb: round(heapBefore, 1), heapAfterMb: round(heapAfter, 1), heapDeltaMb: round(heapAfter - heapBefore, 1),
-      perServerKb: round(((heapAfter - heapBefore) * 1024) / CONNECTED, 0), setupMs: round(setupMs, 0),
-      realTreeExpandAllMs: round(realTreeExpandAllMs), realTreeRows: rows,
+      heapBeforeMb: round(heapBefore, 1),
+      heapAfterMb: round(heapAfter, 1),
+      heapDeltaMb: round(heapAfter - heapBefore, 1),
+      perServerKb: round(((heapAfter - heapBefore) * 1024) / CONNECTED, 0),
+      setupMs: round(setupMs, 0),
+      realTreeExpandAllMs: round(realTreeExpandAllMs),
+      realTreeRows: rows,
     };
 
     // The gateway in the host: its token source reads the token from SecretStorage on every request.
@@ -289,7 +332,11 @@ async function connectMany(api: McpOAuthApi, results: HostResults, secrets: Set<
     const memoryAuth = new ServerAuth(environment(globalThis.fetch, memoryStores), mcpUrl);
     const memoryGateway = await TokenGateway.start({ signInHint: (id) => `sign in to ${id}` });
     gateways.push(memoryGateway);
-    const memoryRoute = memoryGateway.register({ id: 'bench-memory', upstreamUrl: mcpUrl, tokens: tokenManagerSource(memoryAuth.tokenManager()) });
+    const memoryRoute = memoryGateway.register({
+      id: 'bench-memory',
+      upstreamUrl: mcpUrl,
+      tokens: tokenManagerSource(memoryAuth.tokenManager()),
+    });
     const viaMemoryGateway = await sdkClient(memoryRoute.url, memoryGateway.requestHeaders);
     clients.push(viaMemoryGateway);
     const modes = { direct, gateway: viaGateway, memory: viaMemoryGateway };
@@ -316,13 +363,18 @@ async function connectMany(api: McpOAuthApi, results: HostResults, secrets: Set<
     const p = (values: number[], q: number) => round(quantile(values, q), 3);
     results.hostGateway = {
       calls: samples.direct.length,
-      directP50Ms: p(samples.direct, 0.5), directP99Ms: p(samples.direct, 0.99),
-      gatewayP50Ms: p(samples.gateway, 0.5), gatewayP99Ms: p(samples.gateway, 0.99),
+      directP50Ms: p(samples.direct, 0.5),
+      directP99Ms: p(samples.direct, 0.99),
+      gatewayP50Ms: p(samples.gateway, 0.5),
+      gatewayP99Ms: p(samples.gateway, 0.99),
       overheadP50Ms: round(p(samples.gateway, 0.5) - p(samples.direct, 0.5), 3),
-      memoryGatewayP50Ms: p(samples.memory, 0.5), memoryGatewayP99Ms: p(samples.memory, 0.99),
+      memoryGatewayP50Ms: p(samples.memory, 0.5),
+      memoryGatewayP99Ms: p(samples.memory, 0.99),
       memoryOverheadP50Ms: round(p(samples.memory, 0.5) - p(samples.direct, 0.5), 3),
-      secretReadP50Ms: p(reads, 0.5), secretReadP99Ms: p(reads, 0.99),
-      freshReadP50Ms: p(freshReads, 0.5), freshReadP99Ms: p(freshReads, 0.99),
+      secretReadP50Ms: p(reads, 0.5),
+      secretReadP99Ms: p(reads, 0.99),
+      freshReadP50Ms: p(freshReads, 0.5),
+      freshReadP99Ms: p(freshReads, 0.99),
     };
   } finally {
     await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
@@ -349,7 +401,10 @@ function mainModule(extension: vscode.Extension<McpOAuthApi>): string {
 function timeOwnShare(extension: vscode.Extension<McpOAuthApi>, results: HostResults): void {
   const main = mainModule(extension);
   const started = performance.now();
-  const loaded = createRequire(__filename)(main) as { activate: (context: vscode.ExtensionContext) => McpOAuthApi; deactivate?: () => void };
+  const loaded = createRequire(__filename)(main) as {
+    activate: (context: vscode.ExtensionContext) => McpOAuthApi;
+    deactivate?: () => void;
+  };
   results.moduleLoadMs = round(performance.now() - started);
   const cached = require.cache[main];
   if (!cached) return;
@@ -432,7 +487,12 @@ async function activation(results: HostResults): Promise<McpOAuthApi> {
 export async function run(): Promise<void> {
   const started = Date.now();
   const current = phase();
-  const results: HostResults = { phase: current, vscodeVersion: vscode.version, nodeVersion: process.version, errors: [] };
+  const results: HostResults = {
+    phase: current,
+    vscodeVersion: vscode.version,
+    nodeVersion: process.version,
+    errors: [],
+  };
   const secrets = new Set<string>();
   const step = async (name: string, body: () => void | Promise<void>) => {
     try {
@@ -458,12 +518,20 @@ export async function run(): Promise<void> {
   if (process.env.MCP_OAUTH_TEST_SECRETS && secrets.size) writeJson(process.env.MCP_OAUTH_TEST_SECRETS, [...secrets]);
   const failed = results.errors.length > 0;
   writeJson(process.env.MCP_OAUTH_TEST_RESULTS, {
-    passes: failed ? 0 : 1, failures: failed ? 1 : 0, pending: 0, durationMs: Date.now() - started, vscodeVersion: vscode.version,
-    tests: [{
-      title: `bench (phase ${current}): ${current === '1' ? 'activation, tree and 50 connected servers' : 'activation after a reload, with 50 sessions'}`,
-      file: 'bench/activation/index.ts', state: failed ? 'failed' : 'passed', durationMs: Date.now() - started,
-      ...(failed ? { error: results.errors.join('\n') } : {}),
-    }],
+    passes: failed ? 0 : 1,
+    failures: failed ? 1 : 0,
+    pending: 0,
+    durationMs: Date.now() - started,
+    vscodeVersion: vscode.version,
+    tests: [
+      {
+        title: `bench (phase ${current}): ${current === '1' ? 'activation, tree and 50 connected servers' : 'activation after a reload, with 50 sessions'}`,
+        file: 'bench/activation/index.ts',
+        state: failed ? 'failed' : 'passed',
+        durationMs: Date.now() - started,
+        ...(failed ? { error: results.errors.join('\n') } : {}),
+      },
+    ],
   });
   if (failed) throw new Error(`the extension-host benchmark failed: ${results.errors.join('; ')}`);
 }

@@ -39,14 +39,21 @@ function post<T>(session: Session, method: string, params?: object): Promise<T> 
 }
 
 /** Runs `body` under the sampling profiler (`intervalUs` between samples) and summarizes it. */
-export async function profiled<T>(body: () => Promise<T>, ours: readonly string[], intervalUs = 100): Promise<{ value: T; summary: ProfileSummary }> {
+export async function profiled<T>(
+  body: () => Promise<T>,
+  ours: readonly string[],
+  intervalUs = 100,
+): Promise<{ value: T; summary: ProfileSummary }> {
   const session = new Session();
   session.connect();
   try {
     await post(session, 'Profiler.enable');
     await post(session, 'Profiler.setSamplingInterval', { interval: intervalUs });
     await post(session, 'Profiler.start');
-    const outcome = await body().then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+    const outcome = await body().then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
     const { profile } = await post<{ profile: Profile }>(session, 'Profiler.stop');
     if (!outcome.ok) throw outcome.error;
     return { value: outcome.value, summary: summarize(profile, ours) };
@@ -102,6 +109,9 @@ function summarize(profile: Profile, ours: readonly string[]): ProfileSummary {
     oursMs: ms(oursUs),
     idleMs: ms(idleUs),
     otherMs: ms(otherUs),
-    topSelf: [...self].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([key, us]) => `${key}  ${ms(us)} ms`),
+    topSelf: [...self]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([key, us]) => `${key}  ${ms(us)} ms`),
   };
 }

@@ -173,7 +173,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   const [name, url, ...rest] = positionals;
   if (name === undefined) throw new UsageError('Missing command; run "mcp-oauth --help" for the list.');
   if (name === 'help') return { command: 'help' };
-  if (!isCommandName(name)) throw new UsageError(`Unknown command ${JSON.stringify(name)}; run "mcp-oauth --help" for the list.`);
+  if (!isCommandName(name))
+    throw new UsageError(`Unknown command ${JSON.stringify(name)}; run "mcp-oauth --help" for the list.`);
 
   const spec: { accepts: readonly OptionName[]; extra: number } = COMMANDS[name];
   for (const option of values.keys()) {
@@ -190,7 +191,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       return { command: 'tools', url: serverUrl, options: flowOptions(values), json: values.has('json') };
     case 'call': {
       const [tool, json] = rest;
-      if (tool === undefined || tool === '') throw new UsageError('"call" needs a tool name: mcp-oauth call <url> <tool> [json-arguments].');
+      if (tool === undefined || tool === '')
+        throw new UsageError('"call" needs a tool name: mcp-oauth call <url> <tool> [json-arguments].');
       return { command: 'call', url: serverUrl, options: flowOptions(values), tool, arguments: toolArguments(json) };
     }
     default:
@@ -230,7 +232,9 @@ function collect(tokens: ReturnType<typeof lex>): { positionals: string[]; value
     }
     const value = token.value;
     if (value === undefined || value === '' || (!token.inlineValue && value.startsWith('-'))) {
-      throw new UsageError(`${token.rawName} needs a value (write ${token.rawName}=VALUE for one that starts with "-").`);
+      throw new UsageError(
+        `${token.rawName} needs a value (write ${token.rawName}=VALUE for one that starts with "-").`,
+      );
     }
     if (previous && !spec.multiple) throw new UsageError(`${token.rawName} is given more than once.`);
     values.set(name, [...(previous ?? []), value]);
@@ -242,7 +246,8 @@ function flowOptions(values: Values): FlowOptions {
   const one = (name: OptionName): string | undefined => values.get(name)?.[0];
   const has = (name: OptionName): boolean => values.has(name);
 
-  if (has('device') && has('client-credentials')) throw new UsageError('Choose one of --device and --client-credentials.');
+  if (has('device') && has('client-credentials'))
+    throw new UsageError('Choose one of --device and --client-credentials.');
   const flow: FlowChoice = has('device') ? 'deviceCode' : has('client-credentials') ? 'clientCredentials' : 'auto';
 
   const clientId = one('client-id');
@@ -250,18 +255,23 @@ function flowOptions(values: Values): FlowOptions {
   const privateKeyFile = one('private-key');
   const clientMetadataUrl = one('client-metadata-url');
   if (clientSecretEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(clientSecretEnv)) {
-    throw new UsageError('--client-secret-env takes the NAME of an environment variable (letters, digits, _), not the secret.');
+    throw new UsageError(
+      '--client-secret-env takes the NAME of an environment variable (letters, digits, _), not the secret.',
+    );
   }
   if (clientSecretEnv !== undefined && privateKeyFile !== undefined) {
     throw new UsageError('Choose one of --client-secret-env and --private-key.');
   }
   if ((clientSecretEnv !== undefined || privateKeyFile !== undefined) && clientId === undefined) {
-    throw new UsageError(`${clientSecretEnv !== undefined ? '--client-secret-env' : '--private-key'} needs --client-id.`);
+    throw new UsageError(
+      `${clientSecretEnv !== undefined ? '--client-secret-env' : '--private-key'} needs --client-id.`,
+    );
   }
   if (clientMetadataUrl !== undefined && clientId !== undefined) {
     throw new UsageError('Choose one of --client-id and --client-metadata-url (the metadata URL is the client id).');
   }
-  if (clientId !== undefined && hasControlCharacter(clientId)) throw new UsageError('--client-id holds a control character.');
+  if (clientId !== undefined && hasControlCharacter(clientId))
+    throw new UsageError('--client-id holds a control character.');
 
   if (has('resource') && has('no-resource')) throw new UsageError('Choose one of --resource and --no-resource.');
   const resource = one('resource');
@@ -270,7 +280,9 @@ function flowOptions(values: Values): FlowOptions {
   const authorizationServerMetadata = one('as-metadata');
   const redirectPort = one('redirect-port');
   if (redirectPort !== undefined && flow !== 'auto') {
-    throw new UsageError('--redirect-port applies only to the browser sign-in, not to --device or --client-credentials.');
+    throw new UsageError(
+      '--redirect-port applies only to the browser sign-in, not to --device or --client-credentials.',
+    );
   }
 
   const options: { -readonly [K in keyof FlowOptions]: FlowOptions[K] } = {
@@ -330,7 +342,8 @@ function scopesValue(given: readonly string[]): string[] {
   const scopes = new Set<string>();
   for (const value of given) {
     for (const scope of value.split(/\s+/).filter((s) => s !== '')) {
-      if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) throw new UsageError('--scope holds a character that a scope cannot have.');
+      if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope))
+        throw new UsageError('--scope holds a character that a scope cannot have.');
       scopes.add(scope);
     }
   }

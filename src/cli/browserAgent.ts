@@ -16,13 +16,21 @@ const CALLBACK_TIMEOUT_MS = 5 * 60_000;
  */
 export async function startBrowserAgent(options: { port?: number; openBrowser: boolean }): Promise<BrowserAgent> {
   const pages = loadCallbackPages({ baseDir: __dirname });
-  const receiver = await startLoopbackReceiver({ port: options.port ?? 0, successHtml: pages.successHtml, errorHtml: pages.errorHtml });
+  const receiver = await startLoopbackReceiver({
+    port: options.port ?? 0,
+    successHtml: pages.successHtml,
+    errorHtml: pages.errorHtml,
+  });
   return {
     redirectUri: receiver.redirectUri,
     async authorize(url, state, signal) {
-      const waiting = receiver.waitForCallback(state, { timeoutMs: CALLBACK_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+      const waiting = receiver.waitForCallback(state, {
+        timeoutMs: CALLBACK_TIMEOUT_MS,
+        ...(signal ? { signal } : {}),
+      });
       process.stderr.write(`Open this URL to sign in:\n  ${url}\n`);
-      if (options.openBrowser && !(await openBrowser(url))) process.stderr.write('(Could not open a browser; open the URL by hand.)\n');
+      if (options.openBrowser && !(await openBrowser(url)))
+        process.stderr.write('(Could not open a browser; open the URL by hand.)\n');
       return waiting;
     },
     close: () => receiver.close(),

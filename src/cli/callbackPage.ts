@@ -28,7 +28,8 @@ const FALLBACK_TEMPLATE =
 /** Loads `media/callback.html` and fills in the success and failure texts; never throws. */
 export function loadCallbackPages(options: LoadCallbackPagesOptions = {}): CallbackPages {
   const readFile = options.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
-  const template = readTemplate(callbackTemplateCandidates(options.baseDir ?? scriptDir()), readFile) ?? FALLBACK_TEMPLATE;
+  const template =
+    readTemplate(callbackTemplateCandidates(options.baseDir ?? scriptDir()), readFile) ?? FALLBACK_TEMPLATE;
   return {
     successHtml: renderCallbackPage(template, 'success', options.returnTo),
     errorHtml: renderCallbackPage(template, 'error', options.returnTo),
@@ -37,7 +38,10 @@ export function loadCallbackPages(options: LoadCallbackPagesOptions = {}): Callb
 
 /** Where the template may be: `dist/cli.js` → `../media`, `src/cli/*.ts` → `../../media`. */
 export function callbackTemplateCandidates(baseDir: string): string[] {
-  return [path.resolve(baseDir, '..', 'media', 'callback.html'), path.resolve(baseDir, '..', '..', 'media', 'callback.html')];
+  return [
+    path.resolve(baseDir, '..', 'media', 'callback.html'),
+    path.resolve(baseDir, '..', '..', 'media', 'callback.html'),
+  ];
 }
 
 /** Fills the template's `{{KIND}}`, `{{TITLE}}` and `{{MESSAGE}}` with fixed, escaped texts. */

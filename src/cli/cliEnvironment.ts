@@ -18,14 +18,27 @@ export function stderrLogger(env: NodeJS.ProcessEnv = process.env): Logger {
   const debug = env.MCP_OAUTH_DEBUG === '1';
   const write = (level: string) => (message: string) => process.stderr.write(`[${level}] ${redact(message)}\n`);
   const off = () => undefined;
-  return { trace: off, debug: debug ? write('debug') : off, info: debug ? write('info') : off, warn: write('warn'), error: write('error') };
+  return {
+    trace: off,
+    debug: debug ? write('debug') : off,
+    info: debug ? write('info') : off,
+    warn: write('warn'),
+    error: write('error'),
+  };
 }
 
 /** The CLI's host: 0600 files under $MCP_OAUTH_HOME (or the config directory), secrets from the environment. */
-export function cliEnvironment(options: Partial<FlowOptions> = {}, env: NodeJS.ProcessEnv = process.env): AuthEnvironment {
+export function cliEnvironment(
+  options: Partial<FlowOptions> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): AuthEnvironment {
   const paths = statePaths({ env });
   const clients = new JsonFileStore<ClientRegistration>(paths.clientsFile);
-  const clientStore: ClientStore = { get: (k) => clients.get(k), set: (k, v) => clients.set(k, v), delete: (k) => clients.delete(k) };
+  const clientStore: ClientStore = {
+    get: (k) => clients.get(k),
+    set: (k, v) => clients.set(k, v),
+    delete: (k) => clients.delete(k),
+  };
   return {
     http: defaultHttpPolicy(),
     now: Date.now,
@@ -38,14 +51,19 @@ export function cliEnvironment(options: Partial<FlowOptions> = {}, env: NodeJS.P
       if (registration.clientId !== options.clientId) return {};
       if (options.privateKeyFile) {
         const pem = await readFile(options.privateKeyFile, 'utf8').catch((error: unknown) => {
-          throw new McpOAuthError('invalid_config', `Cannot read the private key file named by --private-key`, { cause: error });
+          throw new McpOAuthError('invalid_config', `Cannot read the private key file named by --private-key`, {
+            cause: error,
+          });
         });
         return { privateKey: await loadPrivateKey(pem) };
       }
       if (!options.clientSecretEnv) return {};
       const secret = env[options.clientSecretEnv];
       if (!secret) {
-        throw new McpOAuthError('invalid_config', `The environment variable ${options.clientSecretEnv} (named by --client-secret-env) is not set`);
+        throw new McpOAuthError(
+          'invalid_config',
+          `The environment variable ${options.clientSecretEnv} (named by --client-secret-env) is not set`,
+        );
       }
       return { clientSecret: secret };
     },
@@ -63,6 +81,8 @@ export function authOptionsFrom(options: Partial<FlowOptions>): AuthOptions {
     ...(options.resource !== undefined ? { resource: options.resource } : {}),
     ...(options.resourceMetadataUrl ? { resourceMetadataUrl: options.resourceMetadataUrl } : {}),
     ...(options.authorizationServer ? { authorizationServer: options.authorizationServer } : {}),
-    ...(options.authorizationServerMetadataUrl ? { authorizationServerMetadataUrl: options.authorizationServerMetadataUrl } : {}),
+    ...(options.authorizationServerMetadataUrl
+      ? { authorizationServerMetadataUrl: options.authorizationServerMetadataUrl }
+      : {}),
   };
 }

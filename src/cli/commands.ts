@@ -47,7 +47,10 @@ async function withRemembered(url: string, options: FlowOptions): Promise<FlowOp
   const saved = (await profiles().get(canonicalServerUrl(url))) ?? {};
   const merged: Record<string, unknown> = { ...saved };
   for (const [key, value] of Object.entries(options)) {
-    const unset = value === undefined || (key === 'flow' && value === 'auto') || (key === 'scopes' && Array.isArray(value) && value.length === 0);
+    const unset =
+      value === undefined ||
+      (key === 'flow' && value === 'auto') ||
+      (key === 'scopes' && Array.isArray(value) && value.length === 0);
     if (!unset || !(key in merged)) merged[key] = value;
   }
   return merged as unknown as FlowOptions;
@@ -59,13 +62,22 @@ function remembered(options: FlowOptions): Partial<FlowOptions> {
 }
 
 /** Connects an MCP client whose 401s and 403s lead to a browser sign-in (or step-up). */
-async function withMcp<T>(url: string, options: FlowOptions, use: (client: Client, auth: ServerAuth) => Promise<T>, forceSignIn = false): Promise<T> {
+async function withMcp<T>(
+  url: string,
+  options: FlowOptions,
+  use: (client: Client, auth: ServerAuth) => Promise<T>,
+  forceSignIn = false,
+): Promise<T> {
   const auth = serverAuth(url, options);
   let agent: Awaited<ReturnType<typeof startBrowserAgent>> | undefined;
   const signIn = async (challenge?: BearerChallenge, extraScopes?: readonly string[]) => {
     const request = { ...(challenge ? { challenge } : {}), ...(extraScopes ? { extraScopes } : {}) };
     if (options.flow === 'deviceCode') {
-      await auth.signInWithDeviceCode({ ...request, clock: { now: Date.now, sleep }, present: (device) => presentDeviceCode(device, options.openBrowser) });
+      await auth.signInWithDeviceCode({
+        ...request,
+        clock: { now: Date.now, sleep },
+        present: (device) => presentDeviceCode(device, options.openBrowser),
+      });
     } else if (options.flow === 'clientCredentials') {
       await auth.signInWithClientCredentials(request);
     } else {
@@ -111,10 +123,17 @@ async function startAgentOnRegisteredPort(auth: ServerAuth, options: FlowOptions
 }
 
 export async function login(cmd: Command<'login'>, io: CliIO): Promise<void> {
-  await withMcp(cmd.url, cmd.options, async (_client, auth) => {
-    const tokens = await auth.tokenManager().getTokens();
-    io.stdout(`Signed in to ${auth.serverUrl} as ${describeAccount(tokens)}; scopes: ${tokens.scopes.join(' ') || '(none stated)'}\n`);
-  }, true);
+  await withMcp(
+    cmd.url,
+    cmd.options,
+    async (_client, auth) => {
+      const tokens = await auth.tokenManager().getTokens();
+      io.stdout(
+        `Signed in to ${auth.serverUrl} as ${describeAccount(tokens)}; scopes: ${tokens.scopes.join(' ') || '(none stated)'}\n`,
+      );
+    },
+    true,
+  );
 }
 
 export async function token(cmd: UrlCommand, io: CliIO): Promise<void> {
@@ -125,11 +144,15 @@ export async function token(cmd: UrlCommand, io: CliIO): Promise<void> {
 export async function tools(cmd: Command<'tools'>, io: CliIO): Promise<void> {
   const list = await withMcp(cmd.url, await withRemembered(cmd.url, cmd.options), (client) => listAllTools(client));
   if (cmd.json) io.stdout(`${JSON.stringify(list, null, 2)}\n`);
-  else for (const tool of list) io.stdout(`${tool.name}${tool.description ? ` — ${tool.description.split('\n')[0]}` : ''}\n`);
+  else
+    for (const tool of list)
+      io.stdout(`${tool.name}${tool.description ? ` — ${tool.description.split('\n')[0]}` : ''}\n`);
 }
 
 export async function call(cmd: Command<'call'>, io: CliIO): Promise<void> {
-  const result = await withMcp(cmd.url, await withRemembered(cmd.url, cmd.options), (client) => callTool(client, cmd.tool, { ...cmd.arguments }));
+  const result = await withMcp(cmd.url, await withRemembered(cmd.url, cmd.options), (client) =>
+    callTool(client, cmd.tool, { ...cmd.arguments }),
+  );
   for (const part of result.content ?? []) {
     io.stdout(part.type === 'text' ? `${part.text}\n` : `${JSON.stringify(part)}\n`);
   }
@@ -143,9 +166,18 @@ export async function logout(cmd: UrlCommand, io: CliIO): Promise<void> {
     io.stdout(`Not signed in to ${auth.serverUrl}.\n`);
     return;
   }
-  const outcome = (what: string, value: string) => value === 'revoked' ? `${what} revoked` : value === 'none' ? '' : `${what} ${value === 'not_supported' ? 'not revocable here' : 'NOT revoked'}`;
-  const parts = [outcome('refresh token', result.refreshToken), outcome('access token', result.accessToken)].filter(Boolean).join(', ');
-  io.stdout(`Signed out of ${auth.serverUrl}: ${parts}${result.reason ? ` (${result.reason})` : ''}; the tokens were deleted locally.\n`);
+  const outcome = (what: string, value: string) =>
+    value === 'revoked'
+      ? `${what} revoked`
+      : value === 'none'
+        ? ''
+        : `${what} ${value === 'not_supported' ? 'not revocable here' : 'NOT revoked'}`;
+  const parts = [outcome('refresh token', result.refreshToken), outcome('access token', result.accessToken)]
+    .filter(Boolean)
+    .join(', ');
+  io.stdout(
+    `Signed out of ${auth.serverUrl}: ${parts}${result.reason ? ` (${result.reason})` : ''}; the tokens were deleted locally.\n`,
+  );
 }
 
 /** RFC 8628: the code and where to enter it go to stderr; the complete URI is opened when a browser is wanted. */
@@ -166,5 +198,7 @@ export async function importBundle(cmd: UrlCommand, io: CliIO): Promise<void> {
   const env = cliEnvironment();
   const tokens = fromBundle(await io.readStdin(), auth.serverUrl, env.now());
   await env.tokens.set(auth.tokenKey, tokens);
-  io.stdout(`Imported a token for ${auth.serverUrl} (${describeAccount(tokens)}; ${tokens.refreshToken ? 'refreshable' : 'not refreshable'}).\n`);
+  io.stdout(
+    `Imported a token for ${auth.serverUrl} (${describeAccount(tokens)}; ${tokens.refreshToken ? 'refreshable' : 'not refreshable'}).\n`,
+  );
 }

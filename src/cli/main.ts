@@ -23,25 +23,50 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     switch (cmd.command) {
-      case 'help': io.stdout(usage); return 0;
-      case 'version': io.stdout(`${process.env.MCP_OAUTH_VERSION ?? '0.1.0'}\n`); return 0;
-      case 'login': await commands.login(cmd, io); return 0;
-      case 'token': await commands.token(cmd, io); return 0;
-      case 'tools': await commands.tools(cmd, io); return 0;
-      case 'call': await commands.call(cmd, io); return 0;
-      case 'logout': await commands.logout(cmd, io); return 0;
-      case 'export': await commands.exportBundle(cmd, io); return 0;
-      case 'import': await commands.importBundle(cmd, io); return 0;
+      case 'help':
+        io.stdout(usage);
+        return 0;
+      case 'version':
+        io.stdout(`${process.env.MCP_OAUTH_VERSION ?? '0.1.0'}\n`);
+        return 0;
+      case 'login':
+        await commands.login(cmd, io);
+        return 0;
+      case 'token':
+        await commands.token(cmd, io);
+        return 0;
+      case 'tools':
+        await commands.tools(cmd, io);
+        return 0;
+      case 'call':
+        await commands.call(cmd, io);
+        return 0;
+      case 'logout':
+        await commands.logout(cmd, io);
+        return 0;
+      case 'export':
+        await commands.exportBundle(cmd, io);
+        return 0;
+      case 'import':
+        await commands.importBundle(cmd, io);
+        return 0;
     }
   } catch (error) {
-    let message = error instanceof McpOAuthError ? `${error.message} [${error.code}]` : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
-    if (error instanceof McpOAuthError && error.code === 'not_signed_in' && 'url' in cmd) message += `; run: mcp-oauth login ${cmd.url}`;
+    let message =
+      error instanceof McpOAuthError
+        ? `${error.message} [${error.code}]`
+        : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
+    if (error instanceof McpOAuthError && error.code === 'not_signed_in' && 'url' in cmd)
+      message += `; run: mcp-oauth login ${cmd.url}`;
     process.stderr.write(`mcp-oauth: ${message}\n`);
     return 1;
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), (error: unknown) => {
-  process.stderr.write(`mcp-oauth: ${(error as Error)?.stack ?? String(error)}\n`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`mcp-oauth: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -23,7 +23,11 @@ export interface StateDirInputs {
  * `~/.config/mcp-oauth` (Linux and other Unixes), `~/Library/Application Support/mcp-oauth` (macOS),
  * `%APPDATA%\mcp-oauth` (Windows).
  */
-export function stateDir({ env = process.env, platform = process.platform, home = homedir() }: StateDirInputs = {}): string {
+export function stateDir({
+  env = process.env,
+  platform = process.platform,
+  home = homedir(),
+}: StateDirInputs = {}): string {
   const paths = platform === 'win32' ? path.win32 : path.posix;
   const explicit = env.MCP_OAUTH_HOME;
   if (explicit) return paths.isAbsolute(explicit) ? paths.normalize(explicit) : path.resolve(explicit);
@@ -43,5 +47,10 @@ export function stateDir({ env = process.env, platform = process.platform, home 
 export function statePaths(inputs: StateDirInputs = {}): StatePaths {
   const dir = stateDir(inputs);
   const paths = (inputs.platform ?? process.platform) === 'win32' ? path.win32 : path.posix;
-  return { dir, tokensFile: paths.join(dir, 'tokens.json'), clientsFile: paths.join(dir, 'clients.json'), serversFile: paths.join(dir, 'servers.json') };
+  return {
+    dir,
+    tokensFile: paths.join(dir, 'tokens.json'),
+    clientsFile: paths.join(dir, 'clients.json'),
+    serversFile: paths.join(dir, 'servers.json'),
+  };
 }

@@ -37,7 +37,10 @@ export function authorizedFetch(options: AuthorizedFetchOptions): FetchLike {
       if (response.status >= 300 && response.status < 400) {
         const location = response.headers.get('location');
         if (location && new URL(location, url).origin !== url.origin) {
-          throw new McpOAuthError('cross_origin_redirect', 'The MCP server redirected to another origin; the request was not followed so the token stays with its server');
+          throw new McpOAuthError(
+            'cross_origin_redirect',
+            'The MCP server redirected to another origin; the request was not followed so the token stays with its server',
+          );
         }
         return response;
       }
@@ -81,7 +84,11 @@ async function send(fetch: FetchLike, url: URL, init: RequestInit): Promise<Resp
     return await fetch(url, init);
   } catch (error) {
     if (init.signal?.aborted) throw error;
-    throw new HttpRequestError('network_error', `Could not reach the MCP server at ${describeUrl(url)}; check the URL and that the server is running`, { cause: error });
+    throw new HttpRequestError(
+      'network_error',
+      `Could not reach the MCP server at ${describeUrl(url)}; check the URL and that the server is running`,
+      { cause: error },
+    );
   }
 }
 

@@ -11,7 +11,8 @@ export interface Refusal {
 
 const WEB_PAGE: Refusal = {
   status: 403,
-  message: 'Forbidden: requests from web pages are refused. This MCP OAuth gateway serves only the MCP client of VS Code.',
+  message:
+    'Forbidden: requests from web pages are refused. This MCP OAuth gateway serves only the MCP client of VS Code.',
   reason: 'an Origin header (a browser)',
 };
 
@@ -31,7 +32,11 @@ export class GatewayAccess {
   private readonly key: Buffer;
   private readonly misdirected: Refusal;
 
-  constructor(key: string, private readonly keyHeader: string, port: number) {
+  constructor(
+    key: string,
+    private readonly keyHeader: string,
+    port: number,
+  ) {
     this.key = Buffer.from(key, 'utf8');
     this.hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
     this.misdirected = {

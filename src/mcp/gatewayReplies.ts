@@ -5,7 +5,12 @@ import type { ServerResponse } from 'node:http';
 export const SIGN_IN_REQUIRED = -32001;
 
 /** A plain-text answer. Once a relayed response has started, the stream can only be cut. */
-export function replyText(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+export function replyText(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -26,7 +31,12 @@ export function replyText(res: ServerResponse, status: number, message: string, 
  * would start VS Code's own sign-in: JSON-RPC requests in a POST get HTTP 200 with an error for each of
  * them, so the message reaches the user; anything else (a GET stream, a DELETE, notifications) gets a 503.
  */
-export function replyAuthRequired(res: ServerResponse, method: string, body: Buffer | undefined, message: string): void {
+export function replyAuthRequired(
+  res: ServerResponse,
+  method: string,
+  body: Buffer | undefined,
+  message: string,
+): void {
   const requests = method === 'POST' && body ? jsonRpcRequests(body) : undefined;
   if (!requests || requests.ids.length === 0 || res.headersSent) {
     replyText(res, 503, message);
@@ -34,7 +44,11 @@ export function replyAuthRequired(res: ServerResponse, method: string, body: Buf
   }
   const errors = requests.ids.map((id) => ({ jsonrpc: '2.0', id, error: { code: SIGN_IN_REQUIRED, message } }));
   const json = Buffer.from(JSON.stringify(requests.batch ? errors : errors[0]), 'utf8');
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': json.length, 'cache-control': 'no-store' });
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': json.length,
+    'cache-control': 'no-store',
+  });
   res.end(json);
 }
 
@@ -49,7 +63,8 @@ function jsonRpcRequests(body: Buffer): { ids: (string | number)[]; batch: boole
   const batch = Array.isArray(parsed);
   const ids: (string | number)[] = [];
   for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
-    if (typeof message !== 'object' || message === null || typeof (message as { method?: unknown }).method !== 'string') continue;
+    if (typeof message !== 'object' || message === null || typeof (message as { method?: unknown }).method !== 'string')
+      continue;
     const id = (message as { id?: unknown }).id;
     if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) ids.push(id);
   }

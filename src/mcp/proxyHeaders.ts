@@ -1,14 +1,33 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection and are never forwarded. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+];
 
 /**
  * Request headers the gateway never forwards: its own key, the client's credentials (the gateway sets
  * `Authorization` itself; a cookie for 127.0.0.1 means nothing upstream), the Host (set for the upstream),
  * and the framing it recomputes from the buffered body.
  */
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'authorization', 'cookie', 'content-length', 'expect', 'origin', 'referer']);
+const NOT_FORWARDED = new Set([
+  ...HOP_BY_HOP,
+  'host',
+  'authorization',
+  'cookie',
+  'content-length',
+  'expect',
+  'origin',
+  'referer',
+]);
 
 /**
  * Response headers the client never gets: cookies (the gateway strips the ones that would come back) and
@@ -30,7 +49,11 @@ export function clientResponseHeaders(incoming: IncomingHttpHeaders): OutgoingHt
   return copyHeaders(incoming, NOT_RETURNED);
 }
 
-function copyHeaders(incoming: IncomingHttpHeaders, dropped: ReadonlySet<string>, alsoDropped?: string): OutgoingHttpHeaders {
+function copyHeaders(
+  incoming: IncomingHttpHeaders,
+  dropped: ReadonlySet<string>,
+  alsoDropped?: string,
+): OutgoingHttpHeaders {
   const named = incoming.connection ? connectionOptions(incoming.connection) : undefined;
   const out: OutgoingHttpHeaders = {};
   for (const name of Object.keys(incoming)) {
@@ -43,5 +66,10 @@ function copyHeaders(incoming: IncomingHttpHeaders, dropped: ReadonlySet<string>
 
 /** The header names listed in a `Connection` header, which are hop-by-hop too. */
 function connectionOptions(value: string): Set<string> {
-  return new Set(value.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    value
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }

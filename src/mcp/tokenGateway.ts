@@ -1,5 +1,10 @@
 import { Buffer } from 'node:buffer';
-import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http, {
+  type ClientRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -60,7 +65,10 @@ export interface TokenGatewayOptions {
 }
 
 /** A token source over the core's token manager, with the step-up the VS Code layer provides. */
-export function tokenManagerSource(manager: TokenManager, stepUp?: (challenge: BearerChallenge) => Promise<boolean>): GatewayTokenSource {
+export function tokenManagerSource(
+  manager: TokenManager,
+  stepUp?: (challenge: BearerChallenge) => Promise<boolean>,
+): GatewayTokenSource {
   return {
     getAccessToken: () => manager.getAccessToken(),
     refresh: async (rejected) => (await manager.forceRefresh(rejected)).accessToken,
@@ -151,7 +159,11 @@ export class TokenGateway {
     return new TokenGateway(server, (server.address() as AddressInfo).port, options);
   }
 
-  private constructor(private readonly server: http.Server, port: number, private readonly options: TokenGatewayOptions) {
+  private constructor(
+    private readonly server: http.Server,
+    port: number,
+    private readonly options: TokenGatewayOptions,
+  ) {
     this.port = port;
     this.origin = `http://127.0.0.1:${port}`;
     this.key = randomToken(options.random ?? cryptoRandom);
@@ -239,13 +251,17 @@ export class TokenGateway {
     }
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
       req.resume();
-      replyText(res, 405, `Method not allowed: the MCP OAuth gateway forwards POST, GET and DELETE.`, { allow: 'POST, GET, DELETE' });
+      replyText(res, 405, `Method not allowed: the MCP OAuth gateway forwards POST, GET and DELETE.`, {
+        allow: 'POST, GET, DELETE',
+      });
       return;
     }
     const exchange = new Exchange(req, res, route, method, started);
     this.live.add(exchange);
     res.once('close', () => this.finished(exchange));
-    this.forward(exchange, upstreamPath(route, target.remainder, target.query)).catch((error: unknown) => this.failed(exchange, error));
+    this.forward(exchange, upstreamPath(route, target.remainder, target.query)).catch((error: unknown) =>
+      this.failed(exchange, error),
+    );
   }
 
   /** Sends the request upstream with a fresh token; renews, steps up or follows a same-origin redirect, then relays. */
@@ -330,14 +346,20 @@ export class TokenGateway {
   }
 
   /** One upstream request; a keep-alive socket the server closed meanwhile gets one retry on a new one. */
-  private async send(exchange: Exchange, path: string, token: string, body: Buffer | undefined): Promise<IncomingMessage> {
+  private async send(
+    exchange: Exchange,
+    path: string,
+    token: string,
+    body: Buffer | undefined,
+  ): Promise<IncomingMessage> {
     const headers = (exchange.headers ??= upstreamRequestHeaders(exchange.req.headers, this.keyHeader));
     headers.authorization = `Bearer ${token}`;
     if (body) headers['content-length'] = body.length;
     try {
       return await this.request(exchange, path, headers, body);
     } catch (error) {
-      const stale = exchange.upstream?.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET' && !exchange.closed;
+      const stale =
+        exchange.upstream?.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET' && !exchange.closed;
       if (!stale) throw unreachable(exchange.route, error);
     }
     try {
@@ -347,10 +369,18 @@ export class TokenGateway {
     }
   }
 
-  private request(exchange: Exchange, path: string, headers: OutgoingHttpHeaders, body: Buffer | undefined): Promise<IncomingMessage> {
+  private request(
+    exchange: Exchange,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    body: Buffer | undefined,
+  ): Promise<IncomingMessage> {
     const { route } = exchange;
     return new Promise((resolve, reject) => {
-      const upstream = route.request({ hostname: route.hostname, port: route.port, path, method: exchange.method, headers, agent: route.agent }, resolve);
+      const upstream = route.request(
+        { hostname: route.hostname, port: route.port, path, method: exchange.method, headers, agent: route.agent },
+        resolve,
+      );
       exchange.upstream = upstream;
       upstream.on('error', reject);
       if (body) upstream.end(body);
@@ -365,7 +395,8 @@ export class TokenGateway {
   private relay(exchange: Exchange, upstream: IncomingMessage): void {
     const { res } = exchange;
     res.writeHead(upstream.statusCode ?? 502, clientResponseHeaders(upstream.headers));
-    if (exchange.method === 'GET' && upstream.headers['content-type']?.startsWith('text/event-stream')) res.flushHeaders();
+    if (exchange.method === 'GET' && upstream.headers['content-type']?.startsWith('text/event-stream'))
+      res.flushHeaders();
     upstream.on('error', () => res.destroy());
     upstream.once('close', () => {
       if (!upstream.complete) res.destroy(); // cut upstream: cut the client's copy too, rather than end it cleanly
@@ -374,13 +405,23 @@ export class TokenGateway {
   }
 
   /** The path of a same-origin redirect to follow, or `undefined` once it has answered 502. */
-  private redirect(exchange: Exchange, path: string, location: string, status: number, followed: number): string | undefined {
+  private redirect(
+    exchange: Exchange,
+    path: string,
+    location: string,
+    status: number,
+    followed: number,
+  ): string | undefined {
     const { route, res } = exchange;
     const next = URL.parse(location, `${route.origin}${path}`);
     if (!next || next.origin !== route.origin) {
       const where = next ? quote(next.origin) : 'an invalid location';
       this.logger.warn(`[gateway] [${route.id}] the server redirected to another origin (${where}); not followed`);
-      replyText(res, 502, `Bad gateway: the MCP server for ${route.id} redirected to another origin (${where}). The gateway does not follow it, so the token stays with ${route.origin}.`);
+      replyText(
+        res,
+        502,
+        `Bad gateway: the MCP server for ${route.id} redirected to another origin (${where}). The gateway does not follow it, so the token stays with ${route.origin}.`,
+      );
       return undefined;
     }
     if (followed >= MAX_REDIRECTS) {
@@ -388,7 +429,11 @@ export class TokenGateway {
       return undefined;
     }
     if (status !== 307 && status !== 308 && exchange.method !== 'GET') {
-      replyText(res, 502, `Bad gateway: the MCP server for ${route.id} answered a ${exchange.method} with a redirect (HTTP ${status}) that would drop the request body.`);
+      replyText(
+        res,
+        502,
+        `Bad gateway: the MCP server for ${route.id} answered a ${exchange.method} with a redirect (HTTP ${status}) that would drop the request body.`,
+      );
       return undefined;
     }
     this.logger.debug(`[gateway] [${route.id}] following a same-origin redirect (HTTP ${status})`);
@@ -419,7 +464,12 @@ export class TokenGateway {
     const { id } = exchange.route;
     this.logger.info(`[gateway] [${id}] sign-in required (${why})`);
     this.options.onSignInRequired?.(id);
-    replyAuthRequired(exchange.res, exchange.method, body, `Sign-in required for ${id}: ${this.options.signInHint(id)}`);
+    replyAuthRequired(
+      exchange.res,
+      exchange.method,
+      body,
+      `Sign-in required for ${id}: ${this.options.signInHint(id)}`,
+    );
   }
 
   private needsScope(exchange: Exchange, body: Buffer | undefined, challenge: BearerChallenge): void {
@@ -427,16 +477,24 @@ export class TokenGateway {
     const scope = challenge.scopes?.length ? ` (scope ${quote(challenge.scopes.join(' '))})` : '';
     this.logger.info(`[gateway] [${id}] more permission needed${scope} and not granted`);
     this.options.onSignInRequired?.(id);
-    replyAuthRequired(exchange.res, exchange.method, body,
-      `${id} needs more permission for this request${scope}, and it was not granted. To grant it: ${this.options.signInHint(id)}`);
+    replyAuthRequired(
+      exchange.res,
+      exchange.method,
+      body,
+      `${id} needs more permission for this request${scope}, and it was not granted. To grant it: ${this.options.signInHint(id)}`,
+    );
   }
 
   private forbidden(exchange: Exchange, body: Buffer | undefined, challenge: BearerChallenge | undefined): void {
     const { id } = exchange.route;
     const error = challenge?.error ? `, ${quote(challenge.error, 40)}` : '';
     this.logger.info(`[gateway] [${id}] the server refused the request (403${error})`);
-    replyAuthRequired(exchange.res, exchange.method, body,
-      `${id} refused the request (HTTP 403${error}): the signed-in account may lack access. To use another account: ${this.options.signInHint(id)}`);
+    replyAuthRequired(
+      exchange.res,
+      exchange.method,
+      body,
+      `${id} refused the request (HTTP 403${error}): the signed-in account may lack access. To use another account: ${this.options.signInHint(id)}`,
+    );
   }
 
   /** The token source failed: a needed sign-in, or a renewal that could not happen (the AS is down, …). */
@@ -448,8 +506,12 @@ export class TokenGateway {
     const { id } = exchange.route;
     this.logger.warn(`[gateway] [${id}] no access token: ${describeError(error)}`);
     const reason = error instanceof McpOAuthError ? error.message : 'an unexpected error (see the MCP OAuth log)';
-    replyAuthRequired(exchange.res, exchange.method, body,
-      `Could not get an access token for ${id}: ${reason}. If this persists: ${this.options.signInHint(id)}`);
+    replyAuthRequired(
+      exchange.res,
+      exchange.method,
+      body,
+      `Could not get an access token for ${id}: ${reason}. If this persists: ${this.options.signInHint(id)}`,
+    );
   }
 
   private failed(exchange: Exchange, error: unknown): void {
@@ -475,7 +537,9 @@ export class TokenGateway {
     const complete = res.writableFinished;
     if (!complete) exchange.upstream?.destroy(); // the client left: stop the upstream request or stream
     const status = res.headersSent ? String(res.statusCode) : 'no answer';
-    this.logger.debug(`[gateway] [${route.id}] ${exchange.method} ${status}${complete ? '' : ' (closed early)'} in ${(performance.now() - exchange.started).toFixed(1)} ms`);
+    this.logger.debug(
+      `[gateway] [${route.id}] ${exchange.method} ${status}${complete ? '' : ' (closed early)'} in ${(performance.now() - exchange.started).toFixed(1)} ms`,
+    );
   }
 }
 
@@ -509,7 +573,11 @@ function upstreamPath(route: Route, remainder: string, query: string): string {
 
 /** Reads a request body of at most `max` bytes, so it can be sent again on a retry. */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const tooLarge = () => new McpOAuthError('request_too_large', `Payload too large: the MCP OAuth gateway takes request bodies of up to ${Math.round(max / 1024)} KB.`);
+  const tooLarge = () =>
+    new McpOAuthError(
+      'request_too_large',
+      `Payload too large: the MCP OAuth gateway takes request bodies of up to ${Math.round(max / 1024)} KB.`,
+    );
   if (Number(req.headers['content-length']) > max) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -536,9 +604,11 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 
 function unreachable(route: Route, error: unknown): HttpRequestError {
   const code = (error as NodeJS.ErrnoException).code ?? 'network error';
-  return new HttpRequestError('network_error',
+  return new HttpRequestError(
+    'network_error',
     `Bad gateway: could not reach the MCP server for ${route.id} at ${route.description} (${code}). Check that it is running and reachable.`,
-    { cause: error });
+    { cause: error },
+  );
 }
 
 function describeError(error: unknown): string {

@@ -77,23 +77,35 @@ export function serverContextValue(server: ServerSummary, now: number): string {
 /** The codicon for a status. */
 export function statusIcon(status: DisplayStatus): string {
   switch (status) {
-    case 'signedIn': return 'pass';
-    case 'stale': return 'warning';
-    case 'expired': return 'sign-in';
-    case 'signedOut': return 'key';
-    case 'connecting': return 'loading~spin';
-    case 'error': return 'error';
+    case 'signedIn':
+      return 'pass';
+    case 'stale':
+      return 'warning';
+    case 'expired':
+      return 'sign-in';
+    case 'signedOut':
+      return 'key';
+    case 'connecting':
+      return 'loading~spin';
+    case 'error':
+      return 'error';
   }
 }
 
 export function statusText(status: DisplayStatus): string {
   switch (status) {
-    case 'signedIn': return 'Signed in';
-    case 'stale': return 'Signed in; the authorization server is unreachable, the current token still works';
-    case 'expired': return 'The access token has expired and cannot be renewed; sign in again';
-    case 'signedOut': return 'Not signed in';
-    case 'connecting': return 'Connecting…';
-    case 'error': return 'Error';
+    case 'signedIn':
+      return 'Signed in';
+    case 'stale':
+      return 'Signed in; the authorization server is unreachable, the current token still works';
+    case 'expired':
+      return 'The access token has expired and cannot be renewed; sign in again';
+    case 'signedOut':
+      return 'Not signed in';
+    case 'connecting':
+      return 'Connecting…';
+    case 'error':
+      return 'Error';
   }
 }
 
@@ -129,11 +141,16 @@ export function tokenDescription(session: SessionSummary, now: number): string {
 /** How the client was registered, in words. */
 export function registrationText(method: string): string {
   switch (method) {
-    case 'preregistered': return 'pre-registered client';
-    case 'cimd': return 'client ID metadata document';
-    case 'dcr': return 'dynamic client registration';
-    case 'imported': return 'imported token';
-    default: return method;
+    case 'preregistered':
+      return 'pre-registered client';
+    case 'cimd':
+      return 'client ID metadata document';
+    case 'dcr':
+      return 'dynamic client registration';
+    case 'imported':
+      return 'imported token';
+    default:
+      return method;
   }
 }
 
@@ -178,9 +195,13 @@ export function registrationPlan(
 
 export function registrationPlanText(plan: RegistrationPlan): string {
   switch (plan) {
-    case 'preregistered': return 'the pre-registered client from settings';
-    case 'cimd': return 'a client ID metadata document (CIMD)';
-    case 'dcr': return 'dynamic client registration (DCR)';
-    case 'needsClientId': return 'none available: a pre-registered client id is needed (auth.clientId)';
+    case 'preregistered':
+      return 'the pre-registered client from settings';
+    case 'cimd':
+      return 'a client ID metadata document (CIMD)';
+    case 'dcr':
+      return 'dynamic client registration (DCR)';
+    case 'needsClientId':
+      return 'none available: a pre-registered client id is needed (auth.clientId)';
   }
 }

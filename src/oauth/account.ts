@@ -27,7 +27,9 @@ export function claimsOf(token: string): Record<string, unknown> | undefined {
   if (parts.length !== 3) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -17,7 +17,10 @@ export function authServerMetadataUrls(issuer: string): string[] {
   const url = secureUrl(issuer, 'authorization server issuer');
   const path = url.pathname.replace(/\/$/, '');
   if (!path) {
-    return [new URL('/.well-known/oauth-authorization-server', url).href, new URL('/.well-known/openid-configuration', url).href];
+    return [
+      new URL('/.well-known/oauth-authorization-server', url).href,
+      new URL('/.well-known/openid-configuration', url).href,
+    ];
   }
   return [
     new URL(`/.well-known/oauth-authorization-server${path}`, url).href,
@@ -30,36 +33,72 @@ export function authServerMetadataUrls(issuer: string): string[] {
  * Fetches the first metadata document found at `urls`. `expectedIssuer` is compared exactly (RFC 8414 §3.3);
  * without one (a metadata URL override with no known issuer) the document's own issuer is taken.
  */
-export async function fetchAuthServerMetadata(fetch: FetchLike, urls: readonly string[], expectedIssuer: string | undefined): Promise<AuthServerMetadata | undefined> {
+export async function fetchAuthServerMetadata(
+  fetch: FetchLike,
+  urls: readonly string[],
+  expectedIssuer: string | undefined,
+): Promise<AuthServerMetadata | undefined> {
   for (const url of urls) {
     const response = await fetch(url, { headers: { accept: 'application/json' } });
     if (response.status >= 400 && response.status < 500) continue;
     if (response.status !== 200) {
-      throw new McpOAuthError('http_error', `${describeUrl(url)} answered HTTP ${response.status} for authorization server metadata`);
+      throw new McpOAuthError(
+        'http_error',
+        `${describeUrl(url)} answered HTTP ${response.status} for authorization server metadata`,
+      );
     }
-    return processAuthServerMetadata(await readJsonObject(response, `authorization server metadata from ${describeUrl(url)}`), expectedIssuer);
+    return processAuthServerMetadata(
+      await readJsonObject(response, `authorization server metadata from ${describeUrl(url)}`),
+      expectedIssuer,
+    );
   }
   return undefined;
 }
 
-export function processAuthServerMetadata(body: Record<string, unknown>, expectedIssuer: string | undefined): AuthServerMetadata {
+export function processAuthServerMetadata(
+  body: Record<string, unknown>,
+  expectedIssuer: string | undefined,
+): AuthServerMetadata {
   const f = new Fields(body, 'authorization server metadata');
   f.url('issuer');
   const issuer = f.string('issuer');
   if (new URL(issuer).search) f.fail('issuer', 'must not contain a query');
   if (expectedIssuer !== undefined && !sameIssuer(issuer, expectedIssuer)) {
-    throw new InvalidResponseError('issuer_mismatch', `authorization server metadata "issuer" ${describeUrl(issuer)} is not the expected issuer ${describeUrl(expectedIssuer)}`);
+    throw new InvalidResponseError(
+      'issuer_mismatch',
+      `authorization server metadata "issuer" ${describeUrl(issuer)} is not the expected issuer ${describeUrl(expectedIssuer)}`,
+    );
   }
   const metadata: Record<string, unknown> = { issuer, token_endpoint: f.url('token_endpoint') };
-  for (const field of ['authorization_endpoint', 'registration_endpoint', 'revocation_endpoint', 'introspection_endpoint', 'device_authorization_endpoint', 'jwks_uri', 'userinfo_endpoint'] as const) {
+  for (const field of [
+    'authorization_endpoint',
+    'registration_endpoint',
+    'revocation_endpoint',
+    'introspection_endpoint',
+    'device_authorization_endpoint',
+    'jwks_uri',
+    'userinfo_endpoint',
+  ] as const) {
     const value = f.optionalUrl(field);
     if (value !== undefined) metadata[field] = value;
   }
-  for (const field of ['scopes_supported', 'response_types_supported', 'grant_types_supported', 'code_challenge_methods_supported', 'token_endpoint_auth_methods_supported', 'token_endpoint_auth_signing_alg_values_supported', 'id_token_signing_alg_values_supported', 'revocation_endpoint_auth_methods_supported'] as const) {
+  for (const field of [
+    'scopes_supported',
+    'response_types_supported',
+    'grant_types_supported',
+    'code_challenge_methods_supported',
+    'token_endpoint_auth_methods_supported',
+    'token_endpoint_auth_signing_alg_values_supported',
+    'id_token_signing_alg_values_supported',
+    'revocation_endpoint_auth_methods_supported',
+  ] as const) {
     const value = f.optionalStringArray(field);
     if (value !== undefined) metadata[field] = value;
   }
-  for (const field of ['authorization_response_iss_parameter_supported', 'client_id_metadata_document_supported'] as const) {
+  for (const field of [
+    'authorization_response_iss_parameter_supported',
+    'client_id_metadata_document_supported',
+  ] as const) {
     const value = f.optionalBoolean(field);
     if (value !== undefined) metadata[field] = value;
   }
@@ -70,7 +109,8 @@ export function processAuthServerMetadata(body: Record<string, unknown>, expecte
 export function sameIssuer(a: string, b: string): boolean {
   if (a === b) return true;
   try {
-    const ua = new URL(a), ub = new URL(b);
+    const ua = new URL(a),
+      ub = new URL(b);
     return ua.pathname === '/' && ub.pathname === '/' && ua.href === ub.href;
   } catch {
     return false;
@@ -80,6 +120,9 @@ export function sameIssuer(a: string, b: string): boolean {
 /** Refuses an authorization-code sign-in against an AS that does not advertise PKCE S256. */
 export function assertPkceS256(metadata: AuthServerMetadata): void {
   if (!metadata.code_challenge_methods_supported?.includes('S256')) {
-    throw new McpOAuthError('pkce_unsupported', `The authorization server ${describeUrl(metadata.issuer)} does not advertise PKCE S256 ("code_challenge_methods_supported"); sign-in refused as the MCP authorization spec requires`);
+    throw new McpOAuthError(
+      'pkce_unsupported',
+      `The authorization server ${describeUrl(metadata.issuer)} does not advertise PKCE S256 ("code_challenge_methods_supported"); sign-in refused as the MCP authorization spec requires`,
+    );
   }
 }

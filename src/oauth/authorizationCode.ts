@@ -35,7 +35,10 @@ export async function createAuthorizationRequest(input: AuthorizationRequestInpu
   const { as, client, redirectUri, scopes, resource } = input;
   assertPkceS256(as);
   if (!as.authorization_endpoint) {
-    throw new McpOAuthError('unsupported_flow', `The authorization server ${describeUrl(as.issuer)} has no authorization endpoint; use the device code or client credentials flow`);
+    throw new McpOAuthError(
+      'unsupported_flow',
+      `The authorization server ${describeUrl(as.issuer)} has no authorization endpoint; use the device code or client credentials flow`,
+    );
   }
   const codeVerifier = randomToken(input.random);
   const state = randomToken(input.random);
@@ -67,34 +70,61 @@ export async function redeemAuthorizationCallback(
 ): Promise<TokenSet> {
   const params = callbackUrl.searchParams;
   if (params.get('state') !== pending.state) {
-    throw new McpOAuthError('state_mismatch', 'The authorization response does not belong to this sign-in (state mismatch); sign in again');
+    throw new McpOAuthError(
+      'state_mismatch',
+      'The authorization response does not belong to this sign-in (state mismatch); sign in again',
+    );
   }
   const iss = params.get('iss');
   if (iss !== null ? iss !== as.issuer : as.authorization_response_iss_parameter_supported === true) {
-    throw new McpOAuthError('iss_mismatch', iss === null
-      ? 'The authorization response has no "iss" although the authorization server promises one (RFC 9207); sign-in refused'
-      : `The authorization response came from another issuer (RFC 9207 "iss" ${quote(iss)}); sign-in refused`);
+    throw new McpOAuthError(
+      'iss_mismatch',
+      iss === null
+        ? 'The authorization response has no "iss" although the authorization server promises one (RFC 9207); sign-in refused'
+        : `The authorization response came from another issuer (RFC 9207 "iss" ${quote(iss)}); sign-in refused`,
+    );
   }
   const error = params.get('error');
   if (error !== null) {
     const denied = error === 'access_denied';
-    throw new OAuthResponseError(denied ? 'authorization_denied' : 'authorization_failed',
-      denied ? 'The authorization was denied. Sign in again and approve the request to continue.' : `The authorization server returned ${quote(error, 64)}; sign in again`,
-      error, undefined);
+    throw new OAuthResponseError(
+      denied ? 'authorization_denied' : 'authorization_failed',
+      denied
+        ? 'The authorization was denied. Sign in again and approve the request to continue.'
+        : `The authorization server returned ${quote(error, 64)}; sign in again`,
+      error,
+      undefined,
+    );
   }
   if (!params.get('code')) {
     throw new McpOAuthError('authorization_failed', 'The authorization response carries no code; sign in again');
   }
   const oauthClient = toClient(client);
   const validated = await oauthStep('The authorization response', 'authorization_failed', () =>
-    oauth.validateAuthResponse(as, oauthClient, params, pending.state));
+    oauth.validateAuthResponse(as, oauthClient, params, pending.state),
+  );
   const requestedAt = now();
   const response = await oauthStep('The token request', 'token_error', () =>
-    oauth.authorizationCodeGrantRequest(as, oauthClient, clientAuthentication(client, credentials), validated, pending.redirectUri, pending.codeVerifier,
-      requestOptions(fetch, pending.resource ? { additionalParameters: { resource: pending.resource } } : {})));
-  const result = await oauthStep('The token request', 'token_error', () => oauth.processAuthorizationCodeResponse(as, oauthClient, response));
+    oauth.authorizationCodeGrantRequest(
+      as,
+      oauthClient,
+      clientAuthentication(client, credentials),
+      validated,
+      pending.redirectUri,
+      pending.codeVerifier,
+      requestOptions(fetch, pending.resource ? { additionalParameters: { resource: pending.resource } } : {}),
+    ),
+  );
+  const result = await oauthStep('The token request', 'token_error', () =>
+    oauth.processAuthorizationCodeResponse(as, oauthClient, response),
+  );
   return toTokenSet(result, {
-    issuer: as.issuer, clientId: client.clientId, tokenEndpoint: as.token_endpoint!, ...(as.revocation_endpoint ? { revocationEndpoint: as.revocation_endpoint } : {}), requestedScopes: pending.scopes, now: requestedAt,
+    issuer: as.issuer,
+    clientId: client.clientId,
+    tokenEndpoint: as.token_endpoint!,
+    ...(as.revocation_endpoint ? { revocationEndpoint: as.revocation_endpoint } : {}),
+    requestedScopes: pending.scopes,
+    now: requestedAt,
     ...(pending.resource ? { resource: pending.resource } : {}),
   });
 }

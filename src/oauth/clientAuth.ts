@@ -14,7 +14,10 @@ export function toClient(registration: ClientRegistration): oauth.Client {
 }
 
 /** The token endpoint authentication for a registration, refusing clearly when its credential is missing. */
-export function clientAuthentication(registration: ClientRegistration, credentials: ClientCredentials = {}): oauth.ClientAuth {
+export function clientAuthentication(
+  registration: ClientRegistration,
+  credentials: ClientCredentials = {},
+): oauth.ClientAuth {
   const secret = registration.clientSecret ?? credentials.clientSecret;
   switch (registration.tokenEndpointAuthMethod) {
     case 'none':
@@ -22,12 +25,20 @@ export function clientAuthentication(registration: ClientRegistration, credentia
     case 'client_secret_basic':
     case 'client_secret_post':
       if (!secret) {
-        throw new McpOAuthError('invalid_config', `The client ${JSON.stringify(registration.clientId)} needs a client secret (${registration.tokenEndpointAuthMethod}); provide it and try again`);
+        throw new McpOAuthError(
+          'invalid_config',
+          `The client ${JSON.stringify(registration.clientId)} needs a client secret (${registration.tokenEndpointAuthMethod}); provide it and try again`,
+        );
       }
-      return registration.tokenEndpointAuthMethod === 'client_secret_basic' ? clientSecretBasic(secret) : oauth.ClientSecretPost(secret);
+      return registration.tokenEndpointAuthMethod === 'client_secret_basic'
+        ? clientSecretBasic(secret)
+        : oauth.ClientSecretPost(secret);
     case 'private_key_jwt':
       if (!credentials.privateKey) {
-        throw new McpOAuthError('invalid_config', `The client ${JSON.stringify(registration.clientId)} needs a private key (private_key_jwt); provide it and try again`);
+        throw new McpOAuthError(
+          'invalid_config',
+          `The client ${JSON.stringify(registration.clientId)} needs a private key (private_key_jwt); provide it and try again`,
+        );
       }
       return oauth.PrivateKeyJwt(credentials.privateKey);
   }
@@ -41,6 +52,9 @@ export function clientAuthentication(registration: ClientRegistration, credentia
 function clientSecretBasic(secret: string): oauth.ClientAuth {
   const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
   return (_as, client, _body, headers) => {
-    headers.set('authorization', `Basic ${Buffer.from(`${encode(client.client_id)}:${encode(secret)}`).toString('base64')}`);
+    headers.set(
+      'authorization',
+      `Basic ${Buffer.from(`${encode(client.client_id)}:${encode(secret)}`).toString('base64')}`,
+    );
   };
 }

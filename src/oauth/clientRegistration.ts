@@ -56,7 +56,12 @@ export async function resolveClient(
   const redirectUris = needs.redirectUri ? [needs.redirectUri] : [];
   if (options.clientId) {
     return {
-      issuer: as.issuer, clientId: options.clientId, method: 'preregistered', redirectUris, grantTypes: needs.grantTypes, registeredAt: now,
+      issuer: as.issuer,
+      clientId: options.clientId,
+      method: 'preregistered',
+      redirectUris,
+      grantTypes: needs.grantTypes,
+      registeredAt: now,
       tokenEndpointAuthMethod: options.tokenEndpointAuthMethod ?? (hasSecret ? 'client_secret_basic' : 'none'),
     };
   }
@@ -65,13 +70,23 @@ export async function resolveClient(
     if (url.protocol !== 'https:' || url.pathname === '/') {
       throw new McpOAuthError('invalid_config', 'auth.clientMetadataUrl must be an https URL with a path');
     }
-    return { issuer: as.issuer, clientId: url.href, method: 'cimd', redirectUris, grantTypes: needs.grantTypes, registeredAt: now, tokenEndpointAuthMethod: 'none' };
+    return {
+      issuer: as.issuer,
+      clientId: url.href,
+      method: 'cimd',
+      redirectUris,
+      grantTypes: needs.grantTypes,
+      registeredAt: now,
+      tokenEndpointAuthMethod: 'none',
+    };
   }
   const stored = await store.get(as.issuer);
   if (stored && stored.issuer === as.issuer && fits(stored, needs)) return stored;
   if (!as.registration_endpoint) {
-    throw new McpOAuthError('registration_unavailable',
-      `The authorization server ${describeUrl(as.issuer)} offers no dynamic client registration. Register a client there and set auth.clientId (and, for a confidential client, its secret).`);
+    throw new McpOAuthError(
+      'registration_unavailable',
+      `The authorization server ${describeUrl(as.issuer)} offers no dynamic client registration. Register a client there and set auth.clientId (and, for a confidential client, its secret).`,
+    );
   }
   const registration = await registerClient(fetch, as, needs, now);
   await store.set(as.issuer, registration);
@@ -82,12 +97,18 @@ export async function resolveClient(
  * honours RFC 8252's any-port rule for loopback, so callers reuse the registered port when they can. */
 function fits(registration: ClientRegistration, needs: ClientNeeds): boolean {
   if (!needs.grantTypes.every((g) => registration.grantTypes.includes(g))) return false;
-  if (registration.scope !== undefined && needs.scopes && !Scopes.parse(registration.scope).covers(needs.scopes)) return false;
+  if (registration.scope !== undefined && needs.scopes && !Scopes.parse(registration.scope).covers(needs.scopes))
+    return false;
   return !needs.redirectUri || registration.redirectUris.includes(needs.redirectUri);
 }
 
 /** RFC 7591 dynamic client registration as a native public client. */
-export async function registerClient(fetch: FetchLike, as: AuthServerMetadata, needs: ClientNeeds, now: number): Promise<ClientRegistration> {
+export async function registerClient(
+  fetch: FetchLike,
+  as: AuthServerMetadata,
+  needs: ClientNeeds,
+  now: number,
+): Promise<ClientRegistration> {
   const metadata = {
     client_name: DEFAULT_CLIENT_NAME,
     application_type: 'native',
@@ -97,19 +118,36 @@ export async function registerClient(fetch: FetchLike, as: AuthServerMetadata, n
     ...(needs.redirectUri ? { redirect_uris: [needs.redirectUri] } : {}),
   };
   const response = await oauthStep('Client registration', 'registration_failed', () =>
-    oauth.dynamicClientRegistrationRequest(as, metadata as Partial<oauth.Client>, requestOptions(fetch)));
+    oauth.dynamicClientRegistrationRequest(as, metadata as Partial<oauth.Client>, requestOptions(fetch)),
+  );
   if (response.status !== 201 && response.status !== 200) {
-    await oauthStep('Client registration', 'registration_failed', () => oauth.processDynamicClientRegistrationResponse(response));
+    await oauthStep('Client registration', 'registration_failed', () =>
+      oauth.processDynamicClientRegistrationResponse(response),
+    );
   }
-  const body = new Fields(await readJsonObject(response, 'client registration response'), 'client registration response', 'registration_failed');
+  const body = new Fields(
+    await readJsonObject(response, 'client registration response'),
+    'client registration response',
+    'registration_failed',
+  );
   const clientId = body.string('client_id');
   const clientSecret = body.optionalString('client_secret');
   const scope = body.optionalString('scope');
-  const method = (body.optionalString('token_endpoint_auth_method') ?? (clientSecret ? 'client_secret_basic' : 'none')) as TokenEndpointAuthMethod;
-  if (!['none', 'client_secret_basic', 'client_secret_post'].includes(method)) body.fail('token_endpoint_auth_method', 'is not a method this client supports');
-  if (method !== 'none' && !clientSecret) body.fail('client_secret', `is missing although "token_endpoint_auth_method" is ${method}`);
+  const method = (body.optionalString('token_endpoint_auth_method') ??
+    (clientSecret ? 'client_secret_basic' : 'none')) as TokenEndpointAuthMethod;
+  if (!['none', 'client_secret_basic', 'client_secret_post'].includes(method))
+    body.fail('token_endpoint_auth_method', 'is not a method this client supports');
+  if (method !== 'none' && !clientSecret)
+    body.fail('client_secret', `is missing although "token_endpoint_auth_method" is ${method}`);
   return {
-    issuer: as.issuer, clientId, ...(clientSecret ? { clientSecret } : {}), tokenEndpointAuthMethod: method, method: 'dcr',
-    redirectUris: needs.redirectUri ? [needs.redirectUri] : [], grantTypes: needs.grantTypes, registeredAt: now, ...(scope ? { scope } : {}),
+    issuer: as.issuer,
+    clientId,
+    ...(clientSecret ? { clientSecret } : {}),
+    tokenEndpointAuthMethod: method,
+    method: 'dcr',
+    redirectUris: needs.redirectUri ? [needs.redirectUri] : [],
+    grantTypes: needs.grantTypes,
+    registeredAt: now,
+    ...(scope ? { scope } : {}),
   };
 }

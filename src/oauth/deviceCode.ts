@@ -33,14 +33,22 @@ export interface DeviceClock {
 /** Refuses with `unsupported_flow`, naming the flows left, when the AS has no device authorization endpoint. */
 export function assertDeviceFlowSupported(as: AuthServerMetadata): void {
   if (!as.device_authorization_endpoint) {
-    throw new McpOAuthError('unsupported_flow', `The authorization server ${describeUrl(as.issuer)} does not offer the device code flow (no "device_authorization_endpoint"); sign in with the browser flow instead${as.grant_types_supported?.includes('client_credentials') ? ', or use client credentials' : ''}`);
+    throw new McpOAuthError(
+      'unsupported_flow',
+      `The authorization server ${describeUrl(as.issuer)} does not offer the device code flow (no "device_authorization_endpoint"); sign in with the browser flow instead${as.grant_types_supported?.includes('client_credentials') ? ', or use client credentials' : ''}`,
+    );
   }
 }
 
 /** RFC 8628 §3.1–3.2: asks the AS for a device code and user code. */
 export async function startDeviceAuthorization(
-  fetch: FetchLike, as: AuthServerMetadata, client: ClientRegistration, credentials: ClientCredentials,
-  scopes: Scopes, resource: string | undefined, now: number,
+  fetch: FetchLike,
+  as: AuthServerMetadata,
+  client: ClientRegistration,
+  credentials: ClientCredentials,
+  scopes: Scopes,
+  resource: string | undefined,
+  now: number,
 ): Promise<DeviceAuthorization> {
   assertDeviceFlowSupported(as);
   const params: Record<string, string> = {};
@@ -48,17 +56,41 @@ export async function startDeviceAuthorization(
   if (resource) params.resource = resource;
   const oauthClient = toClient(client);
   const response = await oauthStep('The device authorization request', 'authorization_failed', () =>
-    oauth.deviceAuthorizationRequest(as, oauthClient, clientAuthentication(client, credentials), params, requestOptions(fetch)));
-  const body = await oauthStep('The device authorization request', 'authorization_failed', () => oauth.processDeviceAuthorizationResponse(as, oauthClient, response));
+    oauth.deviceAuthorizationRequest(
+      as,
+      oauthClient,
+      clientAuthentication(client, credentials),
+      params,
+      requestOptions(fetch),
+    ),
+  );
+  const body = await oauthStep('The device authorization request', 'authorization_failed', () =>
+    oauth.processDeviceAuthorizationResponse(as, oauthClient, response),
+  );
   const verificationUri = checkedUri(body.verification_uri, 'verification_uri');
-  const verificationUriComplete = body.verification_uri_complete === undefined ? undefined : checkedUri(body.verification_uri_complete, 'verification_uri_complete');
-  if (!(body.expires_in > 0)) throw new InvalidResponseError('invalid_metadata', 'device authorization response "expires_in" must be a positive number');
+  const verificationUriComplete =
+    body.verification_uri_complete === undefined
+      ? undefined
+      : checkedUri(body.verification_uri_complete, 'verification_uri_complete');
+  if (!(body.expires_in > 0))
+    throw new InvalidResponseError(
+      'invalid_metadata',
+      'device authorization response "expires_in" must be a positive number',
+    );
   if (body.interval !== undefined && !(body.interval > 0 && body.interval <= 60)) {
-    throw new InvalidResponseError('invalid_metadata', 'device authorization response "interval" must be a number from 1 to 60');
+    throw new InvalidResponseError(
+      'invalid_metadata',
+      'device authorization response "interval" must be a number from 1 to 60',
+    );
   }
   return {
-    userCode: body.user_code, verificationUri, ...(verificationUriComplete ? { verificationUriComplete } : {}),
-    expiresAt: now + body.expires_in * 1000, intervalMs: (body.interval ?? 5) * 1000, deviceCode: body.device_code, scopes,
+    userCode: body.user_code,
+    verificationUri,
+    ...(verificationUriComplete ? { verificationUriComplete } : {}),
+    expiresAt: now + body.expires_in * 1000,
+    intervalMs: (body.interval ?? 5) * 1000,
+    deviceCode: body.device_code,
+    scopes,
     ...(resource ? { resource } : {}),
   };
 }
@@ -68,8 +100,13 @@ export async function startDeviceAuthorization(
  * `slow_down`, until approval, denial, expiry or cancellation.
  */
 export async function pollDeviceAuthorization(
-  fetch: FetchLike, as: AuthServerMetadata, client: ClientRegistration, credentials: ClientCredentials,
-  device: DeviceAuthorization, clock: DeviceClock, signal?: AbortSignal,
+  fetch: FetchLike,
+  as: AuthServerMetadata,
+  client: ClientRegistration,
+  credentials: ClientCredentials,
+  device: DeviceAuthorization,
+  clock: DeviceClock,
+  signal?: AbortSignal,
 ): Promise<TokenSet> {
   const oauthClient = toClient(client);
   let interval = device.intervalMs;
@@ -80,11 +117,31 @@ export async function pollDeviceAuthorization(
     const requestedAt = clock.now();
     try {
       const response = await oauthStep('The device token request', 'token_error', () =>
-        oauth.deviceCodeGrantRequest(as, oauthClient, clientAuthentication(client, credentials), device.deviceCode,
-          requestOptions(fetch, device.resource ? { additionalParameters: { resource: device.resource }, signal } : signal ? { signal } : {})));
-      const result = await oauthStep('The device token request', 'token_error', () => oauth.processDeviceCodeResponse(as, oauthClient, response));
+        oauth.deviceCodeGrantRequest(
+          as,
+          oauthClient,
+          clientAuthentication(client, credentials),
+          device.deviceCode,
+          requestOptions(
+            fetch,
+            device.resource
+              ? { additionalParameters: { resource: device.resource }, signal }
+              : signal
+                ? { signal }
+                : {},
+          ),
+        ),
+      );
+      const result = await oauthStep('The device token request', 'token_error', () =>
+        oauth.processDeviceCodeResponse(as, oauthClient, response),
+      );
       return toTokenSet(result, {
-        issuer: as.issuer, clientId: client.clientId, tokenEndpoint: as.token_endpoint!, ...(as.revocation_endpoint ? { revocationEndpoint: as.revocation_endpoint } : {}), requestedScopes: device.scopes, now: requestedAt,
+        issuer: as.issuer,
+        clientId: client.clientId,
+        tokenEndpoint: as.token_endpoint!,
+        ...(as.revocation_endpoint ? { revocationEndpoint: as.revocation_endpoint } : {}),
+        requestedScopes: device.scopes,
+        now: requestedAt,
         ...(device.resource ? { resource: device.resource } : {}),
       });
     } catch (error) {
@@ -98,7 +155,12 @@ export async function pollDeviceAuthorization(
         case 'expired_token':
           throw expired();
         case 'access_denied':
-          throw new OAuthResponseError('authorization_denied', 'The sign-in was denied on the verification page. Start again and approve it to continue.', error.error, error.status);
+          throw new OAuthResponseError(
+            'authorization_denied',
+            'The sign-in was denied on the verification page. Start again and approve it to continue.',
+            error.error,
+            error.status,
+          );
         default:
           throw error;
       }
@@ -107,7 +169,10 @@ export async function pollDeviceAuthorization(
 }
 
 function expired(): McpOAuthError {
-  return new McpOAuthError('device_code_expired', 'The device code expired before it was approved; start the sign-in again');
+  return new McpOAuthError(
+    'device_code_expired',
+    'The device code expired before it was approved; start the sign-in again',
+  );
 }
 
 /** The verification page is opened in a browser: it must be https (or loopback http), never `javascript:`. */

@@ -23,7 +23,12 @@ export interface DiscoveredServer {
  * overrides), then RFC 8414 / OIDC metadata with an exact issuer check. A server that publishes no
  * resource metadata falls back to the 2025-03-26 convention (the AS lives at the server's origin).
  */
-export async function discover(fetch: FetchLike, serverUrl: string, options: AuthOptions, challenge?: BearerChallenge): Promise<DiscoveredServer> {
+export async function discover(
+  fetch: FetchLike,
+  serverUrl: string,
+  options: AuthOptions,
+  challenge?: BearerChallenge,
+): Promise<DiscoveredServer> {
   let resourceMetadata: ResourceMetadata | undefined;
   let issuer: string | undefined;
   let via: DiscoveredServer['via'] = 'resource_metadata';
@@ -40,7 +45,10 @@ export async function discover(fetch: FetchLike, serverUrl: string, options: Aut
     if (resourceMetadata) {
       issuer = resourceMetadata.authorizationServers[0];
     } else if (options.resourceMetadataUrl) {
-      throw new McpOAuthError('metadata_not_found', `No resource metadata at ${describeUrl(options.resourceMetadataUrl)} (auth.resourceMetadataUrl); check the setting`);
+      throw new McpOAuthError(
+        'metadata_not_found',
+        `No resource metadata at ${describeUrl(options.resourceMetadataUrl)} (auth.resourceMetadataUrl); check the setting`,
+      );
     } else if (!options.authorizationServerMetadataUrl) {
       issuer = new URL(serverUrl).origin;
       via = 'legacy';
@@ -54,7 +62,10 @@ export async function discover(fetch: FetchLike, serverUrl: string, options: Aut
   // 2025-03-26 servers name no issuer; their metadata at the server's origin may carry any issuer there.
   const authServer = await fetchAuthServerMetadata(fetch, metadataUrls, via === 'legacy' ? undefined : issuer);
   if (authServer && via === 'legacy' && new URL(authServer.issuer).origin !== issuer) {
-    throw new InvalidResponseError('issuer_mismatch', `authorization server metadata at ${describeUrl(issuer!)} names an issuer on another origin (${describeUrl(authServer.issuer)}); refused`);
+    throw new InvalidResponseError(
+      'issuer_mismatch',
+      `authorization server metadata at ${describeUrl(issuer!)} names an issuer on another origin (${describeUrl(authServer.issuer)}); refused`,
+    );
   }
   if (authServer) return { serverUrl, ...(resourceMetadata ? { resourceMetadata } : {}), authServer, via };
 
@@ -75,6 +86,11 @@ export async function discover(fetch: FetchLike, serverUrl: string, options: Aut
       },
     };
   }
-  const where = options.authorizationServerMetadataUrl ? describeUrl(options.authorizationServerMetadataUrl) : describeUrl(issuer!);
-  throw new McpOAuthError('metadata_not_found', `No authorization server metadata found for ${where}; set auth.authorizationServerMetadataUrl if it is kept at a custom path`);
+  const where = options.authorizationServerMetadataUrl
+    ? describeUrl(options.authorizationServerMetadataUrl)
+    : describeUrl(issuer!);
+  throw new McpOAuthError(
+    'metadata_not_found',
+    `No authorization server metadata found for ${where}; set auth.authorizationServerMetadataUrl if it is kept at a custom path`,
+  );
 }

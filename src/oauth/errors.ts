@@ -54,7 +54,11 @@ const BRAND = Symbol.for('mcp-oauth.McpOAuthError');
 export class McpOAuthError extends Error {
   override name = 'McpOAuthError';
   readonly [BRAND] = true;
-  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 

@@ -10,7 +10,8 @@ export class Fields {
   constructor(
     private readonly object: Record<string, unknown>,
     private readonly what: string,
-    private readonly code: 'invalid_metadata' | 'invalid_token_response' | 'registration_failed' | 'invalid_bundle' = 'invalid_metadata',
+    private readonly code:
+      'invalid_metadata' | 'invalid_token_response' | 'registration_failed' | 'invalid_bundle' = 'invalid_metadata',
   ) {}
 
   fail(field: string, problem: string): never {
@@ -38,7 +39,8 @@ export class Fields {
     try {
       return secureUrl(value, `${this.what} "${field}"`).href;
     } catch (error) {
-      if (error instanceof McpOAuthError) throw new InvalidResponseError(error.code === 'insecure_url' ? 'insecure_url' : this.code, error.message);
+      if (error instanceof McpOAuthError)
+        throw new InvalidResponseError(error.code === 'insecure_url' ? 'insecure_url' : this.code, error.message);
       throw error;
     }
   }
@@ -50,7 +52,8 @@ export class Fields {
   stringArray(field: string): string[] {
     const value = this.object[field];
     if (!Array.isArray(value)) this.fail(field, value === undefined ? 'is missing' : 'must be an array of strings');
-    if (!value.every((item): item is string => typeof item === 'string')) this.fail(field, 'must be an array of strings');
+    if (!value.every((item): item is string => typeof item === 'string'))
+      this.fail(field, 'must be an array of strings');
     return value;
   }
 
@@ -69,7 +72,8 @@ export class Fields {
     if (!this.has(field)) return undefined;
     const value = this.object[field];
     if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(field, 'must be a number');
-    if (options.min !== undefined && value < options.min) this.fail(field, `must be at least ${options.min}, got ${quote(value)}`);
+    if (options.min !== undefined && value < options.min)
+      this.fail(field, `must be at least ${options.min}, got ${quote(value)}`);
     return value;
   }
 }

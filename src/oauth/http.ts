@@ -41,26 +41,44 @@ export function policyFetch(policy: HttpPolicy, signal?: AbortSignal): FetchLike
           await response.body?.cancel().catch(() => undefined);
           const next = new URL(location, url);
           if (next.origin !== url.origin) {
-            throw new HttpRequestError('cross_origin_redirect', `${describeUrl(url)} redirected to another origin (${next.origin}); refused`);
+            throw new HttpRequestError(
+              'cross_origin_redirect',
+              `${describeUrl(url)} redirected to another origin (${next.origin}); refused`,
+            );
           }
           if (method !== 'GET' || hop >= policy.maxRedirects) {
-            throw new HttpRequestError('too_many_redirects', `${describeUrl(url)} redirected ${method === 'GET' ? 'too many times' : `a ${method} request`}; refused`);
+            throw new HttpRequestError(
+              'too_many_redirects',
+              `${describeUrl(url)} redirected ${method === 'GET' ? 'too many times' : `a ${method} request`}; refused`,
+            );
           }
           url = assertSecureUrl(next, 'redirect location');
           continue;
         }
         const body = await readLimited(response, policy.maxBodyBytes, url);
         const nullBody = response.status === 204 || response.status === 304;
-        return new Response(nullBody ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
+        return new Response(nullBody ? null : body, {
+          status: response.status,
+          statusText: response.statusText,
+          headers: response.headers,
+        });
       }
     } catch (error) {
       if (error instanceof McpOAuthError) throw error;
       if (timeout.aborted) {
         const limit = policy.timeoutMs >= 1000 ? `${Math.round(policy.timeoutMs / 1000)} s` : `${policy.timeoutMs} ms`;
-        throw new HttpRequestError('timeout', `${describeUrl(url)} did not answer within ${limit}; check that it is up, or raise mcpOAuth.requestTimeoutSeconds`, { cause: error });
+        throw new HttpRequestError(
+          'timeout',
+          `${describeUrl(url)} did not answer within ${limit}; check that it is up, or raise mcpOAuth.requestTimeoutSeconds`,
+          { cause: error },
+        );
       }
       if (combined.aborted) throw new CancelledError();
-      throw new HttpRequestError('network_error', `Could not reach ${describeUrl(url)}: ${(error as Error)?.message ?? 'network error'}`, { cause: error });
+      throw new HttpRequestError(
+        'network_error',
+        `Could not reach ${describeUrl(url)}: ${(error as Error)?.message ?? 'network error'}`,
+        { cause: error },
+      );
     }
   };
 }
@@ -95,7 +113,10 @@ async function readLimited(response: Response, max: number, url: URL): Promise<U
 }
 
 function tooLarge(url: URL, max: number): HttpRequestError {
-  return new HttpRequestError('response_too_large', `${describeUrl(url)} sent a response larger than ${max} bytes; refused`);
+  return new HttpRequestError(
+    'response_too_large',
+    `${describeUrl(url)} sent a response larger than ${max} bytes; refused`,
+  );
 }
 
 /** Reads a JSON object body, or throws `invalid_json` naming what was being read. */

@@ -222,10 +222,13 @@ export class JsonFileStore<T> {
     }
     const lockPath = this.lockPath;
     // A live holder keeps the lock fresh, so a slow task (a token refresh) is not mistaken for a crash.
-    const heartbeat = setInterval(() => {
-      const now = new Date();
-      fs.utimes(lockPath, now, now).catch(() => undefined);
-    }, Math.max(1, Math.floor(this.lockStaleMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        const now = new Date();
+        fs.utimes(lockPath, now, now).catch(() => undefined);
+      },
+      Math.max(1, Math.floor(this.lockStaleMs / 3)),
+    );
     heartbeat.unref();
     return async () => {
       clearInterval(heartbeat);

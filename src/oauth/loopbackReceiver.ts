@@ -101,7 +101,8 @@ export async function startLoopbackReceiver(options: LoopbackReceiverOptions): P
     if (closing) throw new CancelledError('The sign-in callback receiver is closed.');
     if (state === '') throw new McpOAuthError('invalid_config', 'The callback state must not be empty.');
     if (waiters.has(state)) throw new McpOAuthError('invalid_config', 'A callback with this state is already awaited.');
-    if (!(timeoutMs > 0)) throw new McpOAuthError('invalid_config', 'The callback timeout must be a positive number of milliseconds.');
+    if (!(timeoutMs > 0))
+      throw new McpOAuthError('invalid_config', 'The callback timeout must be a positive number of milliseconds.');
     if (signal?.aborted) throw new CancelledError();
 
     let waiter: Waiter | undefined;
@@ -127,7 +128,8 @@ export async function startLoopbackReceiver(options: LoopbackReceiverOptions): P
 
   function close(): Promise<void> {
     closing ??= new Promise<void>((resolve) => {
-      for (const waiter of waiters.values()) waiter.reject(new CancelledError('The sign-in callback receiver was closed.'));
+      for (const waiter of waiters.values())
+        waiter.reject(new CancelledError('The sign-in callback receiver was closed.'));
       waiters.clear();
       server.close(() => resolve());
       for (const socket of sockets) socket.destroy();

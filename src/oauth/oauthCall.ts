@@ -27,24 +27,60 @@ export function toMcpOAuthError(error: unknown, what: string, code: ErrorCode): 
   if (error instanceof McpOAuthError) return error;
   if (error instanceof oauth.ResponseBodyError) {
     const description = typeof error.error_description === 'string' ? `: ${quote(error.error_description)}` : '';
-    return new OAuthResponseError(code, `${what} failed with ${quote(error.error)} (HTTP ${error.status})${description}`, error.error, error.status, { cause: error });
+    return new OAuthResponseError(
+      code,
+      `${what} failed with ${quote(error.error)} (HTTP ${error.status})${description}`,
+      error.error,
+      error.status,
+      { cause: error },
+    );
   }
   if (error instanceof oauth.AuthorizationResponseError) {
     const denied = error.error === 'access_denied';
-    return new OAuthResponseError(denied ? 'authorization_denied' : 'authorization_failed',
-      denied ? 'The authorization was denied. Sign in again and approve the request to continue.' : `The authorization server returned ${quote(error.error)}`,
-      error.error, undefined, { cause: error });
+    return new OAuthResponseError(
+      denied ? 'authorization_denied' : 'authorization_failed',
+      denied
+        ? 'The authorization was denied. Sign in again and approve the request to continue.'
+        : `The authorization server returned ${quote(error.error)}`,
+      error.error,
+      undefined,
+      { cause: error },
+    );
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
-    return new OAuthResponseError(code, `${what} was refused (HTTP ${error.status})`, error.cause[0]?.parameters.error ?? 'invalid_client', error.status, { cause: error });
+    return new OAuthResponseError(
+      code,
+      `${what} was refused (HTTP ${error.status})`,
+      error.cause[0]?.parameters.error ?? 'invalid_client',
+      error.status,
+      { cause: error },
+    );
   }
   // oauth4webapi parses OAuth error bodies on 4xx only; a 5xx (or 429) is the server being unavailable.
-  if (error instanceof oauth.OperationProcessingError && error.cause instanceof Response && (error.cause.status >= 500 || error.cause.status === 429)) {
+  if (
+    error instanceof oauth.OperationProcessingError &&
+    error.cause instanceof Response &&
+    (error.cause.status >= 500 || error.cause.status === 429)
+  ) {
     const status = error.cause.status;
-    return new OAuthResponseError(code, `${what} failed: the authorization server answered HTTP ${status}; try again later`, 'server_error', status, { cause: error });
+    return new OAuthResponseError(
+      code,
+      `${what} failed: the authorization server answered HTTP ${status}; try again later`,
+      'server_error',
+      status,
+      { cause: error },
+    );
   }
-  if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError || error instanceof TypeError) {
-    return new InvalidResponseError(code === 'token_error' ? 'invalid_token_response' : code, `${what}: ${error.message}`, { cause: error });
+  if (
+    error instanceof oauth.OperationProcessingError ||
+    error instanceof oauth.UnsupportedOperationError ||
+    error instanceof TypeError
+  ) {
+    return new InvalidResponseError(
+      code === 'token_error' ? 'invalid_token_response' : code,
+      `${what}: ${error.message}`,
+      { cause: error },
+    );
   }
   return new McpOAuthError(code, `${what} failed`, { cause: error });
 }

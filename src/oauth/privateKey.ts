@@ -18,6 +18,10 @@ export async function loadPrivateKey(pem: string, alg?: string, kid?: string): P
     const key = await importPKCS8(pem, algorithm);
     return { key, ...(kid ? { kid } : {}) };
   } catch (error) {
-    throw new McpOAuthError('invalid_config', 'The private key for private_key_jwt could not be read: it must be a PKCS#8 PEM RSA or P-256 key', { cause: error });
+    throw new McpOAuthError(
+      'invalid_config',
+      'The private key for private_key_jwt could not be read: it must be a PKCS#8 PEM RSA or P-256 key',
+      { cause: error },
+    );
   }
 }

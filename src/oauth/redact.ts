@@ -9,7 +9,10 @@ const PATTERNS: readonly [RegExp, string][] = [
   // Authorization headers
   [/\b(Bearer|Basic|DPoP)\s+[\w~+/.=-]{8,}/gi, '$1 [redacted]'],
   // Credentials in form bodies, query strings and JSON
-  [/\b(access_token|refresh_token|id_token|code|code_verifier|device_code|client_secret|client_assertion|assertion|token|password)(["']?\s*[:=]\s*["']?)[^\s"'&,}]{4,}/gi, '$1$2[redacted]'],
+  [
+    /\b(access_token|refresh_token|id_token|code|code_verifier|device_code|client_secret|client_assertion|assertion|token|password)(["']?\s*[:=]\s*["']?)[^\s"'&,}]{4,}/gi,
+    '$1$2[redacted]',
+  ],
   // PEM private keys
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, '[redacted private key]'],
 ];

@@ -27,27 +27,46 @@ export function resourceMetadataUrls(serverUrl: string, fromChallenge?: string):
 }
 
 /** Fetches the first metadata document found; only a 404 (or 4xx) moves on to the next URL. */
-export async function fetchResourceMetadata(fetch: FetchLike, serverUrl: string, urls: readonly string[]): Promise<ResourceMetadata | undefined> {
+export async function fetchResourceMetadata(
+  fetch: FetchLike,
+  serverUrl: string,
+  urls: readonly string[],
+): Promise<ResourceMetadata | undefined> {
   for (const url of urls) {
     const response = await fetch(url, { headers: { accept: 'application/json' } });
     if (response.status >= 400 && response.status < 500) continue;
     if (response.status !== 200) {
-      throw new McpOAuthError('http_error', `${describeUrl(url)} answered HTTP ${response.status} for resource metadata`);
+      throw new McpOAuthError(
+        'http_error',
+        `${describeUrl(url)} answered HTTP ${response.status} for resource metadata`,
+      );
     }
-    return processResourceMetadata(await readJsonObject(response, `resource metadata from ${describeUrl(url)}`), serverUrl, url);
+    return processResourceMetadata(
+      await readJsonObject(response, `resource metadata from ${describeUrl(url)}`),
+      serverUrl,
+      url,
+    );
   }
   return undefined;
 }
 
 /** Validates a protected resource metadata document for `serverUrl`. */
-export function processResourceMetadata(body: Record<string, unknown>, serverUrl: string, source: string): ResourceMetadata {
+export function processResourceMetadata(
+  body: Record<string, unknown>,
+  serverUrl: string,
+  source: string,
+): ResourceMetadata {
   const fields = new Fields(body, 'resource metadata');
   const resource = fields.string('resource');
   if (!resourceCovers(resource, serverUrl)) {
-    throw new InvalidResponseError('resource_mismatch', `resource metadata "resource" (${describeUrl(resource)}) does not match the server URL ${describeUrl(serverUrl)}`);
+    throw new InvalidResponseError(
+      'resource_mismatch',
+      `resource metadata "resource" (${describeUrl(resource)}) does not match the server URL ${describeUrl(serverUrl)}`,
+    );
   }
   const authorizationServers = fields.stringArray('authorization_servers');
-  if (authorizationServers.length === 0) fields.fail('authorization_servers', 'must name at least one authorization server');
+  if (authorizationServers.length === 0)
+    fields.fail('authorization_servers', 'must name at least one authorization server');
   authorizationServers.forEach((issuer, i) => {
     try {
       secureUrl(issuer, `resource metadata "authorization_servers[${i}]"`);

@@ -19,16 +19,36 @@ export interface RevocationResult {
  * RFC 7009: revokes the refresh token (which ends the grant at most servers), then the access token.
  * Never throws: sign-out deletes locally whatever happens here, and reports the outcome.
  */
-export async function revokeTokens(fetch: FetchLike, tokens: TokenSet, client: ClientRegistration, credentials: ClientCredentials): Promise<RevocationResult> {
+export async function revokeTokens(
+  fetch: FetchLike,
+  tokens: TokenSet,
+  client: ClientRegistration,
+  credentials: ClientCredentials,
+): Promise<RevocationResult> {
   if (!tokens.revocationEndpoint) {
-    return { refreshToken: 'not_supported', accessToken: 'not_supported', reason: 'the authorization server offers no revocation endpoint' };
+    return {
+      refreshToken: 'not_supported',
+      accessToken: 'not_supported',
+      reason: 'the authorization server offers no revocation endpoint',
+    };
   }
-  const as: oauth.AuthorizationServer = { issuer: tokens.issuer, token_endpoint: tokens.tokenEndpoint, revocation_endpoint: tokens.revocationEndpoint };
+  const as: oauth.AuthorizationServer = {
+    issuer: tokens.issuer,
+    token_endpoint: tokens.tokenEndpoint,
+    revocation_endpoint: tokens.revocationEndpoint,
+  };
   const revoke = async (token: string, hint: string): Promise<{ outcome: RevocationOutcome; reason?: string }> => {
     try {
       const oauthClient = toClient(client);
       const response = await oauthStep('The revocation request', 'http_error', () =>
-        oauth.revocationRequest(as, oauthClient, clientAuthentication(client, credentials), token, requestOptions(fetch, { additionalParameters: { token_type_hint: hint } })));
+        oauth.revocationRequest(
+          as,
+          oauthClient,
+          clientAuthentication(client, credentials),
+          token,
+          requestOptions(fetch, { additionalParameters: { token_type_hint: hint } }),
+        ),
+      );
       await oauthStep('The revocation request', 'http_error', () => oauth.processRevocationResponse(response));
       return { outcome: 'revoked' };
     } catch (error) {
@@ -37,8 +57,11 @@ export async function revokeTokens(fetch: FetchLike, tokens: TokenSet, client: C
       return { outcome: unsupported ? 'not_supported' : 'failed', reason };
     }
   };
-  const refresh = tokens.refreshToken ? await revoke(tokens.refreshToken, 'refresh_token') : { outcome: 'none' as const };
+  const refresh = tokens.refreshToken
+    ? await revoke(tokens.refreshToken, 'refresh_token')
+    : { outcome: 'none' as const };
   const access = await revoke(tokens.accessToken, 'access_token');
-  const reason = refresh.outcome === 'failed' ? refresh.reason : access.outcome === 'failed' ? access.reason : undefined;
+  const reason =
+    refresh.outcome === 'failed' ? refresh.reason : access.outcome === 'failed' ? access.reason : undefined;
   return { refreshToken: refresh.outcome, accessToken: access.outcome, ...(reason ? { reason } : {}) };
 }

@@ -56,7 +56,7 @@ export function selectScopes(sources: ScopeSources): Scopes {
     ? sources.configured
     : sources.challenged?.length
       ? sources.challenged
-      : sources.resourceSupported ?? [];
+      : (sources.resourceSupported ?? []);
   let scopes = Scopes.of(base);
   if (scopes.isEmpty) return scopes;
   const asLists = sources.authServerSupported?.includes('offline_access') ?? false;

@@ -6,7 +6,14 @@ import type { BearerChallenge } from './challenge';
 import type { ClientCredentials } from './clientAuth';
 import { clientCredentialsGrant } from './clientCredentialsGrant';
 import { resolveClient, type ClientRegistration } from './clientRegistration';
-import { assertDeviceFlowSupported, DEVICE_CODE_GRANT, pollDeviceAuthorization, startDeviceAuthorization, type DeviceAuthorization, type DeviceClock } from './deviceCode';
+import {
+  assertDeviceFlowSupported,
+  DEVICE_CODE_GRANT,
+  pollDeviceAuthorization,
+  startDeviceAuthorization,
+  type DeviceAuthorization,
+  type DeviceClock,
+} from './deviceCode';
 import { discover, type DiscoveredServer } from './discovery';
 import { CancelledError, McpOAuthError, OAuthResponseError } from './errors';
 import { policyFetch, type FetchLike } from './http';
@@ -61,7 +68,9 @@ export class ServerAuth {
   async discover(challenge?: BearerChallenge, signal?: AbortSignal): Promise<DiscoveredServer> {
     if (this.discovered && !challenge?.resourceMetadataUrl) return this.discovered;
     const found = await discover(this.fetch(signal), this.serverUrl, this.options, challenge);
-    this.env.logger.info(`[discovery] [${describeUrl(this.serverUrl)}] authorization server ${describeUrl(found.authServer.issuer)} (via ${found.via})`);
+    this.env.logger.info(
+      `[discovery] [${describeUrl(this.serverUrl)}] authorization server ${describeUrl(found.authServer.issuer)} (via ${found.via})`,
+    );
     this.discovered = found;
     return found;
   }
@@ -82,7 +91,11 @@ export class ServerAuth {
     }
   }
 
-  private async signInPrepared(agent: AuthorizationUserAgent, request: SignInRequest, prepared: Awaited<ReturnType<ServerAuth['prepare']>>): Promise<TokenSet> {
+  private async signInPrepared(
+    agent: AuthorizationUserAgent,
+    request: SignInRequest,
+    prepared: Awaited<ReturnType<ServerAuth['prepare']>>,
+  ): Promise<TokenSet> {
     const { found, scopes, resource, fetch } = prepared;
     const as = found.authServer;
     const needs = { redirectUri: agent.redirectUri, grantTypes: ['authorization_code', 'refresh_token'], scopes };
@@ -91,8 +104,11 @@ export class ServerAuth {
       return await this.authorizeWith(agent, fetch, as, client, scopes, resource, request.signal);
     } catch (error) {
       // A registration that limits scopes (some ASes fix them at DCR time) cannot step up: register anew.
-      if (!(error instanceof OAuthResponseError && error.error === 'invalid_scope' && client.method === 'dcr')) throw error;
-      this.env.logger.info(`[signIn] [${describeUrl(this.serverUrl)}] the client registration does not allow the scopes; registering again`);
+      if (!(error instanceof OAuthResponseError && error.error === 'invalid_scope' && client.method === 'dcr'))
+        throw error;
+      this.env.logger.info(
+        `[signIn] [${describeUrl(this.serverUrl)}] the client registration does not allow the scopes; registering again`,
+      );
       await this.env.clients.delete(as.issuer);
       client = await this.client(fetch, as, needs);
       return this.authorizeWith(agent, fetch, as, client, scopes, resource, request.signal);
@@ -107,7 +123,9 @@ export class ServerAuth {
     const client = await this.client(fetch, as, { grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], scopes });
     const credentials = await this.credentials(client);
     const device = await startDeviceAuthorization(fetch, as, client, credentials, scopes, resource, this.env.now());
-    this.env.logger.info(`[deviceCode] [${describeUrl(this.serverUrl)}] waiting for approval (expires in ${Math.round((device.expiresAt - this.env.now()) / 1000)} s)`);
+    this.env.logger.info(
+      `[deviceCode] [${describeUrl(this.serverUrl)}] waiting for approval (expires in ${Math.round((device.expiresAt - this.env.now()) / 1000)} s)`,
+    );
     await request.present(device);
     const tokens = await pollDeviceAuthorization(fetch, as, client, credentials, device, request.clock, request.signal);
     return this.store(tokens, 'deviceCode');
@@ -119,9 +137,20 @@ export class ServerAuth {
     const { found, scopes, resource, fetch } = await this.prepare(request, false);
     const client = this.preregisteredClient(found.authServer.issuer, ['client_credentials'], await this.hasSecret());
     if (client.tokenEndpointAuthMethod === 'none') {
-      throw new McpOAuthError('invalid_config', 'Client credentials need a confidential client: set auth.clientId and provide its secret or private key');
+      throw new McpOAuthError(
+        'invalid_config',
+        'Client credentials need a confidential client: set auth.clientId and provide its secret or private key',
+      );
     }
-    const tokens = await clientCredentialsGrant(fetch, found.authServer, client, await this.credentials(client), scopes, resource, this.env.now());
+    const tokens = await clientCredentialsGrant(
+      fetch,
+      found.authServer,
+      client,
+      await this.credentials(client),
+      scopes,
+      resource,
+      this.env.now(),
+    );
     return this.store(tokens, 'clientCredentials');
   }
 
@@ -135,13 +164,20 @@ export class ServerAuth {
       if (!(error instanceof McpOAuthError && error.code === 'storage_error')) throw error;
       await this.env.tokens.delete(this.tokenKey);
       this.env.logger.warn(`[signOut] [${describeUrl(this.serverUrl)}] the stored session was damaged; deleted it`);
-      return { wasSignedIn: true, refreshToken: 'failed', accessToken: 'failed', reason: 'the stored session was damaged, so nothing could be revoked; it was deleted' };
+      return {
+        wasSignedIn: true,
+        refreshToken: 'failed',
+        accessToken: 'failed',
+        reason: 'the stored session was damaged, so nothing could be revoked; it was deleted',
+      };
     }
     if (!tokens) return { wasSignedIn: false, refreshToken: 'none', accessToken: 'none' };
     const client = await this.clientFor(tokens);
     const result = await revokeTokens(this.fetch(), tokens, client, await this.credentials(client).catch(() => ({})));
     await this.env.tokens.delete(this.tokenKey);
-    this.env.logger.info(`[signOut] [${describeUrl(this.serverUrl)}] refresh token ${result.refreshToken}, access token ${result.accessToken}; deleted locally`);
+    this.env.logger.info(
+      `[signOut] [${describeUrl(this.serverUrl)}] refresh token ${result.refreshToken}, access token ${result.accessToken}; deleted locally`,
+    );
     return { wasSignedIn: true, ...result };
   }
 
@@ -167,10 +203,18 @@ export class ServerAuth {
 
   /** When the guessed 2025-03-26 endpoints fail, the real problem is that nothing was discovered. */
   private explainDefaultEndpoints(found: DiscoveredServer, error: unknown): unknown {
-    if (!found.defaultEndpoints || !(error instanceof McpOAuthError) || error.code === 'cancelled' || error.code === 'authorization_denied') return error;
-    return new McpOAuthError('metadata_not_found',
+    if (
+      !found.defaultEndpoints ||
+      !(error instanceof McpOAuthError) ||
+      error.code === 'cancelled' ||
+      error.code === 'authorization_denied'
+    )
+      return error;
+    return new McpOAuthError(
+      'metadata_not_found',
       `${describeUrl(this.serverUrl)} publishes no resource metadata and its origin no authorization server metadata; set auth.authorizationServer (or auth.authorizationServerMetadataUrl) to the server's authorization server`,
-      { cause: error });
+      { cause: error },
+    );
   }
 
   private async renew(tokens: TokenSet): Promise<TokenSet> {
@@ -178,9 +222,21 @@ export class ServerAuth {
     const credentials = await this.credentials(client);
     if (tokens.grantType === 'client_credentials') {
       const as: AuthServerMetadata = { issuer: tokens.issuer, token_endpoint: tokens.tokenEndpoint };
-      return clientCredentialsGrant(this.fetch(), as, client, credentials, Scopes.of(tokens.scopes), tokens.resource, this.env.now());
+      return clientCredentialsGrant(
+        this.fetch(),
+        as,
+        client,
+        credentials,
+        Scopes.of(tokens.scopes),
+        tokens.resource,
+        this.env.now(),
+      );
     }
-    if (!tokens.refreshToken) throw new McpOAuthError('not_signed_in', 'The access token has expired and there is no refresh token; sign in again');
+    if (!tokens.refreshToken)
+      throw new McpOAuthError(
+        'not_signed_in',
+        'The access token has expired and there is no refresh token; sign in again',
+      );
     return refreshTokens(this.fetch(), tokens, client, credentials, this.env.now);
   }
 
@@ -189,8 +245,11 @@ export class ServerAuth {
     const fetch = this.fetch(request.signal);
     const as = found.authServer;
     let scopes = selectScopes({
-      configured: this.options.scopes, challenged: request.challenge?.scopes, resourceSupported: found.resourceMetadata?.scopesSupported,
-      authServerSupported: as.scopes_supported, wantRefresh,
+      configured: this.options.scopes,
+      challenged: request.challenge?.scopes,
+      resourceSupported: found.resourceMetadata?.scopesSupported,
+      authServerSupported: as.scopes_supported,
+      wantRefresh,
     });
     if (request.extraScopes) {
       const previous = await this.env.tokens.get(this.tokenKey);
@@ -199,39 +258,85 @@ export class ServerAuth {
     return { found, scopes, resource: this.resource(found), fetch };
   }
 
-  private async authorizeWith(agent: AuthorizationUserAgent, fetch: FetchLike, as: AuthServerMetadata, client: ClientRegistration, scopes: Scopes, resource: string | undefined, signal?: AbortSignal): Promise<TokenSet> {
-    const pending = await createAuthorizationRequest({ as, client, redirectUri: agent.redirectUri, scopes, random: this.env.random, ...(resource ? { resource } : {}) });
-    this.env.logger.info(`[signIn] [${describeUrl(this.serverUrl)}] authorization request (client ${client.method}, scopes ${JSON.stringify(scopes.toString())})`);
+  private async authorizeWith(
+    agent: AuthorizationUserAgent,
+    fetch: FetchLike,
+    as: AuthServerMetadata,
+    client: ClientRegistration,
+    scopes: Scopes,
+    resource: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<TokenSet> {
+    const pending = await createAuthorizationRequest({
+      as,
+      client,
+      redirectUri: agent.redirectUri,
+      scopes,
+      random: this.env.random,
+      ...(resource ? { resource } : {}),
+    });
+    this.env.logger.info(
+      `[signIn] [${describeUrl(this.serverUrl)}] authorization request (client ${client.method}, scopes ${JSON.stringify(scopes.toString())})`,
+    );
     if (signal?.aborted) throw new CancelledError();
     const callback = await agent.authorize(pending.url, pending.state, signal);
-    const tokens = await redeemAuthorizationCallback(fetch, as, client, await this.credentials(client), pending, callback, this.env.now);
+    const tokens = await redeemAuthorizationCallback(
+      fetch,
+      as,
+      client,
+      await this.credentials(client),
+      pending,
+      callback,
+      this.env.now,
+    );
     return this.store(tokens, 'authorizationCode');
   }
 
   private async store(tokens: TokenSet, flow: string): Promise<TokenSet> {
     await this.env.tokens.set(this.tokenKey, tokens);
-    this.env.logger.info(`[signIn] [${describeUrl(this.serverUrl)}] signed in with ${flow} (scopes ${JSON.stringify(Scopes.of(tokens.scopes).toString())}, refresh token ${tokens.refreshToken ? 'yes' : 'no'})`);
+    this.env.logger.info(
+      `[signIn] [${describeUrl(this.serverUrl)}] signed in with ${flow} (scopes ${JSON.stringify(Scopes.of(tokens.scopes).toString())}, refresh token ${tokens.refreshToken ? 'yes' : 'no'})`,
+    );
     return tokens;
   }
 
-  private async client(fetch: FetchLike, as: AuthServerMetadata, needs: { redirectUri?: string; grantTypes: string[]; scopes: Scopes }): Promise<ClientRegistration> {
+  private async client(
+    fetch: FetchLike,
+    as: AuthServerMetadata,
+    needs: { redirectUri?: string; grantTypes: string[]; scopes: Scopes },
+  ): Promise<ClientRegistration> {
     return resolveClient(fetch, as, this.options, needs, this.env.clients, this.env.now(), await this.hasSecret());
   }
 
   private preregisteredClient(issuer: string, grantTypes: string[], hasSecret: boolean): ClientRegistration {
-    if (!this.options.clientId) throw new McpOAuthError('invalid_config', 'This flow needs a pre-registered client: set auth.clientId');
+    if (!this.options.clientId)
+      throw new McpOAuthError('invalid_config', 'This flow needs a pre-registered client: set auth.clientId');
     return {
-      issuer, clientId: this.options.clientId, method: 'preregistered', redirectUris: [], grantTypes, registeredAt: 0,
+      issuer,
+      clientId: this.options.clientId,
+      method: 'preregistered',
+      redirectUris: [],
+      grantTypes,
+      registeredAt: 0,
       tokenEndpointAuthMethod: this.options.tokenEndpointAuthMethod ?? (hasSecret ? 'client_secret_basic' : 'none'),
     };
   }
 
   private async clientFor(tokens: TokenSet): Promise<ClientRegistration> {
-    if (this.options.clientId === tokens.clientId) return this.preregisteredClient(tokens.issuer, ['refresh_token'], await this.hasSecret());
+    if (this.options.clientId === tokens.clientId)
+      return this.preregisteredClient(tokens.issuer, ['refresh_token'], await this.hasSecret());
     const stored = await this.env.clients.get(tokens.issuer);
     if (stored && stored.clientId === tokens.clientId) return stored;
     // A CIMD client, an imported token, or a registration that was reset: a public client is all a refresh needs.
-    return { issuer: tokens.issuer, clientId: tokens.clientId, method: 'cimd', redirectUris: [], grantTypes: ['refresh_token'], registeredAt: 0, tokenEndpointAuthMethod: 'none' };
+    return {
+      issuer: tokens.issuer,
+      clientId: tokens.clientId,
+      method: 'cimd',
+      redirectUris: [],
+      grantTypes: ['refresh_token'],
+      registeredAt: 0,
+      tokenEndpointAuthMethod: 'none',
+    };
   }
 
   private fetch(signal?: AbortSignal): FetchLike {

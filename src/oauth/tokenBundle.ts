@@ -34,11 +34,17 @@ const MAX_TOKEN_CHARS = 64 * 1024;
 
 export function toBundle(serverUrl: string, tokens: TokenSet): TokenBundle {
   return {
-    type: BUNDLE_TYPE, version: 1, serverUrl: canonicalServerUrl(serverUrl), issuer: tokens.issuer, tokenEndpoint: tokens.tokenEndpoint,
-    clientId: tokens.clientId, accessToken: tokens.accessToken,
+    type: BUNDLE_TYPE,
+    version: 1,
+    serverUrl: canonicalServerUrl(serverUrl),
+    issuer: tokens.issuer,
+    tokenEndpoint: tokens.tokenEndpoint,
+    clientId: tokens.clientId,
+    accessToken: tokens.accessToken,
     ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
     ...(tokens.expiresAt !== undefined ? { expiresAt: new Date(tokens.expiresAt).toISOString() } : {}),
-    scopes: tokens.scopes, ...(tokens.resource ? { resource: tokens.resource } : {}),
+    scopes: tokens.scopes,
+    ...(tokens.resource ? { resource: tokens.resource } : {}),
   };
 }
 
@@ -48,14 +54,16 @@ export function toBundle(serverUrl: string, tokens: TokenSet): TokenBundle {
  * own `exp` and `aud` are checked too (decoded with jose; the resource server verifies the signature).
  */
 export function fromBundle(text: string, serverUrl: string, now: number): TokenSet {
-  if (text.length > MAX_BUNDLE_CHARS) throw new InvalidResponseError('invalid_bundle', 'The token bundle is larger than 1 MB; refused');
+  if (text.length > MAX_BUNDLE_CHARS)
+    throw new InvalidResponseError('invalid_bundle', 'The token bundle is larger than 1 MB; refused');
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw new InvalidResponseError('invalid_bundle', 'The token bundle is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidResponseError('invalid_bundle', 'The token bundle must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidResponseError('invalid_bundle', 'The token bundle must be a JSON object');
   const f = new Fields(value as Record<string, unknown>, 'token bundle', 'invalid_bundle');
   if (f.optionalString('type') !== BUNDLE_TYPE) f.fail('type', `must be ${JSON.stringify(BUNDLE_TYPE)}`);
   if ((value as Record<string, unknown>).version !== 1) f.fail('version', 'must be 1');
@@ -68,8 +76,12 @@ export function fromBundle(text: string, serverUrl: string, now: number): TokenS
   const clientId = f.string('clientId');
   const accessToken = f.string('accessToken');
   const refreshToken = f.optionalString('refreshToken');
-  for (const [field, token] of [['accessToken', accessToken], ['refreshToken', refreshToken]] as const) {
-    if (token !== undefined && (token.length > MAX_TOKEN_CHARS || !/^[\x20-\x7e]+$/.test(token))) f.fail(field, `must be printable ASCII of at most ${MAX_TOKEN_CHARS} characters`);
+  for (const [field, token] of [
+    ['accessToken', accessToken],
+    ['refreshToken', refreshToken],
+  ] as const) {
+    if (token !== undefined && (token.length > MAX_TOKEN_CHARS || !/^[\x20-\x7e]+$/.test(token)))
+      f.fail(field, `must be printable ASCII of at most ${MAX_TOKEN_CHARS} characters`);
   }
   const scopes = Scopes.of(f.optionalStringArray('scopes') ?? []);
   const resource = f.optionalString('resource');
@@ -84,19 +96,39 @@ export function fromBundle(text: string, serverUrl: string, now: number): TokenS
   if (claims) {
     if (typeof claims.exp === 'number') expiresAt = Math.min(expiresAt ?? Infinity, claims.exp * 1000);
     const audiences = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (audiences.length && !audiences.some((aud) => typeof aud === 'string' && (resourceCovers(aud, server) || aud === resource))) {
-      throw new McpOAuthError('invalid_bundle', 'The access token in the bundle is for another resource (its "aud" claim does not name this server)');
+    if (
+      audiences.length &&
+      !audiences.some((aud) => typeof aud === 'string' && (resourceCovers(aud, server) || aud === resource))
+    ) {
+      throw new McpOAuthError(
+        'invalid_bundle',
+        'The access token in the bundle is for another resource (its "aud" claim does not name this server)',
+      );
     }
     if (typeof claims.iss === 'string' && claims.iss !== issuer) {
-      throw new McpOAuthError('invalid_bundle', 'The access token in the bundle was issued by another authorization server than the bundle names');
+      throw new McpOAuthError(
+        'invalid_bundle',
+        'The access token in the bundle was issued by another authorization server than the bundle names',
+      );
     }
   }
   if (expiresAt !== undefined && expiresAt <= now && !refreshToken) {
-    throw new McpOAuthError('invalid_bundle', 'The access token in the bundle has expired and there is no refresh token; export a fresh one');
+    throw new McpOAuthError(
+      'invalid_bundle',
+      'The access token in the bundle has expired and there is no refresh token; export a fresh one',
+    );
   }
   return {
-    accessToken, tokenType: 'Bearer', ...(expiresAt !== undefined ? { expiresAt } : {}), ...(refreshToken ? { refreshToken } : {}),
-    scopes: scopes.values, issuer, clientId, tokenEndpoint, ...(resource ? { resource } : {}), obtainedAt: now,
+    accessToken,
+    tokenType: 'Bearer',
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+    ...(refreshToken ? { refreshToken } : {}),
+    scopes: scopes.values,
+    issuer,
+    clientId,
+    tokenEndpoint,
+    ...(resource ? { resource } : {}),
+    obtainedAt: now,
   };
 }
 

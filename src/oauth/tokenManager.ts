@@ -50,7 +50,11 @@ export class TokenManager {
     const tokens = await this.load();
     if (!this.needsRefresh(tokens)) {
       // Still stale only while the token kept through the outage is the one in use.
-      this.report({ state: this.staleToken === tokens.accessToken ? 'stale' : 'valid', ...expiry(tokens), ...(this.staleToken === tokens.accessToken && this.current.error ? { error: this.current.error } : {}) });
+      this.report({
+        state: this.staleToken === tokens.accessToken ? 'stale' : 'valid',
+        ...expiry(tokens),
+        ...(this.staleToken === tokens.accessToken && this.current.error ? { error: this.current.error } : {}),
+      });
       return tokens;
     }
     return this.singleFlight(undefined);
@@ -110,7 +114,10 @@ export class TokenManager {
   }
 
   private async recover(used: TokenSet, error: unknown): Promise<TokenSet> {
-    const wrapped = error instanceof McpOAuthError ? error : new McpOAuthError('refresh_failed', 'The token refresh failed', { cause: error });
+    const wrapped =
+      error instanceof McpOAuthError
+        ? error
+        : new McpOAuthError('refresh_failed', 'The token refresh failed', { cause: error });
     if (wrapped.code === 'not_signed_in') {
       this.report({ state: 'expired', ...expiry(used), error: wrapped });
       throw wrapped;
@@ -121,13 +128,22 @@ export class TokenManager {
         this.report({ state: 'valid', ...expiry(latest) });
         return latest; // rotated by another process between our read and our request
       }
-      this.options.logger?.warn(`[refresh] [${this.options.key}] refresh token rejected (invalid_grant); sign-in needed`);
+      this.options.logger?.warn(
+        `[refresh] [${this.options.key}] refresh token rejected (invalid_grant); sign-in needed`,
+      );
       this.report({ state: 'expired', ...expiry(used), error: wrapped });
-      throw new McpOAuthError('not_signed_in', 'The session has expired or was revoked; sign in again', { cause: error });
+      throw new McpOAuthError('not_signed_in', 'The session has expired or was revoked; sign in again', {
+        cause: error,
+      });
     }
-    const transient = error instanceof HttpRequestError || (error instanceof OAuthResponseError && (error.status ?? 0) >= 500) || wrapped.code === 'http_error';
+    const transient =
+      error instanceof HttpRequestError ||
+      (error instanceof OAuthResponseError && (error.status ?? 0) >= 500) ||
+      wrapped.code === 'http_error';
     if (transient && !isExpired(used, this.options.now())) {
-      this.options.logger?.warn(`[refresh] [${this.options.key}] authorization server unavailable (${wrapped.code}); keeping the current token until it expires`);
+      this.options.logger?.warn(
+        `[refresh] [${this.options.key}] authorization server unavailable (${wrapped.code}); keeping the current token until it expires`,
+      );
       this.staleToken = used.accessToken;
       this.report({ state: 'stale', ...expiry(used), error: wrapped });
       return used;
@@ -151,7 +167,10 @@ export class TokenManager {
 
   private report(status: TokenStatus): void {
     if (status.state !== 'stale') this.staleToken = undefined;
-    const changed = status.state !== this.current.state || status.expiresAt !== this.current.expiresAt || status.error !== this.current.error;
+    const changed =
+      status.state !== this.current.state ||
+      status.expiresAt !== this.current.expiresAt ||
+      status.error !== this.current.error;
     this.current = status;
     if (changed) this.options.onStatus?.(status);
   }

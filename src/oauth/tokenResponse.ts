@@ -30,16 +30,28 @@ export function toTokenSet(response: oauth.TokenEndpointResponse, context: Token
     throw new InvalidResponseError('invalid_token_response', 'token response "expires_in" must be a positive number');
   }
   // RFC 6749 Appendix A.12 and A.17: tokens are printable ASCII; anything else would break the header.
-  for (const [field, value] of [['access_token', response.access_token], ['refresh_token', response.refresh_token]] as const) {
+  for (const [field, value] of [
+    ['access_token', response.access_token],
+    ['refresh_token', response.refresh_token],
+  ] as const) {
     if (value !== undefined && !/^[\x20-\x7e]+$/.test(value)) {
       throw new InvalidResponseError('invalid_token_response', `token response "${field}" must be printable ASCII`);
     }
   }
   if (response.expires_in !== undefined && response.expires_in > MAX_EXPIRES_IN) {
-    throw new InvalidResponseError('invalid_token_response', `token response "expires_in" must be at most ${MAX_EXPIRES_IN} seconds`);
+    throw new InvalidResponseError(
+      'invalid_token_response',
+      `token response "expires_in" must be at most ${MAX_EXPIRES_IN} seconds`,
+    );
   }
-  const expiresAt = response.expires_in !== undefined ? context.now + response.expires_in * 1000 : jwtExpiry(response.access_token);
-  const scopes = response.scope !== undefined ? Scopes.parse(response.scope) : context.previous ? Scopes.of(context.previous.scopes) : context.requestedScopes;
+  const expiresAt =
+    response.expires_in !== undefined ? context.now + response.expires_in * 1000 : jwtExpiry(response.access_token);
+  const scopes =
+    response.scope !== undefined
+      ? Scopes.parse(response.scope)
+      : context.previous
+        ? Scopes.of(context.previous.scopes)
+        : context.requestedScopes;
   const refreshToken = response.refresh_token ?? context.previous?.refreshToken;
   const idToken = response.id_token ?? context.previous?.idToken;
   return {
@@ -52,7 +64,9 @@ export function toTokenSet(response: oauth.TokenEndpointResponse, context: Token
     issuer: context.issuer,
     clientId: context.clientId,
     tokenEndpoint: context.tokenEndpoint,
-    ...(context.revocationEndpoint ?? context.previous?.revocationEndpoint ? { revocationEndpoint: context.revocationEndpoint ?? context.previous?.revocationEndpoint } : {}),
+    ...((context.revocationEndpoint ?? context.previous?.revocationEndpoint)
+      ? { revocationEndpoint: context.revocationEndpoint ?? context.previous?.revocationEndpoint }
+      : {}),
     ...(context.grantType ? { grantType: context.grantType } : {}),
     ...(context.resource ? { resource: context.resource } : {}),
     obtainedAt: context.now,

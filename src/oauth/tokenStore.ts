@@ -20,5 +20,8 @@ export interface TokenStore {
    * as stored now and no other writer comes between. Returning `current` itself writes nothing. The token
    * manager refreshes inside it, so two processes never redeem the same refresh token.
    */
-  update?(key: string, fn: (current: TokenSet | undefined) => Promise<TokenSet | undefined>): Promise<TokenSet | undefined>;
+  update?(
+    key: string,
+    fn: (current: TokenSet | undefined) => Promise<TokenSet | undefined>,
+  ): Promise<TokenSet | undefined>;
 }

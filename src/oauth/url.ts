@@ -22,7 +22,10 @@ export function parseUrl(value: unknown, field: string): URL {
 export function assertSecureUrl(url: URL, field: string): URL {
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
-  throw new McpOAuthError('insecure_url', `${field} must use https (plain http is allowed only on loopback), got ${url.protocol}//${url.host}`);
+  throw new McpOAuthError(
+    'insecure_url',
+    `${field} must use https (plain http is allowed only on loopback), got ${url.protocol}//${url.host}`,
+  );
 }
 
 /** Parses and checks a URL read from configuration or metadata: absolute, https (or loopback http), no fragment. */

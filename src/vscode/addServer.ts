@@ -6,7 +6,14 @@ import { McpOAuthError, quote } from '../oauth/errors';
 import type { Logger } from '../oauth/logger';
 import { canonicalServerUrl, isLoopbackHost } from '../oauth/url';
 import type { ServerManager } from './serverManager';
-import { appendServer, hasWorkspace, openServersSettings, targetLabel, workspaceOverrides, type ServersTarget } from './serverSettingsEdit';
+import {
+  appendServer,
+  hasWorkspace,
+  openServersSettings,
+  targetLabel,
+  workspaceOverrides,
+  type ServersTarget,
+} from './serverSettingsEdit';
 import { UriCallbacks } from './uriCallbacks';
 
 const TITLE = 'Add MCP Server';
@@ -16,9 +23,16 @@ const TITLE = 'Add MCP Server';
  * OIDC) before anything is saved, previews what was found and how the client will register, then appends
  * the entry to user or workspace settings. Returns the new server's id, or undefined when cancelled.
  */
-export async function addServer(manager: ServerManager, logger: Logger, initialUrl?: string): Promise<string | undefined> {
+export async function addServer(
+  manager: ServerManager,
+  logger: Logger,
+  initialUrl?: string,
+): Promise<string | undefined> {
   const servers = manager.snapshot().servers;
-  const url = await askUrl(servers.map((s) => s.entry), initialUrl);
+  const url = await askUrl(
+    servers.map((s) => s.entry),
+    initialUrl,
+  );
   if (!url) return undefined;
   const name = await vscode.window.showInputBox({
     title: `${TITLE} (2/2)`,
@@ -45,14 +59,22 @@ export async function addServer(manager: ServerManager, logger: Logger, initialU
       }
     }
     const save = 'Save';
-    const choice = await vscode.window.showInformationMessage(`Add ${name.trim()}?`, { modal: true, detail: preview(url, probe.found, plan) }, save);
+    const choice = await vscode.window.showInformationMessage(
+      `Add ${name.trim()}?`,
+      { modal: true, detail: preview(url, probe.found, plan) },
+      save,
+    );
     if (choice !== save) return undefined;
   } else {
     const saveAnyway = 'Save Anyway';
-    const choice = await vscode.window.showWarningMessage(`Could not discover how to sign in to ${name.trim()}.`, {
-      modal: true,
-      detail: `${probe.error}\n\nYou can save the server anyway and set auth.authorizationServer or auth.authorizationServerMetadataUrl in its settings entry.`,
-    }, saveAnyway);
+    const choice = await vscode.window.showWarningMessage(
+      `Could not discover how to sign in to ${name.trim()}.`,
+      {
+        modal: true,
+        detail: `${probe.error}\n\nYou can save the server anyway and set auth.authorizationServer or auth.authorizationServerMetadataUrl in its settings entry.`,
+      },
+      saveAnyway,
+    );
     if (choice !== saveAnyway) return undefined;
   }
 
@@ -81,14 +103,14 @@ export async function addServer(manager: ServerManager, logger: Logger, initialU
 async function askUrl(existing: readonly ServerEntry[], initial?: string): Promise<string | undefined> {
   const value = await vscode.window.showInputBox({
     title: `${TITLE} (1/2)`,
-    prompt: 'The MCP server\'s URL (https, or http on localhost)',
+    prompt: "The MCP server's URL (https, or http on localhost)",
     placeHolder: 'https://mcp.example.com/mcp',
     value: initial ?? 'https://',
     valueSelection: initial ? undefined : [8, 8],
     ignoreFocusOut: true,
     validateInput: (text) => {
       const trimmed = text.trim();
-      if (!trimmed || trimmed === 'https://') return 'Enter the server\'s URL';
+      if (!trimmed || trimmed === 'https://') return "Enter the server's URL";
       let canonical: string;
       try {
         canonical = canonicalServerUrl(trimmed);
@@ -96,7 +118,9 @@ async function askUrl(existing: readonly ServerEntry[], initial?: string): Promi
         return error instanceof McpOAuthError ? error.message : 'Enter an absolute URL';
       }
       const same = existing.find((e) => e.url === canonical);
-      return same ? { message: `${same.name} already uses this URL`, severity: vscode.InputBoxValidationSeverity.Warning } : undefined;
+      return same
+        ? { message: `${same.name} already uses this URL`, severity: vscode.InputBoxValidationSeverity.Warning }
+        : undefined;
     },
   });
   if (!value?.trim()) return undefined;
@@ -108,7 +132,7 @@ export function defaultName(url: string): string {
   const { hostname, host } = new URL(url);
   if (isLoopbackHost(hostname) || /^[\d.]+$|:/.test(hostname)) return host;
   const labels = hostname.split('.').filter((l) => !['www', 'mcp', 'api'].includes(l));
-  const main = labels.length > 1 ? labels[labels.length - 2]! : labels[0] ?? hostname;
+  const main = labels.length > 1 ? labels[labels.length - 2]! : (labels[0] ?? hostname);
   return main.charAt(0).toUpperCase() + main.slice(1);
 }
 
@@ -118,11 +142,19 @@ function uniqueId(base: string, taken: ReadonlySet<string>): string {
 }
 
 /** Discovery with progress and cancellation, through the lazily loaded core. */
-async function discover(manager: ServerManager, logger: Logger, raw: Record<string, unknown>): Promise<{ found: DiscoveredServer; error?: undefined } | { found?: undefined; error: string } | 'cancelled'> {
+async function discover(
+  manager: ServerManager,
+  logger: Logger,
+  raw: Record<string, unknown>,
+): Promise<{ found: DiscoveredServer; error?: undefined } | { found?: undefined; error: string } | 'cancelled'> {
   const entry = parseServers([raw]).servers[0];
   if (!entry) return { error: parseServers([raw]).invalid[0]?.message ?? 'The entry is not valid' };
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Discovering how to sign in to ${entry.name}…`, cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Discovering how to sign in to ${entry.name}…`,
+      cancellable: true,
+    },
     async (_progress, token) => {
       const abort = new AbortController();
       const sub = token.onCancellationRequested(() => abort.abort());
@@ -135,32 +167,42 @@ async function discover(manager: ServerManager, logger: Logger, raw: Record<stri
           logger.warn(`[addServer] [${entry.id}] discovery failed: ${error.code}: ${error.message}`);
           return { error: error.message };
         }
-        logger.error(`[addServer] [${entry.id}] discovery failed: ${error instanceof Error ? `${error.name} ${quote(error.message)}` : 'unknown error'}`);
+        logger.error(
+          `[addServer] [${entry.id}] discovery failed: ${error instanceof Error ? `${error.name} ${quote(error.message)}` : 'unknown error'}`,
+        );
         return { error: 'Discovery failed unexpectedly; see the log' };
       } finally {
         sub.dispose();
       }
-    });
+    },
+  );
 }
 
 async function askClientId(name: string, found: DiscoveredServer): Promise<string | undefined> {
   const redirect = await UriCallbacks.redirectUri().catch(() => undefined);
-  return vscode.window.showInputBox({
-    title: `${TITLE}: client id for ${name}`,
-    prompt: `${oneLine(found.authServer.issuer)} offers no dynamic client registration. Enter the client id of an app registered there${redirect ? ` with the redirect URI ${redirect} (or a loopback one)` : ''}, or leave it empty to set auth.clientId later.`,
-    ignoreFocusOut: true,
-    validateInput: (value) => (/^\S*$/.test(value.trim()) ? undefined : 'A client id has no spaces'),
-  }).then((value) => value?.trim());
+  return vscode.window
+    .showInputBox({
+      title: `${TITLE}: client id for ${name}`,
+      prompt: `${oneLine(found.authServer.issuer)} offers no dynamic client registration. Enter the client id of an app registered there${redirect ? ` with the redirect URI ${redirect} (or a loopback one)` : ''}, or leave it empty to set auth.clientId later.`,
+      ignoreFocusOut: true,
+      validateInput: (value) => (/^\S*$/.test(value.trim()) ? undefined : 'A client id has no spaces'),
+    })
+    .then((value) => value?.trim());
 }
 
 async function askTarget(): Promise<ServersTarget | undefined> {
   if (!hasWorkspace()) return vscode.ConfigurationTarget.Global;
   const items: (vscode.QuickPickItem & { target: ServersTarget })[] = [
     {
-      label: 'User Settings', target: vscode.ConfigurationTarget.Global,
+      label: 'User Settings',
+      target: vscode.ConfigurationTarget.Global,
       description: workspaceOverrides() ? 'not used in this workspace: it sets its own list' : 'every window',
     },
-    { label: 'Workspace Settings', target: vscode.ConfigurationTarget.Workspace, description: 'this workspace only; shared with whoever opens it' },
+    {
+      label: 'Workspace Settings',
+      target: vscode.ConfigurationTarget.Workspace,
+      description: 'this workspace only; shared with whoever opens it',
+    },
   ];
   if (workspaceOverrides()) items.reverse();
   return (await vscode.window.showQuickPick(items, { title: `${TITLE}: save to`, ignoreFocusOut: true }))?.target;
@@ -170,9 +212,12 @@ async function askTarget(): Promise<ServersTarget | undefined> {
 function preview(url: string, found: DiscoveredServer, plan: ReturnType<typeof registrationPlan>): string {
   const as = found.authServer;
   const scopes = found.resourceMetadata?.scopesSupported ?? as.scopes_supported;
-  const via = found.via === 'resource_metadata' ? 'protected resource metadata (RFC 9728)'
-    : found.via === 'override' ? 'the settings'
-      : 'the server\'s origin (2025-03-26 convention)';
+  const via =
+    found.via === 'resource_metadata'
+      ? 'protected resource metadata (RFC 9728)'
+      : found.via === 'override'
+        ? 'the settings'
+        : "the server's origin (2025-03-26 convention)";
   const lines = [
     `Server: ${url}`,
     found.defaultEndpoints
@@ -183,6 +228,7 @@ function preview(url: string, found: DiscoveredServer, plan: ReturnType<typeof r
     `Device code sign-in: ${as.device_authorization_endpoint ? 'supported' : 'not supported'}`,
     `PKCE (S256): ${as.code_challenge_methods_supported?.includes('S256') ? 'supported' : 'not advertised; the browser sign-in will be refused'}`,
   ];
-  if (as.client_id_metadata_document_supported === true && plan !== 'cimd') lines.push('Client ID metadata documents: supported (set auth.clientMetadataUrl to use one)');
+  if (as.client_id_metadata_document_supported === true && plan !== 'cimd')
+    lines.push('Client ID metadata documents: supported (set auth.clientMetadataUrl to use one)');
   return lines.join('\n');
 }

@@ -20,7 +20,10 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
   private accounts = new Map<string, vscode.AuthenticationSessionAccountInformation>();
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly manager: ServerManager, private readonly logger: Logger) {
+  constructor(
+    private readonly manager: ServerManager,
+    private readonly logger: Logger,
+  ) {
     this.known = this.fingerprints();
     this.accounts = this.currentAccounts();
     this.subscription = manager.onDidChange(() => this.compare());
@@ -28,7 +31,9 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
 
   async getSessions(scopes?: readonly string[]): Promise<vscode.AuthenticationSession[]> {
     const wanted = serverOf(scopes);
-    const ids = Object.keys(this.manager.sessions()).filter((id) => (!wanted || id === wanted) && this.manager.entry(id));
+    const ids = Object.keys(this.manager.sessions()).filter(
+      (id) => (!wanted || id === wanted) && this.manager.entry(id),
+    );
     const sessions = await Promise.all(ids.map((id) => this.session(id)));
     return sessions.filter((s): s is vscode.AuthenticationSession => !!s);
   }
@@ -71,7 +76,9 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
   /** Diffs the sessions against the last known ones and fires one event. */
   private compare(): void {
     const next = this.fingerprints();
-    const added: string[] = [], removed: string[] = [], changed: string[] = [];
+    const added: string[] = [],
+      removed: string[] = [],
+      changed: string[] = [];
     for (const [id, print] of next) {
       if (!this.known.has(id)) added.push(id);
       else if (this.known.get(id) !== print) changed.push(id);
@@ -83,8 +90,15 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
     if (!added.length && !removed.length && !changed.length) return;
     // The same account as getSessions() reports (a removed session: as it was). VS Code's Accounts menu keeps
     // these, and its Sign Out removes the sessions whose account label equals the menu entry's.
-    const stub = (id: string, accounts: Map<string, vscode.AuthenticationSessionAccountInformation>): vscode.AuthenticationSession =>
-      ({ id, accessToken: '', account: accounts.get(id) ?? { id: `${id}/`, label: id }, scopes: [`${SERVER_SCOPE_PREFIX}${id}`] });
+    const stub = (
+      id: string,
+      accounts: Map<string, vscode.AuthenticationSessionAccountInformation>,
+    ): vscode.AuthenticationSession => ({
+      id,
+      accessToken: '',
+      account: accounts.get(id) ?? { id: `${id}/`, label: id },
+      scopes: [`${SERVER_SCOPE_PREFIX}${id}`],
+    });
     this.emitter.fire({
       added: added.map((id) => stub(id, this.accounts)),
       removed: removed.map((id) => stub(id, previous)),
@@ -103,7 +117,12 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
 
   private fingerprints(): Map<string, string> {
     const sessions = this.manager.sessions();
-    return new Map(Object.entries(sessions).map(([id, info]) => [id, `${info.account}|${info.expiresAt ?? ''}|${info.scopes.join(' ')}`]));
+    return new Map(
+      Object.entries(sessions).map(([id, info]) => [
+        id,
+        `${info.account}|${info.expiresAt ?? ''}|${info.scopes.join(' ')}`,
+      ]),
+    );
   }
 
   dispose(): void {

@@ -11,15 +11,30 @@ import { TOKEN_DETAILS_SCHEME, TokenDetailsProvider } from './tokenDetails';
 
 /** Errors after which signing in again is the fix. */
 const SIGN_IN_FIXES = new Set<ErrorCode>([
-  'not_signed_in', 'refresh_failed', 'token_error', 'invalid_token_response', 'step_up_limit', 'authorization_failed', 'authorization_denied',
-  'state_mismatch', 'iss_mismatch',
+  'not_signed_in',
+  'refresh_failed',
+  'token_error',
+  'invalid_token_response',
+  'step_up_limit',
+  'authorization_failed',
+  'authorization_denied',
+  'state_mismatch',
+  'iss_mismatch',
 ]);
 /** Errors after which the device code is the way round (no callback could reach VS Code). */
 const DEVICE_CODE_FIXES = new Set<ErrorCode>(['callback_timeout', 'port_in_use']);
 /** Errors that a settings entry fixes. */
 const SETTINGS_FIXES = new Set<ErrorCode>([
-  'invalid_config', 'registration_unavailable', 'metadata_not_found', 'no_authorization_server', 'pkce_unsupported', 'unsupported_flow',
-  'resource_mismatch', 'issuer_mismatch', 'insecure_url', 'invalid_url',
+  'invalid_config',
+  'registration_unavailable',
+  'metadata_not_found',
+  'no_authorization_server',
+  'pkce_unsupported',
+  'unsupported_flow',
+  'resource_mismatch',
+  'issuer_mismatch',
+  'insecure_url',
+  'invalid_url',
 ]);
 
 const MAX_BUNDLE_BYTES = 1024 * 1024;
@@ -48,21 +63,32 @@ export function registerCommands(manager: ServerManager, logger: Logger): vscode
       else if (serverId && SIGN_IN_FIXES.has(error.code)) actions.push(command === 'signIn' ? 'Try Again' : 'Sign In');
       if (SETTINGS_FIXES.has(error.code)) actions.push('Open Settings');
     } else {
-      logger.error(`[${command}]${where} failed: ${error instanceof Error ? `${error.name} ${quote(error.message)}` : 'unknown error'}`);
-      message = serverId ? `${name(serverId)}: the command failed unexpectedly. The log has the details.` : 'The command failed unexpectedly. The log has the details.';
+      logger.error(
+        `[${command}]${where} failed: ${error instanceof Error ? `${error.name} ${quote(error.message)}` : 'unknown error'}`,
+      );
+      message = serverId
+        ? `${name(serverId)}: the command failed unexpectedly. The log has the details.`
+        : 'The command failed unexpectedly. The log has the details.';
     }
     actions.push('Show Log');
     // Not awaited: the command settles now, and the notification's action runs whenever it is chosen.
     void vscode.window.showErrorMessage(message, ...actions).then((choice) => {
       if (choice === 'Show Log') showLog();
       else if (choice === 'Open Settings') void openServersSettings();
-      else if (choice === 'Sign In' || choice === 'Try Again') void vscode.commands.executeCommand('mcpOAuth.signIn', serverId);
-      else if (choice === 'Sign In with Device Code') void vscode.commands.executeCommand('mcpOAuth.signInWithDeviceCode', serverId);
+      else if (choice === 'Sign In' || choice === 'Try Again')
+        void vscode.commands.executeCommand('mcpOAuth.signIn', serverId);
+      else if (choice === 'Sign In with Device Code')
+        void vscode.commands.executeCommand('mcpOAuth.signInWithDeviceCode', serverId);
     });
   };
 
   /** A command on one server: resolves the argument (or asks), then runs guarded. */
-  const serverCommand = (command: string, pickTitle: string, run: (id: string) => Promise<unknown>, needsSession = false) =>
+  const serverCommand = (
+    command: string,
+    pickTitle: string,
+    run: (id: string) => Promise<unknown>,
+    needsSession = false,
+  ) =>
     vscode.commands.registerCommand(`mcpOAuth.${command}`, async (arg?: unknown) => {
       let id: string | undefined;
       try {
@@ -86,7 +112,9 @@ export function registerCommands(manager: ServerManager, logger: Logger): vscode
     const tokens = await manager.signIn(id, flow);
     if (!tokens) return;
     const account = manager.sessions()[id]?.account;
-    void vscode.window.showInformationMessage(account ? `Signed in to ${name(id)} as ${account}.` : `Signed in to ${name(id)}.`);
+    void vscode.window.showInformationMessage(
+      account ? `Signed in to ${name(id)} as ${account}.` : `Signed in to ${name(id)}.`,
+    );
   };
 
   return [
@@ -107,57 +135,97 @@ export function registerCommands(manager: ServerManager, logger: Logger): vscode
     }),
 
     serverCommand('signIn', 'Sign in to which MCP server?', (id) => signIn(id)),
-    serverCommand('signInWithDeviceCode', 'Sign in with a device code to which MCP server?', (id) => signIn(id, 'deviceCode')),
+    serverCommand('signInWithDeviceCode', 'Sign in with a device code to which MCP server?', (id) =>
+      signIn(id, 'deviceCode'),
+    ),
 
-    serverCommand('signOut', 'Sign out of which MCP server?', async (id) => {
-      const message = await manager.signOut(id);
-      logger.info(`[signOut] [${id}] ${message}`);
-      void vscode.window.showInformationMessage(message);
-    }, true),
+    serverCommand(
+      'signOut',
+      'Sign out of which MCP server?',
+      async (id) => {
+        const message = await manager.signOut(id);
+        logger.info(`[signOut] [${id}] ${message}`);
+        void vscode.window.showInformationMessage(message);
+      },
+      true,
+    ),
 
     serverCommand('importToken', 'Import a token for which MCP server?', async (id) => {
       const text = await readBundle(name(id));
       if (text === undefined) return;
       if (signedIn(id)) {
         const replace = 'Replace';
-        const choice = await vscode.window.showWarningMessage(`Replace the current session for ${name(id)}?`, { modal: true, detail: 'The imported token takes its place; the current tokens are forgotten, not revoked.' }, replace);
+        const choice = await vscode.window.showWarningMessage(
+          `Replace the current session for ${name(id)}?`,
+          { modal: true, detail: 'The imported token takes its place; the current tokens are forgotten, not revoked.' },
+          replace,
+        );
         if (choice !== replace) return;
       }
       await manager.importToken(id, text);
       const session = manager.sessions()[id];
       logger.info(`[importToken] [${id}] imported a token (scopes ${JSON.stringify(session?.scopes.join(' ') ?? '')})`);
-      void vscode.window.showInformationMessage(session ? `Imported a token for ${name(id)} (${session.account}).` : `Imported a token for ${name(id)}.`);
+      void vscode.window.showInformationMessage(
+        session ? `Imported a token for ${name(id)} (${session.account}).` : `Imported a token for ${name(id)}.`,
+      );
     }),
 
-    serverCommand('refreshToken', 'Refresh the token of which MCP server?', async (id) => {
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Refreshing the token for ${name(id)}` }, () => manager.refreshToken(id));
-      const left = timeLeft(manager.sessions()[id]?.expiresAt, Date.now());
-      void vscode.window.showInformationMessage(`Refreshed the access token for ${name(id)}${left && left !== 'expired' ? `; it expires in ${left}` : ''}.`);
-    }, true),
+    serverCommand(
+      'refreshToken',
+      'Refresh the token of which MCP server?',
+      async (id) => {
+        await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Window, title: `Refreshing the token for ${name(id)}` },
+          () => manager.refreshToken(id),
+        );
+        const left = timeLeft(manager.sessions()[id]?.expiresAt, Date.now());
+        void vscode.window.showInformationMessage(
+          `Refreshed the access token for ${name(id)}${left && left !== 'expired' ? `; it expires in ${left}` : ''}.`,
+        );
+      },
+      true,
+    ),
 
-    serverCommand('copyAccessToken', 'Copy the access token of which MCP server?', async (id) => {
-      const token = await manager.accessToken(id);
-      await vscode.env.clipboard.writeText(token);
-      logger.info(`[copyAccessToken] [${id}] copied the access token to the clipboard`);
-      const left = timeLeft(manager.sessions()[id]?.expiresAt, Date.now());
-      void vscode.window.showInformationMessage(`Copied the access token for ${name(id)}. Treat it like a password: whoever has it can act as you${left && left !== 'expired' ? ` for the next ${left}` : ''}.`);
-    }, true),
+    serverCommand(
+      'copyAccessToken',
+      'Copy the access token of which MCP server?',
+      async (id) => {
+        const token = await manager.accessToken(id);
+        await vscode.env.clipboard.writeText(token);
+        logger.info(`[copyAccessToken] [${id}] copied the access token to the clipboard`);
+        const left = timeLeft(manager.sessions()[id]?.expiresAt, Date.now());
+        void vscode.window.showInformationMessage(
+          `Copied the access token for ${name(id)}. Treat it like a password: whoever has it can act as you${left && left !== 'expired' ? ` for the next ${left}` : ''}.`,
+        );
+      },
+      true,
+    ),
 
     serverCommand('showTokenDetails', 'Show the token details of which MCP server?', (id) => details.show(id), true),
 
     serverCommand('resetClientRegistration', 'Reset the client registration of which MCP server?', async (id) => {
       const reset = 'Reset';
-      const choice = await vscode.window.showWarningMessage(`Reset the client registration for ${name(id)}?`, {
-        modal: true,
-        detail: 'The client registered at its authorization server, and a stored client secret, are forgotten. The next sign-in registers again. The current session is kept.',
-      }, reset);
+      const choice = await vscode.window.showWarningMessage(
+        `Reset the client registration for ${name(id)}?`,
+        {
+          modal: true,
+          detail:
+            'The client registered at its authorization server, and a stored client secret, are forgotten. The next sign-in registers again. The current session is kept.',
+        },
+        reset,
+      );
       if (choice !== reset) return;
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Resetting the client registration for ${name(id)}` }, () => manager.resetClientRegistration(id));
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: `Resetting the client registration for ${name(id)}` },
+        () => manager.resetClientRegistration(id),
+      );
       logger.info(`[resetClientRegistration] [${id}] reset`);
       const signInNow = 'Sign In';
-      void vscode.window.showInformationMessage(`The client registration for ${name(id)} was reset.`, signInNow).then((choice) => {
-        if (choice === signInNow) void vscode.commands.executeCommand('mcpOAuth.signIn', id);
-      });
+      void vscode.window
+        .showInformationMessage(`The client registration for ${name(id)} was reset.`, signInNow)
+        .then((choice) => {
+          if (choice === signInNow) void vscode.commands.executeCommand('mcpOAuth.signIn', id);
+        });
     }),
 
     // Refresh: one server when given one; from the view's title bar (or without an argument), every signed-in server.
@@ -165,18 +233,25 @@ export function registerCommands(manager: ServerManager, logger: Logger): vscode
       const id = serverIdOf(arg);
       try {
         if (!id) {
-          const ids = manager.snapshot().servers.filter((s) => s.session).map((s) => s.entry.id);
-          await vscode.window.withProgress({ location: { viewId: 'mcpOAuth.servers' } }, () => Promise.all(ids.map((each) => manager.refreshTools(each))));
+          const ids = manager
+            .snapshot()
+            .servers.filter((s) => s.session)
+            .map((s) => s.entry.id);
+          await vscode.window.withProgress({ location: { viewId: 'mcpOAuth.servers' } }, () =>
+            Promise.all(ids.map((each) => manager.refreshTools(each))),
+          );
           return;
         }
         if (!signedIn(id)) throw new McpOAuthError('not_signed_in', 'Not signed in; sign in to list the tools');
         await vscode.window.withProgress({ location: { viewId: 'mcpOAuth.servers' } }, () => manager.refreshTools(id));
         const view = manager.snapshot().servers.find((s) => s.entry.id === id);
         if (view?.status === 'error') {
-          void vscode.window.showErrorMessage(`${name(id)}: ${view.error ?? 'the tools could not be listed'}`, 'Sign In', 'Show Log').then((choice) => {
-            if (choice === 'Sign In') void vscode.commands.executeCommand('mcpOAuth.signIn', id);
-            else if (choice === 'Show Log') showLog();
-          });
+          void vscode.window
+            .showErrorMessage(`${name(id)}: ${view.error ?? 'the tools could not be listed'}`, 'Sign In', 'Show Log')
+            .then((choice) => {
+              if (choice === 'Sign In') void vscode.commands.executeCommand('mcpOAuth.signIn', id);
+              else if (choice === 'Show Log') showLog();
+            });
         }
       } catch (error) {
         report('refresh', error, id);
@@ -191,7 +266,8 @@ export function registerCommands(manager: ServerManager, logger: Logger): vscode
 /** The server id a command argument names: an id string, or a tree node (anything with a `serverId`). */
 export function serverIdOf(arg: unknown): string | undefined {
   if (typeof arg === 'string') return arg || undefined;
-  if (typeof arg === 'object' && arg !== null && 'serverId' in arg && typeof arg.serverId === 'string') return arg.serverId;
+  if (typeof arg === 'object' && arg !== null && 'serverId' in arg && typeof arg.serverId === 'string')
+    return arg.serverId;
   return undefined;
 }
 
@@ -200,14 +276,20 @@ function isInvalidNode(arg: unknown): arg is { kind: 'invalid'; entry: InvalidEn
 }
 
 function isCancellation(error: unknown): boolean {
-  return error instanceof vscode.CancellationError
-    || error instanceof CancelledError
-    || (error instanceof McpOAuthError && error.code === 'cancelled')
-    || (error instanceof Error && error.name === 'AbortError');
+  return (
+    error instanceof vscode.CancellationError ||
+    error instanceof CancelledError ||
+    (error instanceof McpOAuthError && error.code === 'cancelled') ||
+    (error instanceof Error && error.name === 'AbortError')
+  );
 }
 
 /** Asks for a server; with `filter`, only among those (and says so when none qualifies). */
-async function chooseServer(manager: ServerManager, title: string, filter?: (id: string) => boolean): Promise<string | undefined> {
+async function chooseServer(
+  manager: ServerManager,
+  title: string,
+  filter?: (id: string) => boolean,
+): Promise<string | undefined> {
   const servers = manager.snapshot().servers;
   if (filter && servers.length > 0 && !servers.some((s) => filter(s.entry.id))) {
     const signIn = 'Sign In…';
@@ -223,25 +305,37 @@ async function removeServer(manager: ServerManager, logger: Logger, id: string):
   const entry = manager.require(id);
   const where = locateServer(id);
   if (!where) {
-    throw new McpOAuthError('invalid_config', `${entry.name} is not in the mcpOAuth.servers list of your ${targetLabel(effectiveTarget())}; remove it where it is defined`);
+    throw new McpOAuthError(
+      'invalid_config',
+      `${entry.name} is not in the mcpOAuth.servers list of your ${targetLabel(effectiveTarget())}; remove it where it is defined`,
+    );
   }
   const session = manager.sessions()[id];
   const remove = 'Remove';
-  const choice = await vscode.window.showWarningMessage(`Remove ${entry.name}?`, {
-    modal: true,
-    detail: `It is removed from your ${targetLabel(where.target)}.${session ? ' You are signed out first, and its tokens are revoked.' : ''}`,
-  }, remove);
+  const choice = await vscode.window.showWarningMessage(
+    `Remove ${entry.name}?`,
+    {
+      modal: true,
+      detail: `It is removed from your ${targetLabel(where.target)}.${session ? ' You are signed out first, and its tokens are revoked.' : ''}`,
+    },
+    remove,
+  );
   if (choice !== remove) return;
   if (session) {
     try {
       logger.info(`[removeServer] [${id}] ${await manager.signOut(id)}`);
     } catch (error) {
       // Removing still goes ahead; the tokens stay in SecretStorage until the server is added again and signed out.
-      logger.warn(`[removeServer] [${id}] sign-out failed: ${error instanceof McpOAuthError ? error.message : 'unexpected error'}`);
+      logger.warn(
+        `[removeServer] [${id}] sign-out failed: ${error instanceof McpOAuthError ? error.message : 'unexpected error'}`,
+      );
     }
   }
   const again = locateServer(id);
-  if (!again || !(await removeServerAt(again.target, again.index, (raw) => parseServers([raw]).servers[0]?.id === id))) {
+  if (
+    !again ||
+    !(await removeServerAt(again.target, again.index, (raw) => parseServers([raw]).servers[0]?.id === id))
+  ) {
     throw new McpOAuthError('invalid_config', `${entry.name} changed in the settings meanwhile; remove it there`);
   }
   logger.info(`[removeServer] [${id}] removed from the ${targetLabel(again.target)}`);
@@ -253,14 +347,21 @@ async function removeInvalidEntry(entry: InvalidEntry, logger: Logger): Promise<
   if (entry.index < 0) return openServersSettings();
   const target = effectiveTarget();
   const remove = 'Remove';
-  const choice = await vscode.window.showWarningMessage(`Remove the invalid entry ${entry.label}?`, { modal: true, detail: `It is removed from your ${targetLabel(target)}.` }, remove);
+  const choice = await vscode.window.showWarningMessage(
+    `Remove the invalid entry ${entry.label}?`,
+    { modal: true, detail: `It is removed from your ${targetLabel(target)}.` },
+    remove,
+  );
   if (choice !== remove) return;
   const labelOf = (raw: unknown, index: number) => {
     const n = (raw as { name?: unknown } | null)?.name;
     return typeof n === 'string' && n.trim() ? n.trim() : `entry ${index + 1}`;
   };
   if (!(await removeServerAt(target, entry.index, (raw) => labelOf(raw, entry.index) === entry.label))) {
-    throw new McpOAuthError('invalid_config', `The entry ${entry.label} changed in the settings meanwhile; fix it there`);
+    throw new McpOAuthError(
+      'invalid_config',
+      `The entry ${entry.label} changed in the settings meanwhile; fix it there`,
+    );
   }
   logger.info(`[removeServer] removed the invalid entry ${quote(entry.label)} from the ${targetLabel(target)}`);
 }
@@ -268,10 +369,13 @@ async function removeInvalidEntry(entry: InvalidEntry, logger: Logger): Promise<
 /** A token bundle from a file or pasted; undefined when cancelled. Never logged. */
 async function readBundle(serverName: string): Promise<string | undefined> {
   const title = `Import a token for ${serverName}`;
-  const picked = await vscode.window.showQuickPick([
-    { label: '$(file) From a File…', id: 'file', detail: 'A token bundle (JSON) written by `mcp-oauth export`' },
-    { label: '$(clippy) Paste JSON…', id: 'paste', detail: 'The bundle is read from a hidden input box' },
-  ], { title });
+  const picked = await vscode.window.showQuickPick(
+    [
+      { label: '$(file) From a File…', id: 'file', detail: 'A token bundle (JSON) written by `mcp-oauth export`' },
+      { label: '$(clippy) Paste JSON…', id: 'paste', detail: 'The bundle is read from a hidden input box' },
+    ],
+    { title },
+  );
   if (!picked) return undefined;
   if (picked.id === 'paste') {
     return vscode.window.showInputBox({
@@ -290,10 +394,16 @@ async function readBundle(serverName: string): Promise<string | undefined> {
       },
     });
   }
-  const files = await vscode.window.showOpenDialog({ title, canSelectMany: false, openLabel: 'Import', filters: { 'Token bundle': ['json'], 'All files': ['*'] } });
+  const files = await vscode.window.showOpenDialog({
+    title,
+    canSelectMany: false,
+    openLabel: 'Import',
+    filters: { 'Token bundle': ['json'], 'All files': ['*'] },
+  });
   const file = files?.[0];
   if (!file) return undefined;
   const stat = await vscode.workspace.fs.stat(file);
-  if (stat.size > MAX_BUNDLE_BYTES) throw new McpOAuthError('invalid_bundle', 'That file is too large to be a token bundle');
+  if (stat.size > MAX_BUNDLE_BYTES)
+    throw new McpOAuthError('invalid_bundle', 'That file is too large to be a token bundle');
   return new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
 }

@@ -21,7 +21,10 @@ export class McpDefinitionProvider implements vscode.McpServerDefinitionProvider
   private fingerprint: string;
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly manager: ServerManager, private readonly logger: Logger) {
+  constructor(
+    private readonly manager: ServerManager,
+    private readonly logger: Logger,
+  ) {
     this.fingerprint = this.currentFingerprint();
     this.subscription = manager.onDidChange(() => {
       const next = this.currentFingerprint();
@@ -34,7 +37,10 @@ export class McpDefinitionProvider implements vscode.McpServerDefinitionProvider
   async provideMcpServerDefinitions(): Promise<Definition[]> {
     const definitions: Definition[] = [];
     for (const view of this.manager.snapshot().servers) {
-      const definition = view.entry.transport === 'stdio' ? await this.stdio(view.entry) : new vscode.McpHttpServerDefinition(view.entry.name, vscode.Uri.parse(view.entry.url));
+      const definition =
+        view.entry.transport === 'stdio'
+          ? await this.stdio(view.entry)
+          : new vscode.McpHttpServerDefinition(view.entry.name, vscode.Uri.parse(view.entry.url));
       this.ids.set(definition, view.entry.id);
       definitions.push(definition);
     }
@@ -42,7 +48,9 @@ export class McpDefinitionProvider implements vscode.McpServerDefinitionProvider
   }
 
   async resolveMcpServerDefinition(definition: Definition): Promise<Definition | undefined> {
-    const id = this.ids.get(definition) ?? this.manager.snapshot().servers.find((s) => s.entry.name === definition.label)?.entry.id;
+    const id =
+      this.ids.get(definition) ??
+      this.manager.snapshot().servers.find((s) => s.entry.name === definition.label)?.entry.id;
     const entry = id ? this.manager.entry(id) : undefined;
     if (!entry) return definition;
     if (entry.auth.flow !== 'none' && !this.manager.sessions()[entry.id]) {
@@ -66,7 +74,9 @@ export class McpDefinitionProvider implements vscode.McpServerDefinitionProvider
         env[entry.tokenEnv] = await this.manager.accessToken(entry.id);
         version = String(this.manager.sessions()[entry.id]?.expiresAt ?? '');
       } catch (error) {
-        this.logger.warn(`[mcp] [${entry.id}] no token for the stdio server: ${error instanceof McpOAuthError ? error.message : 'unavailable'}`);
+        this.logger.warn(
+          `[mcp] [${entry.id}] no token for the stdio server: ${error instanceof McpOAuthError ? error.message : 'unavailable'}`,
+        );
       }
     }
     return new vscode.McpStdioServerDefinition(entry.name, entry.command!, [...(entry.args ?? [])], env, version);
@@ -75,7 +85,14 @@ export class McpDefinitionProvider implements vscode.McpServerDefinitionProvider
   /** What the definitions depend on: the settings, and (for stdio servers) whether and until when a token is held. */
   private currentFingerprint(): string {
     const sessions = this.manager.sessions();
-    return JSON.stringify(this.manager.snapshot().servers.map((s) => [s.entry, s.entry.transport === 'stdio' ? sessions[s.entry.id]?.expiresAt ?? null : !!sessions[s.entry.id]]));
+    return JSON.stringify(
+      this.manager
+        .snapshot()
+        .servers.map((s) => [
+          s.entry,
+          s.entry.transport === 'stdio' ? (sessions[s.entry.id]?.expiresAt ?? null) : !!sessions[s.entry.id],
+        ]),
+    );
   }
 
   dispose(): void {

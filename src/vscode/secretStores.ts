@@ -30,7 +30,11 @@ export class SecretTokenStore implements TokenStore {
     try {
       text = await this.secrets.get(SECRET_KEYS.tokens(serverId));
     } catch (error) {
-      throw new McpOAuthError('storage_error', `VS Code's secret storage could not be read for ${JSON.stringify(serverId)}; ${KEYRING_HINT}`, { cause: error });
+      throw new McpOAuthError(
+        'storage_error',
+        `VS Code's secret storage could not be read for ${JSON.stringify(serverId)}; ${KEYRING_HINT}`,
+        { cause: error },
+      );
     }
     if (text === undefined) return undefined;
     let value: unknown;
@@ -40,7 +44,10 @@ export class SecretTokenStore implements TokenStore {
       value = undefined;
     }
     if (!isTokenSet(value)) {
-      throw new McpOAuthError('storage_error', `The stored session for ${JSON.stringify(serverId)} is damaged; sign out of it (or sign in again) to reset it`);
+      throw new McpOAuthError(
+        'storage_error',
+        `The stored session for ${JSON.stringify(serverId)} is damaged; sign out of it (or sign in again) to reset it`,
+      );
     }
     return value;
   }
@@ -49,7 +56,11 @@ export class SecretTokenStore implements TokenStore {
     try {
       await this.secrets.store(SECRET_KEYS.tokens(serverId), JSON.stringify(tokens));
     } catch (error) {
-      throw new McpOAuthError('storage_error', `The session for ${JSON.stringify(serverId)} could not be saved in VS Code's secret storage; ${KEYRING_HINT}`, { cause: error });
+      throw new McpOAuthError(
+        'storage_error',
+        `The session for ${JSON.stringify(serverId)} could not be saved in VS Code's secret storage; ${KEYRING_HINT}`,
+        { cause: error },
+      );
     }
   }
 
@@ -57,13 +68,18 @@ export class SecretTokenStore implements TokenStore {
     try {
       await this.secrets.delete(SECRET_KEYS.tokens(serverId));
     } catch (error) {
-      throw new McpOAuthError('storage_error', `The session for ${JSON.stringify(serverId)} could not be removed from VS Code's secret storage; ${KEYRING_HINT}`, { cause: error });
+      throw new McpOAuthError(
+        'storage_error',
+        `The session for ${JSON.stringify(serverId)} could not be removed from VS Code's secret storage; ${KEYRING_HINT}`,
+        { cause: error },
+      );
     }
   }
 }
 
 /** What to check when SecretStorage itself fails (on Linux it needs a keyring such as gnome-keyring). */
-const KEYRING_HINT = 'check that your system keyring is available and unlocked (see "Troubleshooting" in the README), then try again';
+const KEYRING_HINT =
+  'check that your system keyring is available and unlocked (see "Troubleshooting" in the README), then try again';
 
 /** Dynamic client registrations in SecretStorage (a DCR client may carry a secret), keyed by issuer. */
 export class SecretClientStore implements ClientStore {

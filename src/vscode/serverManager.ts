@@ -91,34 +91,49 @@ export class ServerManager implements vscode.Disposable {
     const session = this.sessions()[entry.id];
     const transient = this.transient.get(entry.id);
     const status = transient?.status ?? (session ? 'signedIn' : 'signedOut');
-    return { entry, status, ...(session ? { session } : {}), ...(transient?.tools ? { tools: transient.tools } : {}), ...(transient?.error ? { error: transient.error } : {}) };
+    return {
+      entry,
+      status,
+      ...(session ? { session } : {}),
+      ...(transient?.tools ? { tools: transient.tools } : {}),
+      ...(transient?.error ? { error: transient.error } : {}),
+    };
   }
 
   /** The heavy half, loaded once. */
   core(): Promise<SessionService> {
-    return (this.service ??= this.loadCore().then(({ SessionService }) => new SessionService({
-      secrets: this.context.secrets,
-      tokens: this.tokens,
-      logger: this.logger,
-      callbacks: this.callbacks,
-      redirectUri: () => UriCallbacks.redirectUri(),
-      externalUrl: async (url) => (await vscode.env.asExternalUri(vscode.Uri.parse(url))).toString(),
-      settings: () => this.settings.timeouts(),
-      askClientSecret: (entry) => askClientSecret(entry),
-      askPrivateKey: (entry) => askPrivateKey(entry),
-      approveStepUp: (entry, challenge) => this.approveStepUp(entry, challenge),
-      onStatus: (entry, status) => {
-        const info = this.sessions()[entry.id];
-        if (!info) return;
-        const tokenState = status.state === 'stale' ? 'stale' : status.state === 'expired' ? 'expired' : 'valid';
-        void this.saveSession(entry.id, { ...info, tokenState, ...(status.expiresAt !== undefined ? { expiresAt: status.expiresAt } : {}) });
-      },
-    })));
+    return (this.service ??= this.loadCore().then(
+      ({ SessionService }) =>
+        new SessionService({
+          secrets: this.context.secrets,
+          tokens: this.tokens,
+          logger: this.logger,
+          callbacks: this.callbacks,
+          redirectUri: () => UriCallbacks.redirectUri(),
+          externalUrl: async (url) => (await vscode.env.asExternalUri(vscode.Uri.parse(url))).toString(),
+          settings: () => this.settings.timeouts(),
+          askClientSecret: (entry) => askClientSecret(entry),
+          askPrivateKey: (entry) => askPrivateKey(entry),
+          approveStepUp: (entry, challenge) => this.approveStepUp(entry, challenge),
+          onStatus: (entry, status) => {
+            const info = this.sessions()[entry.id];
+            if (!info) return;
+            const tokenState = status.state === 'stale' ? 'stale' : status.state === 'expired' ? 'expired' : 'valid';
+            void this.saveSession(entry.id, {
+              ...info,
+              tokenState,
+              ...(status.expiresAt !== undefined ? { expiresAt: status.expiresAt } : {}),
+            });
+          },
+        }),
+    ));
   }
 
   /** The flow a plain "Sign In" uses for this entry. */
   defaultFlow(entry: ServerEntry): SignInFlow {
-    return entry.auth.flow === 'deviceCode' || entry.auth.flow === 'clientCredentials' ? entry.auth.flow : 'authorizationCode';
+    return entry.auth.flow === 'deviceCode' || entry.auth.flow === 'clientCredentials'
+      ? entry.auth.flow
+      : 'authorizationCode';
   }
 
   /** Signs in with progress and cancellation; returns undefined when the user cancelled. */
@@ -128,7 +143,11 @@ export class ServerManager implements vscode.Disposable {
     this.setTransient(id, { status: 'connecting' });
     try {
       const tokens = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `MCP OAuth: signing in to ${entry.name}`, cancellable: true },
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `MCP OAuth: signing in to ${entry.name}`,
+          cancellable: true,
+        },
         async (progress, token) => {
           const abort = new AbortController();
           const sub = token.onCancellationRequested(() => abort.abort());
@@ -138,7 +157,8 @@ export class ServerManager implements vscode.Disposable {
           } finally {
             sub.dispose();
           }
-        });
+        },
+      );
       await this.saveSession(id, sessionInfo(tokens, registrationMethod(entry, tokens)));
       this.setTransient(id, undefined);
       this.logger.info(`[signIn] [${id}] signed in`);
@@ -154,7 +174,12 @@ export class ServerManager implements vscode.Disposable {
     }
   }
 
-  private signInUi(entry: ServerEntry, flow: SignInFlow, abort: AbortController, progress: vscode.Progress<{ message?: string }>): SignInUi {
+  private signInUi(
+    entry: ServerEntry,
+    flow: SignInFlow,
+    abort: AbortController,
+    progress: vscode.Progress<{ message?: string }>,
+  ): SignInUi {
     return {
       signal: abort.signal,
       report: (message) => progress.report({ message }),
@@ -173,10 +198,19 @@ export class ServerManager implements vscode.Disposable {
       const paste = 'Paste the Redirect URL…';
       const device = 'Use a Device Code';
       const choice = await vscode.window.showInformationMessage(
-        `Still waiting for the browser to return to VS Code for ${entry.name}.`, paste, device);
+        `Still waiting for the browser to return to VS Code for ${entry.name}.`,
+        paste,
+        device,
+      );
       if (choice === paste) {
-        const url = await vscode.window.showInputBox({ title: 'Paste the URL the browser ended on', ignoreFocusOut: true, password: true, prompt: 'It starts with the redirect URI and carries code and state.' });
-        if (url && !this.callbacks.deliver(url)) void vscode.window.showWarningMessage('That URL does not belong to this sign-in.');
+        const url = await vscode.window.showInputBox({
+          title: 'Paste the URL the browser ended on',
+          ignoreFocusOut: true,
+          password: true,
+          prompt: 'It starts with the redirect URI and carries code and state.',
+        });
+        if (url && !this.callbacks.deliver(url))
+          void vscode.window.showWarningMessage('That URL does not belong to this sign-in.');
       } else if (choice === device) {
         abort.abort();
         void vscode.commands.executeCommand('mcpOAuth.signInWithDeviceCode', entry.id);
@@ -192,7 +226,9 @@ export class ServerManager implements vscode.Disposable {
     this.setTransient(id, undefined);
     if (!result.wasSignedIn) return `Not signed in to ${entry.name}.`;
     const revoked = result.refreshToken === 'revoked' || result.accessToken === 'revoked';
-    return revoked ? `Signed out of ${entry.name}; the tokens were revoked.` : `Signed out of ${entry.name} locally; the tokens could not be revoked (${result.reason ?? 'no revocation endpoint'}).`;
+    return revoked
+      ? `Signed out of ${entry.name}; the tokens were revoked.`
+      : `Signed out of ${entry.name} locally; the tokens could not be revoked (${result.reason ?? 'no revocation endpoint'}).`;
   }
 
   async refreshToken(id: string): Promise<void> {
@@ -238,7 +274,11 @@ export class ServerManager implements vscode.Disposable {
 
   require(id: string): ServerEntry {
     const entry = this.entry(id);
-    if (!entry) throw new McpOAuthError('invalid_config', `No server with the id ${JSON.stringify(id)} is configured in mcpOAuth.servers`);
+    if (!entry)
+      throw new McpOAuthError(
+        'invalid_config',
+        `No server with the id ${JSON.stringify(id)} is configured in mcpOAuth.servers`,
+      );
     return entry;
   }
 
@@ -253,7 +293,11 @@ export class ServerManager implements vscode.Disposable {
   private async approveStepUp(entry: ServerEntry, challenge: BearerChallenge): Promise<boolean> {
     const scopes = challenge.scopes?.join(' ') ?? 'more access';
     const approve = 'Approve';
-    const choice = await vscode.window.showWarningMessage(`${entry.name} asks for more access (${scopes}).`, { modal: true, detail: 'You will be asked to sign in again in the browser.' }, approve);
+    const choice = await vscode.window.showWarningMessage(
+      `${entry.name} asks for more access (${scopes}).`,
+      { modal: true, detail: 'You will be asked to sign in again in the browser.' },
+      approve,
+    );
     if (choice !== approve) return false;
     return !!(await this.signIn(entry.id, this.defaultFlow(entry), challenge.scopes ?? []));
   }
@@ -265,7 +309,8 @@ export class ServerManager implements vscode.Disposable {
   }
 
   private reportInvalid(): void {
-    for (const bad of this.settings.servers().invalid) this.logger.warn(`[settings] mcpOAuth.servers: ${JSON.stringify(bad.label)} is ignored: ${bad.message}`);
+    for (const bad of this.settings.servers().invalid)
+      this.logger.warn(`[settings] mcpOAuth.servers: ${JSON.stringify(bad.label)} is ignored: ${bad.message}`);
   }
 
   dispose(): void {
@@ -286,11 +331,12 @@ async function askClientSecret(entry: ServerEntry): Promise<string | undefined> 
 
 /** The client's private key for private_key_jwt, read from a PEM file the user picks (on the remote side in a remote window). */
 async function askPrivateKey(entry: ServerEntry): Promise<string | undefined> {
-  const [file] = (await vscode.window.showOpenDialog({
-    title: `Private key of the client ${entry.auth.clientId ?? ''} for ${entry.name} (PKCS#8 PEM; kept in VS Code's secret storage)`,
-    openLabel: 'Use This Key',
-    canSelectMany: false,
-    filters: { 'PEM private key': ['pem', 'key'], 'All files': ['*'] },
-  })) ?? [];
+  const [file] =
+    (await vscode.window.showOpenDialog({
+      title: `Private key of the client ${entry.auth.clientId ?? ''} for ${entry.name} (PKCS#8 PEM; kept in VS Code's secret storage)`,
+      openLabel: 'Use This Key',
+      canSelectMany: false,
+      filters: { 'PEM private key': ['pem', 'key'], 'All files': ['*'] },
+    })) ?? [];
   return file ? new TextDecoder().decode(await vscode.workspace.fs.readFile(file)) : undefined;
 }

@@ -35,7 +35,11 @@ function listAt(target: ServersTarget): unknown[] {
   const values = inspect();
   const value = target === vscode.ConfigurationTarget.Global ? values.globalValue : values.workspaceValue;
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new McpOAuthError('invalid_config', `mcpOAuth.servers in your ${targetLabel(target)} is not an array; fix it first`);
+  if (!Array.isArray(value))
+    throw new McpOAuthError(
+      'invalid_config',
+      `mcpOAuth.servers in your ${targetLabel(target)} is not an array; fix it first`,
+    );
   return [...value];
 }
 
@@ -54,7 +58,11 @@ export function locateServer(id: string): { target: ServersTarget; index: number
 }
 
 /** Removes the entry at `index` of the list in `target`, after checking it is still the one meant. */
-export async function removeServerAt(target: ServersTarget, index: number, expect: (raw: unknown) => boolean): Promise<boolean> {
+export async function removeServerAt(
+  target: ServersTarget,
+  index: number,
+  expect: (raw: unknown) => boolean,
+): Promise<boolean> {
   const list = listAt(target);
   if (index < 0 || index >= list.length || !expect(list[index])) return false;
   list.splice(index, 1);
@@ -67,6 +75,8 @@ export async function openServersSettings(): Promise<void> {
   if (effectiveTarget() === vscode.ConfigurationTarget.Workspace) {
     await vscode.commands.executeCommand('workbench.action.openWorkspaceSettingsFile');
   } else {
-    await vscode.commands.executeCommand('workbench.action.openSettingsJson', { revealSetting: { key: `${SECTION}.${KEY}`, edit: true } });
+    await vscode.commands.executeCommand('workbench.action.openSettingsJson', {
+      revealSetting: { key: `${SECTION}.${KEY}`, edit: true },
+    });
   }
 }

@@ -80,18 +80,22 @@ export class SessionList {
    * changed SecretStorage while this one was closed.
    */
   async reconcile(): Promise<void> {
-    await Promise.all(this.host.entries().map(async ({ id }) => {
-      let stored: boolean | 'damaged';
-      try {
-        stored = (await this.host.tokens.get(id, { fresh: true })) !== undefined;
-      } catch {
-        stored = 'damaged'; // the re-read reports it on its server
-      }
-      if (stored === 'damaged' || stored !== !!this.state[id]) {
-        this.host.logger.info(`[sessions] [${id}] the saved session list disagrees with SecretStorage; re-reading the stored tokens`);
-        await this.sync(id);
-      }
-    }));
+    await Promise.all(
+      this.host.entries().map(async ({ id }) => {
+        let stored: boolean | 'damaged';
+        try {
+          stored = (await this.host.tokens.get(id, { fresh: true })) !== undefined;
+        } catch {
+          stored = 'damaged'; // the re-read reports it on its server
+        }
+        if (stored === 'damaged' || stored !== !!this.state[id]) {
+          this.host.logger.info(
+            `[sessions] [${id}] the saved session list disagrees with SecretStorage; re-reading the stored tokens`,
+          );
+          await this.sync(id);
+        }
+      }),
+    );
   }
 
   private async read(id: string): Promise<void> {
@@ -101,10 +105,14 @@ export class SessionList {
       const tokens = await this.host.tokens.get(id, { fresh: true });
       const previous = this.state[id];
       if (!tokens) return await this.save(id, undefined);
-      const registration = previous && previous.clientId === tokens.clientId ? previous.registration : registrationMethod(entry, tokens);
+      const registration =
+        previous && previous.clientId === tokens.clientId ? previous.registration : registrationMethod(entry, tokens);
       await this.save(id, sessionInfo(tokens, registration, previous));
     } catch (error) {
-      this.host.onReadError(id, error instanceof McpOAuthError ? error.message : 'the stored session could not be read');
+      this.host.onReadError(
+        id,
+        error instanceof McpOAuthError ? error.message : 'the stored session could not be read',
+      );
     }
   }
 
@@ -121,7 +129,11 @@ export class SessionList {
       return this.host.memento.update(SESSIONS_KEY, this.state);
     });
     this.queued = write;
-    this.persisting = write.catch((error: unknown) => this.host.logger.error(`[sessions] the session list could not be saved: ${error instanceof Error ? error.message : 'unknown error'}`));
+    this.persisting = write.catch((error: unknown) =>
+      this.host.logger.error(
+        `[sessions] the session list could not be saved: ${error instanceof Error ? error.message : 'unknown error'}`,
+      ),
+    );
     return write;
   }
 }
@@ -139,7 +151,10 @@ export function registrationMethod(entry: ServerEntry, tokens: TokenSet): string
  */
 export function sessionInfo(tokens: TokenSet, registration: string, previous?: SessionInfo): SessionInfo {
   return {
-    account: accountClaim(tokens) ?? (previous?.issuer === tokens.issuer ? previous.account : undefined) ?? describeAccount(tokens),
+    account:
+      accountClaim(tokens) ??
+      (previous?.issuer === tokens.issuer ? previous.account : undefined) ??
+      describeAccount(tokens),
     scopes: tokens.scopes,
     ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
     refreshable: !!tokens.refreshToken || tokens.grantType === 'client_credentials',

@@ -76,7 +76,9 @@ export class SessionService {
     const fingerprint = JSON.stringify(entry);
     const cached = this.auths.get(entry.id);
     if (cached?.fingerprint === fingerprint) return cached.auth;
-    const auth = new ServerAuth(this.environment(entry), entry.url, entry.auth, entry.id, (status) => this.host.onStatus(entry, status));
+    const auth = new ServerAuth(this.environment(entry), entry.url, entry.auth, entry.id, (status) =>
+      this.host.onStatus(entry, status),
+    );
     this.auths.set(entry.id, { fingerprint, auth });
     return auth;
   }
@@ -88,7 +90,11 @@ export class SessionService {
     const request = { ...(challenge ? { challenge } : {}), ...(extraScopes ? { extraScopes } : {}), signal: ui.signal };
     switch (flow) {
       case 'deviceCode':
-        return auth.signInWithDeviceCode({ ...request, clock: { now: Date.now, sleep }, present: (device) => ui.presentDeviceCode(device) });
+        return auth.signInWithDeviceCode({
+          ...request,
+          clock: { now: Date.now, sleep },
+          present: (device) => ui.presentDeviceCode(device),
+        });
       case 'clientCredentials':
         ui.report('Requesting a token…');
         return auth.signInWithClientCredentials(request);
@@ -97,16 +103,24 @@ export class SessionService {
     }
   }
 
-  private async authorizationCode(entry: ServerEntry, auth: ServerAuth, ui: SignInUi, request: { challenge?: BearerChallenge; extraScopes?: readonly string[]; signal: AbortSignal }): Promise<TokenSet> {
+  private async authorizationCode(
+    entry: ServerEntry,
+    auth: ServerAuth,
+    ui: SignInUi,
+    request: { challenge?: BearerChallenge; extraScopes?: readonly string[]; signal: AbortSignal },
+  ): Promise<TokenSet> {
     const useLoopback = entry.auth.redirect === 'loopback';
     const agent = useLoopback ? await this.loopbackAgent(entry, ui) : await this.uriHandlerAgent(ui);
     try {
       return await auth.signIn(agent, request);
     } catch (error) {
       // `auto`: an AS that refuses the URI-handler redirect (custom scheme) still takes a loopback one.
-      const refusedRedirect = error instanceof McpOAuthError && error.code === 'registration_failed' && /redirect/i.test(error.message);
+      const refusedRedirect =
+        error instanceof McpOAuthError && error.code === 'registration_failed' && /redirect/i.test(error.message);
       if (entry.auth.redirect !== 'auto' || !refusedRedirect) throw error;
-      this.host.logger.info(`[signIn] [${entry.id}] the authorization server refused the URI-handler redirect; using a loopback redirect`);
+      this.host.logger.info(
+        `[signIn] [${entry.id}] the authorization server refused the URI-handler redirect; using a loopback redirect`,
+      );
       const loopback = await this.loopbackAgent(entry, ui);
       try {
         return await auth.signIn(loopback, request);
@@ -132,14 +146,23 @@ export class SessionService {
     };
   }
 
-  private async loopbackAgent(entry: ServerEntry, ui: SignInUi): Promise<AuthorizationUserAgent & { close(): Promise<void> }> {
-    const page = '<!doctype html><meta charset="utf-8"><title>Signed in</title><body style="font:16px system-ui;margin:4rem;text-align:center"><h1>Signed in</h1><p>You can close this tab and return to VS Code.</p>';
+  private async loopbackAgent(
+    entry: ServerEntry,
+    ui: SignInUi,
+  ): Promise<AuthorizationUserAgent & { close(): Promise<void> }> {
+    const page =
+      '<!doctype html><meta charset="utf-8"><title>Signed in</title><body style="font:16px system-ui;margin:4rem;text-align:center"><h1>Signed in</h1><p>You can close this tab and return to VS Code.</p>';
     const receiver = await startLoopbackReceiver({ port: entry.auth.loopbackPort ?? 0, successHtml: page });
-    const redirectUri = entry.auth.loopbackPort ? receiver.redirectUri : await this.host.externalUrl(receiver.redirectUri);
+    const redirectUri = entry.auth.loopbackPort
+      ? receiver.redirectUri
+      : await this.host.externalUrl(receiver.redirectUri);
     return {
       redirectUri,
       authorize: async (url, state, signal) => {
-        const waiting = receiver.waitForCallback(state, { timeoutMs: CALLBACK_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+        const waiting = receiver.waitForCallback(state, {
+          timeoutMs: CALLBACK_TIMEOUT_MS,
+          ...(signal ? { signal } : {}),
+        });
         ui.report('Complete the sign-in in your browser…');
         await ui.openBrowser(url);
         return waiting;
@@ -190,7 +213,9 @@ export class SessionService {
       logger: this.host.logger,
       signInHint: (id) => `run "MCP OAuth: Sign In…" and pick ${id}`,
     }));
-    const tokens = tokenManagerSource(this.auth(entry).tokenManager(), (challenge) => this.host.approveStepUp(entry, challenge));
+    const tokens = tokenManagerSource(this.auth(entry).tokenManager(), (challenge) =>
+      this.host.approveStepUp(entry, challenge),
+    );
     const route = gateway.register({ id: entry.id, upstreamUrl: entry.url, tokens });
     return { url: route.url, headers: { [gateway.keyHeader]: gateway.key } };
   }
@@ -234,7 +259,11 @@ export class SessionService {
     const stored = await this.host.secrets.get(SECRET_KEYS.privateKey(entry.id));
     if (stored) return loadPrivateKey(stored);
     const pem = await this.host.askPrivateKey(entry);
-    if (!pem) throw new McpOAuthError('invalid_config', `${entry.name} signs in with a private key (private_key_jwt) and none was chosen; sign in again and choose the client's PKCS#8 PEM key file`);
+    if (!pem)
+      throw new McpOAuthError(
+        'invalid_config',
+        `${entry.name} signs in with a private key (private_key_jwt) and none was chosen; sign in again and choose the client's PKCS#8 PEM key file`,
+      );
     const key = await loadPrivateKey(pem); // a key that does not load is never stored
     await this.host.secrets.store(SECRET_KEYS.privateKey(entry.id), pem);
     return key;

@@ -28,7 +28,10 @@ export class Settings implements vscode.Disposable {
       const value = config.get<number>(key);
       return typeof value === 'number' && Number.isFinite(value) && value >= min ? value : fallback;
     };
-    return { timeoutMs: seconds('requestTimeoutSeconds', 30, 1) * 1000, refreshBeforeMs: seconds('refreshBeforeExpirySeconds', 120, 0) * 1000 };
+    return {
+      timeoutMs: seconds('requestTimeoutSeconds', 30, 1) * 1000,
+      refreshBeforeMs: seconds('refreshBeforeExpirySeconds', 120, 0) * 1000,
+    };
   }
 
   dispose(): void {

@@ -25,7 +25,8 @@ export class TokenDetailsProvider implements vscode.TextDocumentContentProvider,
   /** Opens (or refreshes) the details for one server; throws `not_signed_in` when there is no session. */
   async show(id: string): Promise<void> {
     const entry = this.manager.require(id);
-    if (!(await this.manager.storedTokens(id))) throw new McpOAuthError('not_signed_in', `Not signed in to ${entry.name}; sign in to see its token`);
+    if (!(await this.manager.storedTokens(id)))
+      throw new McpOAuthError('not_signed_in', `Not signed in to ${entry.name}; sign in to see its token`);
     const uri = detailsUri(entry);
     this.emitter.fire(uri);
     let document = await vscode.workspace.openTextDocument(uri);
@@ -42,7 +43,10 @@ export class TokenDetailsProvider implements vscode.TextDocumentContentProvider,
       if (!tokens) return json({ server: entry.name, error: 'Not signed in' });
       return json(tokenDetails(entry, this.manager.sessions()[id], tokens, Date.now()));
     } catch (error) {
-      return json({ server: entry.name, error: error instanceof McpOAuthError ? error.message : 'The stored session could not be read' });
+      return json({
+        server: entry.name,
+        error: error instanceof McpOAuthError ? error.message : 'The stored session could not be read',
+      });
     }
   }
 
@@ -61,7 +65,12 @@ function json(value: unknown): string {
 }
 
 /** What the document shows. Holds no token, no signature and no secret. */
-export function tokenDetails(entry: ServerEntry, info: SessionInfo | undefined, tokens: TokenSet, now: number): Record<string, unknown> {
+export function tokenDetails(
+  entry: ServerEntry,
+  info: SessionInfo | undefined,
+  tokens: TokenSet,
+  now: number,
+): Record<string, unknown> {
   const left = timeLeft(tokens.expiresAt, now);
   return {
     $comment: 'Decoded for display only and not verified. The raw tokens and their signatures are never shown.',
@@ -107,7 +116,9 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
   if (!segment || segment.length > MAX_SEGMENT || !/^[A-Za-z0-9_-]+$/.test(segment)) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

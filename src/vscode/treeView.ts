@@ -1,8 +1,18 @@
 import * as vscode from 'vscode';
 import type { InvalidEntry } from '../mcp/serverConfig';
 import {
-  displayStatus, hostOf, oneLine, registrationText, schemaText, serverContextValue, serverDescription, statusIcon, statusText,
-  timeLeft, tokenDescription, type DisplayStatus,
+  displayStatus,
+  hostOf,
+  oneLine,
+  registrationText,
+  schemaText,
+  serverContextValue,
+  serverDescription,
+  statusIcon,
+  statusText,
+  timeLeft,
+  tokenDescription,
+  type DisplayStatus,
 } from '../mcp/treeModel';
 import type { ServerManager } from './serverManager';
 import type { ServersSnapshot, ServerView } from './serverState';
@@ -35,7 +45,10 @@ export class ServersTreeDataProvider implements vscode.TreeDataProvider<TreeNode
   readonly onDidChangeTreeData = this.emitter.event;
   private cached: { snapshot: ServersSnapshot; byId: Map<string, ServerView> } | undefined;
 
-  constructor(private readonly manager: ServerManager, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly manager: ServerManager,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   snapshot(): ServersSnapshot {
     return this.current().snapshot;
@@ -77,7 +90,8 @@ export class ServersTreeDataProvider implements vscode.TreeDataProvider<TreeNode
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
     switch (node.kind) {
-      case 'invalid': return invalidItem(node.entry);
+      case 'invalid':
+        return invalidItem(node.entry);
       case 'server': {
         const view = this.view(node.serverId);
         return view ? this.serverItem(view) : gone(node.serverId);
@@ -203,7 +217,13 @@ export class ServersTreeDataProvider implements vscode.TreeDataProvider<TreeNode
         const tooltip = new vscode.MarkdownString();
         line(tooltip, 'Scopes', session.scopes.length ? session.scopes.join(' ') : '(none reported)');
         const left = timeLeft(session.expiresAt, now);
-        line(tooltip, 'Expires', session.expiresAt === undefined ? 'no expiry reported' : `${new Date(session.expiresAt).toLocaleString()} (${left === 'expired' ? 'expired' : `in ${left}`})`);
+        line(
+          tooltip,
+          'Expires',
+          session.expiresAt === undefined
+            ? 'no expiry reported'
+            : `${new Date(session.expiresAt).toLocaleString()} (${left === 'expired' ? 'expired' : `in ${left}`})`,
+        );
         line(tooltip, 'Refreshable', session.refreshable ? 'yes' : 'no');
         if (session.tokenState && session.tokenState !== 'valid') line(tooltip, 'State', session.tokenState);
         item.tooltip = tooltip;
@@ -227,7 +247,9 @@ export class ServersTreeDataProvider implements vscode.TreeDataProvider<TreeNode
         item.iconPath = new vscode.ThemeIcon('tools');
         if (tools) {
           item.label = `Tools (${tools.length})`;
-          item.collapsibleState = tools.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
+          item.collapsibleState = tools.length
+            ? vscode.TreeItemCollapsibleState.Collapsed
+            : vscode.TreeItemCollapsibleState.None;
           if (!tools.length) item.description = 'none';
         } else if (view.status === 'connecting') {
           item.label = 'Tools';
@@ -272,7 +294,8 @@ export class ServersTreeView implements vscode.Disposable {
     );
     // Time left moves on: repaint every minute while the view is visible and some token has an expiry.
     this.clock = setInterval(() => {
-      if (this.view.visible && this.provider.snapshot().servers.some((s) => s.session?.expiresAt !== undefined)) this.provider.repaint();
+      if (this.view.visible && this.provider.snapshot().servers.some((s) => s.session?.expiresAt !== undefined))
+        this.provider.repaint();
     }, CLOCK_TICK_MS);
     this.updateContext();
   }
@@ -294,11 +317,16 @@ export class ServersTreeView implements vscode.Disposable {
     const { servers, invalid } = this.provider.snapshot();
     const hasServers = servers.length > 0 || invalid.length > 0;
     const anySignedIn = servers.some((s) => !!s.session);
-    if (hasServers !== this.context.hasServers) void vscode.commands.executeCommand('setContext', CONTEXT_HAS_SERVERS, hasServers);
-    if (anySignedIn !== this.context.anySignedIn) void vscode.commands.executeCommand('setContext', CONTEXT_ANY_SIGNED_IN, anySignedIn);
+    if (hasServers !== this.context.hasServers)
+      void vscode.commands.executeCommand('setContext', CONTEXT_HAS_SERVERS, hasServers);
+    if (anySignedIn !== this.context.anySignedIn)
+      void vscode.commands.executeCommand('setContext', CONTEXT_ANY_SIGNED_IN, anySignedIn);
     this.context = { hasServers, anySignedIn };
     // viewsWelcome only shows in an empty tree, so the signed-out hint is the view's message.
-    this.view.message = servers.length > 0 && !anySignedIn ? 'Sign in to a server so that Copilot agent mode can use its tools.' : undefined;
+    this.view.message =
+      servers.length > 0 && !anySignedIn
+        ? 'Sign in to a server so that Copilot agent mode can use its tools.'
+        : undefined;
   }
 
   dispose(): void {
@@ -309,10 +337,14 @@ export class ServersTreeView implements vscode.Disposable {
 }
 
 function statusThemeIcon(status: DisplayStatus): vscode.ThemeIcon {
-  const color = status === 'signedIn' ? 'testing.iconPassed'
-    : status === 'error' ? 'list.errorForeground'
-      : status === 'stale' || status === 'expired' ? 'list.warningForeground'
-        : undefined;
+  const color =
+    status === 'signedIn'
+      ? 'testing.iconPassed'
+      : status === 'error'
+        ? 'list.errorForeground'
+        : status === 'stale' || status === 'expired'
+          ? 'list.warningForeground'
+          : undefined;
   return new vscode.ThemeIcon(statusIcon(status), color ? new vscode.ThemeColor(color) : undefined);
 }
 
@@ -343,7 +375,10 @@ function toolItem(view: ServerView, tool: NonNullable<ServerView['tools']>[numbe
 function toolTooltip(tool: NonNullable<ServerView['tools']>[number]): vscode.MarkdownString {
   const tooltip = new vscode.MarkdownString();
   tooltip.appendMarkdown('**').appendText(tool.name).appendMarkdown('**\n\n');
-  if (tool.description) tooltip.appendText(tool.description.length > 2000 ? `${tool.description.slice(0, 2000)}…` : tool.description).appendMarkdown('\n\n');
+  if (tool.description)
+    tooltip
+      .appendText(tool.description.length > 2000 ? `${tool.description.slice(0, 2000)}…` : tool.description)
+      .appendMarkdown('\n\n');
   tooltip.appendCodeblock(schemaText(tool.inputSchema), 'json');
   return tooltip;
 }

@@ -35,7 +35,10 @@ export class UriCallbacks implements vscode.UriHandler {
     try {
       return await new Promise<URL>((resolve, reject) => {
         this.waiters.set(state, { resolve });
-        timer = setTimeout(() => reject(new McpOAuthError('callback_timeout', 'The browser did not come back in time; sign in again')), timeoutMs);
+        timer = setTimeout(
+          () => reject(new McpOAuthError('callback_timeout', 'The browser did not come back in time; sign in again')),
+          timeoutMs,
+        );
         onAbort = () => reject(new CancelledError());
         if (signal?.aborted) onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });

@@ -38,12 +38,24 @@ const env: AuthEnvironment = {
   http: defaultHttpPolicy(),
   now: Date.now,
   random: cryptoRandom,
-  logger: { trace() {}, debug() {}, info: (m) => console.error(m), warn: (m) => console.error(m), error: (m) => console.error(m) },
+  logger: {
+    trace() {},
+    debug() {},
+    info: (m) => console.error(m),
+    warn: (m) => console.error(m),
+    error: (m) => console.error(m),
+  },
   tokens: new MemoryTokenStore(),
-  clients: { get: async (k) => clients.get(k), set: async (k, v) => void clients.set(k, v), delete: async (k) => void clients.delete(k) },
+  clients: {
+    get: async (k) => clients.get(k),
+    set: async (k, v) => void clients.set(k, v),
+    delete: async (k) => void clients.delete(k),
+  },
   credentials: async () => ({
     ...(context.client_secret ? { clientSecret: context.client_secret } : {}),
-    ...(context.private_key_pem ? { privateKey: await loadPrivateKey(context.private_key_pem, context.signing_algorithm) } : {}),
+    ...(context.private_key_pem
+      ? { privateKey: await loadPrivateKey(context.private_key_pem, context.signing_algorithm) }
+      : {}),
   }),
   refreshBeforeMs: 60_000,
 };
@@ -51,7 +63,12 @@ const clientCredentials = (process.env.MCP_CONFORMANCE_SCENARIO ?? '').includes(
 const options: AuthOptions = {
   clientMetadataUrl: 'https://conformance-test.local/client-metadata.json',
   ...(context.client_id ? { clientId: context.client_id } : {}),
-  ...(clientCredentials ? { flow: 'clientCredentials', tokenEndpointAuthMethod: context.private_key_pem ? 'private_key_jwt' : 'client_secret_basic' } : {}),
+  ...(clientCredentials
+    ? {
+        flow: 'clientCredentials',
+        tokenEndpointAuthMethod: context.private_key_pem ? 'private_key_jwt' : 'client_secret_basic',
+      }
+    : {}),
 };
 
 async function main(): Promise<void> {

@@ -70,16 +70,32 @@ const started = Date.now();
 // that shell. A client that ignores the timeout then lives on (and keeps the suite waiting on its pipes), so
 // the watchdog and the exit path below kill the whole group.
 const child = spawn(node24, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
-const killGroup = (sig) => { try { process.kill(-child.pid, sig); } catch { /* already gone */ } };
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killGroup('SIGKILL'); process.exit(130); });
+const killGroup = (sig) => {
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    /* already gone */
+  }
+};
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    killGroup('SIGKILL');
+    process.exit(130);
+  });
 let out = '';
-child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+child.stdout.on('data', (d) => {
+  out += d;
+  process.stdout.write(d);
+});
 child.stderr.on('data', (d) => process.stderr.write(d));
 
 // Scenarios run in parallel, each bounded by the client timeout; anything far beyond that is a hang.
 const watchdogMs = timeoutMs + 90_000;
 let watchdogFired = false;
-const watchdog = setTimeout(() => { watchdogFired = true; killGroup('SIGKILL'); }, watchdogMs);
+const watchdog = setTimeout(() => {
+  watchdogFired = true;
+  killGroup('SIGKILL');
+}, watchdogMs);
 
 const { code, signal } = await new Promise((res) => child.on('close', (code, signal) => res({ code, signal })));
 clearTimeout(watchdog);
@@ -91,9 +107,15 @@ const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const totals = { passed: 0, failed: 0, warnings: 0 };
 const scenarios = { passed: 0, failed: 0 };
 const problems = [];
-for (const file of walk(outDir).filter((f) => f.endsWith('checks.json')).sort()) {
+for (const file of walk(outDir)
+  .filter((f) => f.endsWith('checks.json'))
+  .sort()) {
   let checks;
-  try { checks = JSON.parse(readFileSync(file, 'utf8')); } catch { continue; }
+  try {
+    checks = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    continue;
+  }
   const dir = dirname(file);
   const scenario = relative(outDir, dir).replace(/-\d{4}-\d\d-\d\dT[\d-]+Z$/, '');
   const bad = [];
@@ -119,7 +141,8 @@ let crashed = watchdogFired || signal !== null || (code !== 0 && code !== 1);
 if (process.env.CONFORMANCE_SCENARIO) {
   if (!hasChecks(outDir)) crashed = true; // the scenario never produced results
 } else {
-  if (!m) crashed = true; // the suite never printed its summary
+  if (!m)
+    crashed = true; // the suite never printed its summary
   else if (code !== 0 && failed === 0 && warnings === 0) crashed = true; // exit 1 without failures: runner error
 }
 if (watchdogFired) console.error(`run.mjs: suite still running after ${watchdogMs / 1000}s; killed`);
@@ -131,8 +154,12 @@ const bad = failed > 0 || crashed || (strict && warnings > 0);
 const keep = process.env.CONFORMANCE_KEEP === '1' || failed > 0 || warnings > 0 || crashed;
 if (!keep) rmSync(outDir, { recursive: true, force: true });
 // One line per run that counts scenarios (the Total line counts checks, which vary with the client).
-console.log(`Scenarios: ${scenarios.passed} passed, ${scenarios.failed + (crashed && scenarios.failed === 0 ? 1 : 0)} failed`);
-console.log(`\nconformance finished in ${seconds}s (exit ${signal ?? code}); results ${keep ? `in ${outDir}` : 'removed (CONFORMANCE_KEEP=1 keeps them)'}`);
+console.log(
+  `Scenarios: ${scenarios.passed} passed, ${scenarios.failed + (crashed && scenarios.failed === 0 ? 1 : 0)} failed`,
+);
+console.log(
+  `\nconformance finished in ${seconds}s (exit ${signal ?? code}); results ${keep ? `in ${outDir}` : 'removed (CONFORMANCE_KEEP=1 keeps them)'}`,
+);
 finish(passed, failed, warnings, bad ? 1 : 0);
 
 function walk(dir) {

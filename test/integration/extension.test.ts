@@ -14,8 +14,20 @@ const MCP = process.env.MCP_OAUTH_TEST_MCP!;
 /** Every token value seen; the launcher searches the logs, settings and state for them after the run. */
 const secrets = new Set<string>();
 
-const CONTRACT_COMMANDS = ['addServer', 'removeServer', 'signIn', 'signInWithDeviceCode', 'signOut', 'importToken', 'refreshToken',
-  'copyAccessToken', 'showTokenDetails', 'resetClientRegistration', 'refresh', 'showLog'].map((c) => `mcpOAuth.${c}`);
+const CONTRACT_COMMANDS = [
+  'addServer',
+  'removeServer',
+  'signIn',
+  'signInWithDeviceCode',
+  'signOut',
+  'importToken',
+  'refreshToken',
+  'copyAccessToken',
+  'showTokenDetails',
+  'resetClientRegistration',
+  'refresh',
+  'showLog',
+].map((c) => `mcpOAuth.${c}`);
 
 async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
@@ -67,7 +79,8 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
   });
 
   after(() => {
-    if (process.env.MCP_OAUTH_TEST_SECRETS) writeFileSync(process.env.MCP_OAUTH_TEST_SECRETS, JSON.stringify([...secrets]));
+    if (process.env.MCP_OAUTH_TEST_SECRETS)
+      writeFileSync(process.env.MCP_OAUTH_TEST_SECRETS, JSON.stringify([...secrets]));
   });
 
   it('registers every contract command, the authentication provider and the MCP definitions', async () => {
@@ -75,12 +88,19 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     for (const command of CONTRACT_COMMANDS) assert.ok(commands.includes(command), `${command} is registered`);
     assert.equal(await vscode.authentication.getSession('mcp-oauth', ['server:split'], { silent: true }), undefined);
     const definitions = await api.mcpProvider.provideMcpServerDefinitions();
-    assert.deepEqual(definitions.map((d) => d.label), ['Split', 'Device'], 'provided without prompting');
+    assert.deepEqual(
+      definitions.map((d) => d.label),
+      ['Split', 'Device'],
+      'provided without prompting',
+    );
   });
 
   it('reports the malformed settings entry by name and keeps the others working', () => {
     const { servers, invalid } = api.manager.snapshot();
-    assert.deepEqual(servers.map((s) => s.entry.id), ['split', 'device']);
+    assert.deepEqual(
+      servers.map((s) => s.entry.id),
+      ['split', 'device'],
+    );
     assert.equal(invalid.length, 1);
     assert.equal(invalid[0]!.label, 'Broken');
     const labels = api.tree.provider.getChildren().map((node) => String(api.tree.provider.getTreeItem(node).label));
@@ -97,7 +117,10 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     assert.ok(vsSession, 'the authentication provider (the Accounts menu) has the session');
     assert.match(vsSession.account.label, /alice@example\.test/);
     const accounts = await vscode.authentication.getAccounts('mcp-oauth');
-    assert.ok(accounts.some((a) => /alice@example\.test/.test(a.label)), `VS Code lists the account: ${JSON.stringify(accounts.map((a) => a.label))}`);
+    assert.ok(
+      accounts.some((a) => /alice@example\.test/.test(a.label)),
+      `VS Code lists the account: ${JSON.stringify(accounts.map((a) => a.label))}`,
+    );
   });
 
   it('resolves the server to the token gateway, and a tool call works before and after a forced token expiry', async () => {
@@ -112,7 +135,11 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     const core = await api.manager.core();
     const before = (await core.tokens.get('split'))!;
     await core.tokens.set('split', { ...before, accessToken: 'expired-token-xyz', expiresAt: Date.now() - 1000 });
-    assert.match(await callWhoami(resolved.uri.toString(), headers), /alice/, 'works again after the expiry, with no prompt');
+    assert.match(
+      await callWhoami(resolved.uri.toString(), headers),
+      /alice/,
+      'works again after the expiry, with no prompt',
+    );
     const after = (await core.tokens.get('split'))!;
     assert.notEqual(after.accessToken, before.accessToken, 'the gateway refreshed');
     await remember(api, 'split');
@@ -129,7 +156,10 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     const labels = children.map((item) => String(item.label));
     assert.deepEqual(labels, ['Account', 'Token', 'Authorization Server', 'Tools (2)']);
     const toolNodes = provider.getChildren(provider.getChildren(server)[3]);
-    assert.deepEqual(toolNodes.map((node) => String(provider.getTreeItem(node).label)).sort(), ['admin_action', 'whoami']);
+    assert.deepEqual(toolNodes.map((node) => String(provider.getTreeItem(node).label)).sort(), [
+      'admin_action',
+      'whoami',
+    ]);
     // Rich tooltips are built on hover (resolveTreeItem), not for every row.
     const whoami = toolNodes.find((node) => provider.getTreeItem(node).label === 'whoami')!;
     const item = provider.getTreeItem(whoami);
@@ -137,7 +167,8 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     const tooltip = provider.resolveTreeItem(item, whoami).tooltip as vscode.MarkdownString;
     assert.match(tooltip.value, /\*\*whoami\*\*/);
     assert.match(tooltip.value, /```json/, 'with the input schema');
-    const serverTooltip = provider.resolveTreeItem(provider.getTreeItem(server), server).tooltip as vscode.MarkdownString;
+    const serverTooltip = provider.resolveTreeItem(provider.getTreeItem(server), server)
+      .tooltip as vscode.MarkdownString;
     assert.match(serverTooltip.value, /alice@example\\?\.test/);
   });
 
@@ -156,23 +187,48 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
       await Promise.all([remember(api, 'split'), remember(api, 'device')]);
     }
     const globalState = (api.manager as unknown as { context: vscode.ExtensionContext }).context.globalState;
-    await waitFor('the last write', async () => {
-      const expected = Object.fromEntries(await Promise.all(['split', 'device'].map(async (id) => [id, (await api.manager.storedTokens(id))?.expiresAt])));
-      const saved = globalState.get<Record<string, { expiresAt?: number }>>('mcpOAuth.sessions') ?? {};
-      const ok = ['split', 'device'].every((id) => saved[id] && saved[id]!.expiresAt === expected[id] && api.manager.sessions()[id]?.expiresAt === expected[id]);
-      return ok || undefined;
-    }, 5_000);
+    await waitFor(
+      'the last write',
+      async () => {
+        const expected = Object.fromEntries(
+          await Promise.all(
+            ['split', 'device'].map(async (id) => [id, (await api.manager.storedTokens(id))?.expiresAt]),
+          ),
+        );
+        const saved = globalState.get<Record<string, { expiresAt?: number }>>('mcpOAuth.sessions') ?? {};
+        const ok = ['split', 'device'].every(
+          (id) =>
+            saved[id] &&
+            saved[id]!.expiresAt === expected[id] &&
+            api.manager.sessions()[id]?.expiresAt === expected[id],
+        );
+        return ok || undefined;
+      },
+      5_000,
+    );
   });
 
   it('gives a stdio server its token in tokenEnv, and provides it again when the token changes', async () => {
     const config = vscode.workspace.getConfiguration('mcpOAuth');
     const configured = config.get<unknown[]>('servers') ?? [];
-    const stdio = { name: 'Stdio', id: 'stdio', transport: 'stdio', command: process.execPath, args: ['server.js'], url: MCP, tokenEnv: 'MCP_TOKEN', env: { KEEP: '1' } };
+    const stdio = {
+      name: 'Stdio',
+      id: 'stdio',
+      transport: 'stdio',
+      command: process.execPath,
+      args: ['server.js'],
+      url: MCP,
+      tokenEnv: 'MCP_TOKEN',
+      env: { KEEP: '1' },
+    };
     await config.update('servers', [...configured, stdio], vscode.ConfigurationTarget.Global);
     const core = await api.manager.core();
     try {
       await waitFor('the stdio entry', () => api.manager.entry('stdio'));
-      const stdioDefinition = async () => (await api.mcpProvider.provideMcpServerDefinitions()).find((d) => d.label === 'Stdio') as vscode.McpStdioServerDefinition;
+      const stdioDefinition = async () =>
+        (await api.mcpProvider.provideMcpServerDefinitions()).find(
+          (d) => d.label === 'Stdio',
+        ) as vscode.McpStdioServerDefinition;
       assert.equal((await stdioDefinition()).env.MCP_TOKEN, undefined, 'no token before a session');
       // A session for it (the device session's tokens, for the same server URL), stored as a sign-in would.
       const tokens = (await core.tokens.get('device'))!;
@@ -185,7 +241,11 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
       assert.equal(first.env.KEEP, '1');
       assert.equal(first.env.MCP_TOKEN, tokens.accessToken, 'the access token in the named variable');
       // A new token (a refresh, here or in another window): VS Code is told, and gets the new one.
-      const renewed = { ...tokens, accessToken: 'renewed-access-token-for-stdio', expiresAt: (tokens.expiresAt ?? Date.now()) + 60_000 };
+      const renewed = {
+        ...tokens,
+        accessToken: 'renewed-access-token-for-stdio',
+        expiresAt: (tokens.expiresAt ?? Date.now()) + 60_000,
+      };
       changed = waitForEvent(api.mcpProvider.onDidChangeMcpServerDefinitions);
       await core.tokens.set('stdio', renewed);
       await changed;
@@ -207,7 +267,10 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     assert.equal(await api.manager.storedTokens('split'), undefined);
     const response = await fetch(`${AS}/token/introspection`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from('fixture-introspector:fixture-introspector-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from('fixture-introspector:fixture-introspector-secret').toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ token: tokens.refreshToken! }),
     });
     assert.equal(((await response.json()) as { active: boolean }).active, false, 'the refresh token is revoked');

@@ -63,11 +63,20 @@ export async function run(): Promise<void> {
   const started = Date.now();
   const version = vscode.version;
   const fail = (error: string): never => {
-    writeResults({ passes: 0, failures: 1, pending: 0, durationMs: Date.now() - started, vscodeVersion: version, tests: [], error });
+    writeResults({
+      passes: 0,
+      failures: 1,
+      pending: 0,
+      durationMs: Date.now() - started,
+      vscodeVersion: version,
+      tests: [],
+      error,
+    });
     console.error(`[integration] ${error}`);
     throw new Error(error);
   };
-  if (testFiles.length === 0) fail('No test files registered: build the tests with `node esbuild.mjs` (out/integration/index.js).');
+  if (testFiles.length === 0)
+    fail('No test files registered: build the tests with `node esbuild.mjs` (out/integration/index.js).');
 
   // The code-server launcher runs twice in one profile: the main run, then after a window reload only the
   // tests titled "after a reload". Without a phase file (other launchers), those tests are left out.
@@ -79,7 +88,11 @@ export async function run(): Promise<void> {
     color: false,
     timeout: Number(process.env.MCP_OAUTH_TEST_MOCHA_TIMEOUT_MS) || 60_000,
     reporter: LineReporter,
-    ...(grep ? { grep: new RegExp(grep) } : afterReload ? { grep: /after a reload/ } : { grep: /after a reload/, invert: true }),
+    ...(grep
+      ? { grep: new RegExp(grep) }
+      : afterReload
+        ? { grep: /after a reload/ }
+        : { grep: /after a reload/, invert: true }),
   });
 
   // What `mocha.loadFiles()` does for files on disk, for the bundled ones.
@@ -98,9 +111,21 @@ export async function run(): Promise<void> {
   const failures = await new Promise<number>((resolve) => {
     const runner = mocha.run(resolve);
     const fileOf = (t: Mocha.Runnable): string | undefined => t.file;
-    runner.on('pass', (t) => tests.push({ title: t.fullTitle(), file: fileOf(t), state: 'passed', durationMs: t.duration }));
-    runner.on('pending', (t) => tests.push({ title: t.fullTitle(), file: fileOf(t), state: 'pending', durationMs: undefined }));
-    runner.on('fail', (t, err) => tests.push({ title: t.fullTitle(), file: fileOf(t), state: 'failed', durationMs: t.duration, error: describeError(err) }));
+    runner.on('pass', (t) =>
+      tests.push({ title: t.fullTitle(), file: fileOf(t), state: 'passed', durationMs: t.duration }),
+    );
+    runner.on('pending', (t) =>
+      tests.push({ title: t.fullTitle(), file: fileOf(t), state: 'pending', durationMs: undefined }),
+    );
+    runner.on('fail', (t, err) =>
+      tests.push({
+        title: t.fullTitle(),
+        file: fileOf(t),
+        state: 'failed',
+        durationMs: t.duration,
+        error: describeError(err),
+      }),
+    );
   });
   const passes = tests.filter((t) => t.state === 'passed').length;
   const pending = tests.filter((t) => t.state === 'pending').length;

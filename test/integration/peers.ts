@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   // oidc-provider passes the token model itself to its `<model>.saved` events; an opaque token's value is its jti.
   as.provider.on('refresh_token.saved', (...args: unknown[]) => {
     const token = args[0] as { jti: string; clientId?: string; resource?: string };
-    if (!refreshTokens.some((t) => t.value === token.jti)) refreshTokens.push({ value: token.jti, clientId: token.clientId, resource: token.resource });
+    if (!refreshTokens.some((t) => t.value === token.jti))
+      refreshTokens.push({ value: token.jti, clientId: token.clientId, resource: token.resource });
   });
   const split = await startSplitDomainServer({ as });
   const second = await startSplitDomainServer({ as });
@@ -32,27 +33,45 @@ async function main(): Promise<void> {
       res.writeHead(404).end();
       return;
     }
-    void Promise.all(refreshTokens.map(async (t, n) => ({
-      n, clientId: t.clientId, resource: t.resource, active: (await as.introspect(t.value).catch(() => ({ active: undefined }))).active,
-    }))).then((tokens) => {
-      const rpc = (requests: typeof split.requests) => requests.map((r) => r.rpcMethod).filter((m): m is string => !!m);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-        as: { requests: as.requests, grants: as.grants, refreshTokens: tokens },
-        mcp: { [split.url]: rpc(split.requests), [second.url]: rpc(second.requests) },
-      }));
-    }, (error: unknown) => {
-      res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
-    });
+    void Promise.all(
+      refreshTokens.map(async (t, n) => ({
+        n,
+        clientId: t.clientId,
+        resource: t.resource,
+        active: (await as.introspect(t.value).catch(() => ({ active: undefined }))).active,
+      })),
+    ).then(
+      (tokens) => {
+        const rpc = (requests: typeof split.requests) =>
+          requests.map((r) => r.rpcMethod).filter((m): m is string => !!m);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            as: { requests: as.requests, grants: as.grants, refreshTokens: tokens },
+            mcp: { [split.url]: rpc(split.requests), [second.url]: rpc(second.requests) },
+          }),
+        );
+      },
+      (error: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
+      },
+    );
   });
   const servers = [
     { name: 'Split', id: 'split', url: split.url },
     { name: 'Device', id: 'device', url: split.url, auth: { flow: 'deviceCode', clientId: PUBLIC_CLIENT.client_id } },
     { name: 'Broken', url: 'http://broken.example/mcp' }, // plain http off loopback: reported, never used
   ];
-  process.stdout.write(`${JSON.stringify({
-    settings: { 'mcpOAuth.servers': servers },
-    env: { MCP_OAUTH_TEST_AS: as.issuer, MCP_OAUTH_TEST_MCP: split.url, MCP_OAUTH_TEST_MCP2: second.url, MCP_OAUTH_TEST_PEERS_ADMIN: admin.origin },
-  })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      settings: { 'mcpOAuth.servers': servers },
+      env: {
+        MCP_OAUTH_TEST_AS: as.issuer,
+        MCP_OAUTH_TEST_MCP: split.url,
+        MCP_OAUTH_TEST_MCP2: second.url,
+        MCP_OAUTH_TEST_PEERS_ADMIN: admin.origin,
+      },
+    })}\n`,
+  );
   const stop = async () => {
     await admin.close();
     await second.close();

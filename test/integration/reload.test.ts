@@ -18,7 +18,11 @@ describe('after a reload of the window', function () {
     assert.ok(session, 'the Accounts menu still has it');
     await api.manager.refreshTools('device');
     const view = api.manager.snapshot().servers.find((s) => s.entry.id === 'device')!;
-    assert.deepEqual(view.tools?.map((t) => t.name).sort(), ['admin_action', 'whoami'], 'the tools list with the stored token');
+    assert.deepEqual(
+      view.tools?.map((t) => t.name).sort(),
+      ['admin_action', 'whoami'],
+      'the tools list with the stored token',
+    );
   });
 
   it('follows what another window writes to SecretStorage: a refresh, then a sign-out', async () => {
@@ -30,7 +34,11 @@ describe('after a reload of the window', function () {
     const renewed = { ...current, expiresAt: current.expiresAt + 60_000 };
     await secrets.store('mcpOAuth.tokens/device', JSON.stringify(renewed));
     await waitFor(() => api.manager.sessions().device?.expiresAt === renewed.expiresAt || undefined);
-    assert.equal((await api.manager.storedTokens('device'))?.expiresAt, renewed.expiresAt, 'the token copy was re-read');
+    assert.equal(
+      (await api.manager.storedTokens('device'))?.expiresAt,
+      renewed.expiresAt,
+      'the token copy was re-read',
+    );
     // Another window signed out.
     await secrets.delete('mcpOAuth.tokens/device');
     await waitFor(() => (api.manager.sessions().device ? undefined : true));
@@ -43,7 +51,9 @@ describe('after a reload of the window', function () {
     // The extension's own SecretStorage (the manager keeps its context); what a damaged write would leave.
     const secrets = (api.manager as unknown as { context: vscode.ExtensionContext }).context.secrets;
     await secrets.store('mcpOAuth.tokens/device', '{"accessToken": 42, "truncated');
-    const view = await waitFor(() => api.manager.snapshot().servers.find((s) => s.entry.id === 'device' && s.status === 'error'));
+    const view = await waitFor(() =>
+      api.manager.snapshot().servers.find((s) => s.entry.id === 'device' && s.status === 'error'),
+    );
     assert.match(view.error ?? '', /damaged/, 'the tree says what is wrong');
     const split = api.manager.snapshot().servers.find((s) => s.entry.id === 'split')!;
     assert.notEqual(split.status, 'error', 'the other server is unaffected');

@@ -137,10 +137,26 @@ describe('browserCommands', () => {
     ['a literal percent', 'linux', 'browser --zoom=100%% %s', [['browser', '--zoom=100%', url]]],
     ['quoted words', 'linux', `"/opt/My Browser/run" 'a b' %s`, [['/opt/My Browser/run', 'a b', url]]],
     ['a backslash escape', 'linux', '/opt/My\\ Browser/run', [['/opt/My Browser/run', url]]],
-    ['a list', 'linux', 'w3m:lynx %s', [['w3m', url], ['lynx', url]]],
+    [
+      'a list',
+      'linux',
+      'w3m:lynx %s',
+      [
+        ['w3m', url],
+        ['lynx', url],
+      ],
+    ],
     ['empty list entries', 'linux', ':firefox::', [['firefox', url]]],
     ['a Windows path', 'win32', '"C:\\Program Files\\Browser\\b.exe" %s', [['C:\\Program Files\\Browser\\b.exe', url]]],
-    ['a Windows list', 'win32', 'a.exe;b.exe', [['a.exe', url], ['b.exe', url]]],
+    [
+      'a Windows list',
+      'win32',
+      'a.exe;b.exe',
+      [
+        ['a.exe', url],
+        ['b.exe', url],
+      ],
+    ],
     ['blank $BROWSER means the platform opener', 'darwin', '  ', [['open', url]]],
   ];
   for (const [label, platform, browser, expected] of table) {

@@ -18,8 +18,15 @@ const KEY = 'server-a';
 
 function tokenSet(n: number, expiresAt = T0 + HOUR): TokenSet {
   return {
-    accessToken: `at-${n}`, tokenType: 'Bearer', expiresAt, refreshToken: `rt-${n}`, scopes: ['mcp'],
-    issuer: 'https://as.example.com', clientId: 'client-1', tokenEndpoint: 'https://as.example.com/token', obtainedAt: T0,
+    accessToken: `at-${n}`,
+    tokenType: 'Bearer',
+    expiresAt,
+    refreshToken: `rt-${n}`,
+    scopes: ['mcp'],
+    issuer: 'https://as.example.com',
+    clientId: 'client-1',
+    tokenEndpoint: 'https://as.example.com/token',
+    obtainedAt: T0,
   };
 }
 
@@ -163,7 +170,8 @@ describe('CachedTokenStore', () => {
       const calls: string[] = [];
       const refresh = async (tokens: TokenSet): Promise<TokenSet> => {
         calls.push(tokens.refreshToken!);
-        if (used.has(tokens.refreshToken!)) throw new OAuthResponseError('refresh_failed', 'refresh token already used', 'invalid_grant', 400);
+        if (used.has(tokens.refreshToken!))
+          throw new OAuthResponseError('refresh_failed', 'refresh token already used', 'invalid_grant', 400);
         used.add(tokens.refreshToken!);
         return tokenSet(next++, clock.now + HOUR);
       };
@@ -172,7 +180,13 @@ describe('CachedTokenStore', () => {
 
     it('hands out the token from memory: no store read per call', async () => {
       await cached.set(KEY, tokenSet(1));
-      const manager = new TokenManager({ key: KEY, store: cached, refresh: rotatingAs().refresh, now: () => clock.now, refreshBeforeMs: 60_000 });
+      const manager = new TokenManager({
+        key: KEY,
+        store: cached,
+        refresh: rotatingAs().refresh,
+        now: () => clock.now,
+        refreshBeforeMs: 60_000,
+      });
       backing.reads = 0;
       for (let i = 0; i < 100; i++) assert.equal(await manager.getAccessToken(), 'at-1');
       assert.equal(backing.reads, 0);
@@ -182,9 +196,21 @@ describe('CachedTokenStore', () => {
       const as = rotatingAs();
       await cached.set(KEY, tokenSet(1, T0 + 30_000)); // about to expire
       // The other window refreshed first: rt-1 is spent, and the backing store holds its result.
-      const other = new TokenManager({ key: KEY, store: backing, refresh: as.refresh, now: () => clock.now, refreshBeforeMs: 60_000 });
+      const other = new TokenManager({
+        key: KEY,
+        store: backing,
+        refresh: as.refresh,
+        now: () => clock.now,
+        refreshBeforeMs: 60_000,
+      });
       const theirs = await other.getAccessToken();
-      const ours = new TokenManager({ key: KEY, store: cached, refresh: as.refresh, now: () => clock.now, refreshBeforeMs: 60_000 });
+      const ours = new TokenManager({
+        key: KEY,
+        store: cached,
+        refresh: as.refresh,
+        now: () => clock.now,
+        refreshBeforeMs: 60_000,
+      });
       // No invalidate(): the change event has not arrived. The manager's fresh re-read still sees it.
       assert.equal(await ours.getAccessToken(), theirs);
       assert.deepEqual(as.calls, ['rt-1'], 'one refresh in all, and rt-1 was never replayed');
@@ -193,11 +219,20 @@ describe('CachedTokenStore', () => {
 
     it('sees a sign-out in another window once invalidated', async () => {
       await cached.set(KEY, tokenSet(1));
-      const manager = new TokenManager({ key: KEY, store: cached, refresh: rotatingAs().refresh, now: () => clock.now, refreshBeforeMs: 60_000 });
+      const manager = new TokenManager({
+        key: KEY,
+        store: cached,
+        refresh: rotatingAs().refresh,
+        now: () => clock.now,
+        refreshBeforeMs: 60_000,
+      });
       assert.equal(await manager.getAccessToken(), 'at-1');
       await backing.delete(KEY);
       cached.invalidate(KEY);
-      await assert.rejects(manager.getAccessToken(), (e: unknown) => e instanceof McpOAuthError && e.code === 'not_signed_in');
+      await assert.rejects(
+        manager.getAccessToken(),
+        (e: unknown) => e instanceof McpOAuthError && e.code === 'not_signed_in',
+      );
     });
   });
 });

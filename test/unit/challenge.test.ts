@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { bearerChallenge, parseWwwAuthenticate, type AuthChallenge } from '../../src/oauth/challenge';
 import { McpOAuthError } from '../../src/oauth/errors';
 
-const headers = (...values: string[]): Headers => new Headers(values.map((v): [string, string] => ['www-authenticate', v]));
+const headers = (...values: string[]): Headers =>
+  new Headers(values.map((v): [string, string] => ['www-authenticate', v]));
 
 describe('parseWwwAuthenticate', () => {
   const wellFormed: { name: string; header: string; expected: AuthChallenge[] }[] = [
@@ -14,7 +15,12 @@ describe('parseWwwAuthenticate', () => {
     {
       name: 'RFC 6750 §3: an expired token',
       header: 'Bearer realm="example", error="invalid_token", error_description="The access token expired"',
-      expected: [{ scheme: 'bearer', params: { realm: 'example', error: 'invalid_token', error_description: 'The access token expired' } }],
+      expected: [
+        {
+          scheme: 'bearer',
+          params: { realm: 'example', error: 'invalid_token', error_description: 'The access token expired' },
+        },
+      ],
     },
     {
       name: 'RFC 6750 §3.1: insufficient scope',
@@ -24,7 +30,12 @@ describe('parseWwwAuthenticate', () => {
     {
       name: 'RFC 9728 §5.1: resource_metadata',
       header: 'Bearer resource_metadata="https://resource.example.com/.well-known/oauth-protected-resource"',
-      expected: [{ scheme: 'bearer', params: { resource_metadata: 'https://resource.example.com/.well-known/oauth-protected-resource' } }],
+      expected: [
+        {
+          scheme: 'bearer',
+          params: { resource_metadata: 'https://resource.example.com/.well-known/oauth-protected-resource' },
+        },
+      ],
     },
     {
       name: 'a scheme with no parameters',
@@ -92,7 +103,13 @@ describe('parseWwwAuthenticate', () => {
     {
       name: 'a token68 credential',
       header: 'Negotiate YIIBnQYGKwYBBQUCoIIBkTCCAY2gJDAiBgkqhkiC9xIBAgIGCSqGSIb3EgECAgYKKwYBBAGCNwICCg==',
-      expected: [{ scheme: 'negotiate', params: {}, token68: 'YIIBnQYGKwYBBQUCoIIBkTCCAY2gJDAiBgkqhkiC9xIBAgIGCSqGSIb3EgECAgYKKwYBBAGCNwICCg==' }],
+      expected: [
+        {
+          scheme: 'negotiate',
+          params: {},
+          token68: 'YIIBnQYGKwYBBQUCoIIBkTCCAY2gJDAiBgkqhkiC9xIBAgIGCSqGSIb3EgECAgYKKwYBBAGCNwICCg==',
+        },
+      ],
     },
     {
       name: 'a token68 followed by a Bearer challenge',
@@ -147,16 +164,22 @@ describe('parseWwwAuthenticate', () => {
     { name: 'parameters without a separating comma', header: 'Bearer realm="a" scope="b"' },
     { name: 'a header starting with a quoted string', header: '"Bearer" realm="a"' },
     { name: 'a header starting with "="', header: '=Bearer' },
-    { name: 'an unquoted value with characters outside token', header: 'Bearer resource_metadata=https://example.com/x' },
+    {
+      name: 'an unquoted value with characters outside token',
+      header: 'Bearer resource_metadata=https://example.com/x',
+    },
     { name: 'a parameter after a token68', header: 'Bearer abc, realm="x"' },
   ];
   for (const { name, header } of malformed) {
     it(`throws invalid_challenge on ${name}`, () => {
-      assert.throws(() => parseWwwAuthenticate(header), (error: unknown) => {
-        assert.ok(error instanceof McpOAuthError);
-        assert.equal(error.code, 'invalid_challenge');
-        return true;
-      });
+      assert.throws(
+        () => parseWwwAuthenticate(header),
+        (error: unknown) => {
+          assert.ok(error instanceof McpOAuthError);
+          assert.equal(error.code, 'invalid_challenge');
+          return true;
+        },
+      );
     });
   }
 });
@@ -175,17 +198,25 @@ describe('bearerChallenge', () => {
   });
 
   it('reads the RFC 6750 error example', () => {
-    assert.deepEqual(bearerChallenge(headers('Bearer realm="example", error="invalid_token", error_description="The access token expired"')), {
-      error: 'invalid_token',
-      errorDescription: 'The access token expired',
-    });
+    assert.deepEqual(
+      bearerChallenge(
+        headers('Bearer realm="example", error="invalid_token", error_description="The access token expired"'),
+      ),
+      {
+        error: 'invalid_token',
+        errorDescription: 'The access token expired',
+      },
+    );
   });
 
-  it('splits the scope on spaces, keeping the server\'s order and dropping empty entries', () => {
-    assert.deepEqual(bearerChallenge(headers('Bearer error="insufficient_scope", scope="  files:write   files:read  mcp "')), {
-      error: 'insufficient_scope',
-      scopes: ['files:write', 'files:read', 'mcp'],
-    });
+  it("splits the scope on spaces, keeping the server's order and dropping empty entries", () => {
+    assert.deepEqual(
+      bearerChallenge(headers('Bearer error="insufficient_scope", scope="  files:write   files:read  mcp "')),
+      {
+        error: 'insufficient_scope',
+        scopes: ['files:write', 'files:read', 'mcp'],
+      },
+    );
   });
 
   it('omits scopes when the scope parameter is empty', () => {
@@ -194,28 +225,40 @@ describe('bearerChallenge', () => {
 
   it('reads resource_metadata', () => {
     const url = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
-    assert.deepEqual(bearerChallenge(headers(`Bearer resource_metadata="${url}", scope="mcp"`)), { scopes: ['mcp'], resourceMetadataUrl: url });
+    assert.deepEqual(bearerChallenge(headers(`Bearer resource_metadata="${url}", scope="mcp"`)), {
+      scopes: ['mcp'],
+      resourceMetadataUrl: url,
+    });
   });
 
   it('finds the Bearer challenge after a Basic one, with case-insensitive names', () => {
-    assert.deepEqual(bearerChallenge(headers('Basic realm="legacy", bEaReR Scope="a b", Resource_Metadata="https://m.example/prm"')), {
-      scopes: ['a', 'b'],
-      resourceMetadataUrl: 'https://m.example/prm',
-    });
+    assert.deepEqual(
+      bearerChallenge(headers('Basic realm="legacy", bEaReR Scope="a b", Resource_Metadata="https://m.example/prm"')),
+      {
+        scopes: ['a', 'b'],
+        resourceMetadataUrl: 'https://m.example/prm',
+      },
+    );
   });
 
   it('combines several WWW-Authenticate header fields', () => {
-    assert.deepEqual(bearerChallenge(headers('Basic realm="legacy"', 'Bearer scope="mcp", error="insufficient_scope"')), {
-      error: 'insufficient_scope',
-      scopes: ['mcp'],
-    });
+    assert.deepEqual(
+      bearerChallenge(headers('Basic realm="legacy"', 'Bearer scope="mcp", error="insufficient_scope"')),
+      {
+        error: 'insufficient_scope',
+        scopes: ['mcp'],
+      },
+    );
   });
 
   it('unescapes quoted values', () => {
-    assert.deepEqual(bearerChallenge(headers('Bearer error="invalid_token", error_description="token \\"abc\\" expired, sign in"')), {
-      error: 'invalid_token',
-      errorDescription: 'token "abc" expired, sign in',
-    });
+    assert.deepEqual(
+      bearerChallenge(headers('Bearer error="invalid_token", error_description="token \\"abc\\" expired, sign in"')),
+      {
+        error: 'invalid_token',
+        errorDescription: 'token "abc" expired, sign in',
+      },
+    );
   });
 
   const malformed = [

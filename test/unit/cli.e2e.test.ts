@@ -41,14 +41,21 @@ describe('mcp-oauth CLI against real peers', function () {
   });
 
   const browser = `"${process.execPath}" --import tsx "${BROWSER_SCRIPT}" %s`;
-  const cli = async (args: string[], options: { home?: string; env?: Record<string, string>; input?: string; debug?: boolean } = {}): Promise<CliResult> => {
-    const result = await runCli(args, {
-      MCP_OAUTH_HOME: options.home ?? home,
-      BROWSER: browser,
-      APPROVING_BROWSER_LOG: browserLog,
-      MCP_OAUTH_DEBUG: options.debug === false ? undefined : '1', // the most diagnostics, for the leak check
-      ...options.env,
-    }, options.input);
+  const cli = async (
+    args: string[],
+    options: { home?: string; env?: Record<string, string>; input?: string; debug?: boolean } = {},
+  ): Promise<CliResult> => {
+    const result = await runCli(
+      args,
+      {
+        MCP_OAUTH_HOME: options.home ?? home,
+        BROWSER: browser,
+        APPROVING_BROWSER_LOG: browserLog,
+        MCP_OAUTH_DEBUG: options.debug === false ? undefined : '1', // the most diagnostics, for the leak check
+        ...options.env,
+      },
+      options.input,
+    );
     stderrs.push(result.stderr);
     for (const tokens of storedTokens(options.home ?? home)) {
       secrets.add(tokens.accessToken);
@@ -57,10 +64,15 @@ describe('mcp-oauth CLI against real peers', function () {
     return result;
   };
   const ok = (result: CliResult) => {
-    assert.equal(result.code, 0, `exit ${result.code}; stderr: ${result.stderr}; browser: ${browserActions().join(' | ')}`);
+    assert.equal(
+      result.code,
+      0,
+      `exit ${result.code}; stderr: ${result.stderr}; browser: ${browserActions().join(' | ')}`,
+    );
     return result;
   };
-  const browserActions = () => (existsSync(browserLog) ? readFileSync(browserLog, 'utf8').trim().split('\n').filter(Boolean) : []);
+  const browserActions = () =>
+    existsSync(browserLog) ? readFileSync(browserLog, 'utf8').trim().split('\n').filter(Boolean) : [];
   /** The browser script writes its line after the callback answered, which may be just after the CLI exits. */
   const browserActionsOnce = async (count: number) => {
     for (let i = 0; i < 40 && browserActions().length < count; i++) await new Promise((r) => setTimeout(r, 50));
@@ -91,11 +103,18 @@ describe('mcp-oauth CLI against real peers', function () {
 
   it('tools lists whoami and admin_action without signing in again', async () => {
     const result = ok(await cli(['tools', split.url]));
-    const names = result.stdout.trim().split('\n').map((line) => line.split(' ')[0]).sort();
+    const names = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ')[0])
+      .sort();
     assert.deepEqual(names, ['admin_action', 'whoami']);
     assert.equal(browserActions().length, 1, 'no new browser sign-in');
     const json = ok(await cli(['tools', split.url, '--json']));
-    assert.deepEqual((JSON.parse(json.stdout) as { name: string }[]).map((t) => t.name).sort(), ['admin_action', 'whoami']);
+    assert.deepEqual((JSON.parse(json.stdout) as { name: string }[]).map((t) => t.name).sort(), [
+      'admin_action',
+      'whoami',
+    ]);
   });
 
   it('call <url> whoami prints the result', async () => {
@@ -111,7 +130,11 @@ describe('mcp-oauth CLI against real peers', function () {
     assert.equal((await browserActionsOnce(2)).length, 2, 'one more browser round trip');
     const asked = /Open this URL to sign in:\n\s+(\S+)/.exec(result.stderr)?.[1];
     assert.ok(asked);
-    assert.deepEqual(new URL(asked).searchParams.get('scope')!.split(' ').sort(), ['mcp:read', 'mcp:write', 'offline_access']);
+    assert.deepEqual(new URL(asked).searchParams.get('scope')!.split(' ').sort(), [
+      'mcp:read',
+      'mcp:write',
+      'offline_access',
+    ]);
     assert.deepEqual([...onlyTokens(home).scopes].sort(), ['mcp:read', 'mcp:write']);
   });
 
@@ -164,7 +187,10 @@ describe('mcp-oauth CLI against real peers', function () {
     const result = ok(await cli(['login', split.url, '--device']));
     assert.equal(result.stdout, `Signed in to ${split.url} as alice@example.test; scopes: mcp:read\n`);
     assert.match(result.stderr, /To sign in, open http:\/\/127\.0\.0\.1:\d+\/device and enter the code \S+/);
-    assert.equal((await browserActionsOnce(browsedBefore + 1))[browsedBefore], 'approved device http://127.0.0.1:' + new URL(as.issuer).port + '/device');
+    assert.equal(
+      (await browserActionsOnce(browsedBefore + 1))[browsedBefore],
+      'approved device http://127.0.0.1:' + new URL(as.issuer).port + '/device',
+    );
     assert.ok(onlyTokens(home).refreshToken);
     assert.ok(as.grants.some((g) => g.grantType === 'urn:ietf:params:oauth:grant-type:device_code' && !g.error));
   });
@@ -183,7 +209,10 @@ describe('mcp-oauth CLI against real peers', function () {
     assert.equal((JSON.parse(called.stdout) as { clientId: string }).clientId, BASIC_CLIENT.client_id);
     assert.equal(browserActions().length, browsedBefore, 'no browser for a machine client');
     secrets.add(env.MY_SECRET);
-    assert.ok(!readFileSync(path.join(machine, 'tokens.json'), 'utf8').includes(env.MY_SECRET), 'the secret is not stored');
+    assert.ok(
+      !readFileSync(path.join(machine, 'tokens.json'), 'utf8').includes(env.MY_SECRET),
+      'the secret is not stored',
+    );
 
     const missing = await cli(['login', split.url, ...flags], { home: machine, debug: false });
     assert.equal(missing.code, 1);
@@ -193,17 +222,36 @@ describe('mcp-oauth CLI against real peers', function () {
   it('remembers the machine client, so tools, token and logout need only the URL', async () => {
     const machine = path.join(root, 'machine-2');
     const env = { MY_SECRET: BASIC_CLIENT.client_secret as string };
-    ok(await cli(['login', split.url, '--client-credentials', '--client-id', BASIC_CLIENT.client_id!, '--client-secret-env', 'MY_SECRET'], { home: machine, env }));
+    ok(
+      await cli(
+        [
+          'login',
+          split.url,
+          '--client-credentials',
+          '--client-id',
+          BASIC_CLIENT.client_id!,
+          '--client-secret-env',
+          'MY_SECRET',
+        ],
+        { home: machine, env },
+      ),
+    );
     const saved = JSON.parse(readFileSync(path.join(machine, 'servers.json'), 'utf8')) as object;
     assert.ok(!JSON.stringify(saved).includes(env.MY_SECRET), 'the profile names the variable, never the secret');
     const listed = ok(await cli(['tools', split.url], { home: machine, env }));
     assert.match(listed.stdout, /whoami/);
     const grantsBefore = as.grants.filter((g) => g.grantType === 'client_credentials' && !g.error).length;
-    const stored = JSON.parse(readFileSync(path.join(machine, 'tokens.json'), 'utf8')) as { entries: Record<string, { expiresAt: number }> };
+    const stored = JSON.parse(readFileSync(path.join(machine, 'tokens.json'), 'utf8')) as {
+      entries: Record<string, { expiresAt: number }>;
+    };
     for (const entry of Object.values(stored.entries)) entry.expiresAt = Date.now() - 1000; // expired
     writeFileSync(path.join(machine, 'tokens.json'), JSON.stringify(stored), { mode: 0o600 });
     ok(await cli(['token', split.url], { home: machine, env }));
-    assert.equal(as.grants.filter((g) => g.grantType === 'client_credentials' && !g.error).length, grantsBefore + 1, 'renewed with the remembered client');
+    assert.equal(
+      as.grants.filter((g) => g.grantType === 'client_credentials' && !g.error).length,
+      grantsBefore + 1,
+      'renewed with the remembered client',
+    );
     const out = ok(await cli(['logout', split.url], { home: machine, env }));
     assert.doesNotMatch(out.stdout, /invalid_client|NOT revoked/);
   });

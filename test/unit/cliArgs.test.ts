@@ -17,8 +17,16 @@ describe('parseCliArgs', () => {
     ['the help command', ['help'], { command: 'help' }],
     ['version', ['--version'], { command: 'version' }],
     ['login', ['login', URL_], { command: 'login', url: URL_, options: flow() }],
-    ['options before the command', ['--device', 'login', URL_], { command: 'login', url: URL_, options: flow({ flow: 'deviceCode' }) }],
-    ['login --device', ['login', URL_, '--device'], { command: 'login', url: URL_, options: flow({ flow: 'deviceCode' }) }],
+    [
+      'options before the command',
+      ['--device', 'login', URL_],
+      { command: 'login', url: URL_, options: flow({ flow: 'deviceCode' }) },
+    ],
+    [
+      'login --device',
+      ['login', URL_, '--device'],
+      { command: 'login', url: URL_, options: flow({ flow: 'deviceCode' }) },
+    ],
     [
       'login --client-credentials with a secret variable',
       ['login', URL_, '--client-credentials', '--client-id', 'svc', '--client-secret-env', 'MY_SECRET'],
@@ -31,7 +39,11 @@ describe('parseCliArgs', () => {
     [
       'private_key_jwt',
       ['login', URL_, '--client-credentials', '--client-id=svc', '--private-key', './key.pem'],
-      { command: 'login', url: URL_, options: flow({ flow: 'clientCredentials', clientId: 'svc', privateKeyFile: './key.pem' }) },
+      {
+        command: 'login',
+        url: URL_,
+        options: flow({ flow: 'clientCredentials', clientId: 'svc', privateKeyFile: './key.pem' }),
+      },
     ],
     [
       'CIMD client',
@@ -48,7 +60,11 @@ describe('parseCliArgs', () => {
       ['login', URL_, '--resource', 'https://api.example/'],
       { command: 'login', url: URL_, options: flow({ resource: 'https://api.example/' }) },
     ],
-    ['no resource', ['login', URL_, '--no-resource'], { command: 'login', url: URL_, options: flow({ resource: false }) }],
+    [
+      'no resource',
+      ['login', URL_, '--no-resource'],
+      { command: 'login', url: URL_, options: flow({ resource: false }) },
+    ],
     [
       'discovery overrides',
       [
@@ -76,15 +92,33 @@ describe('parseCliArgs', () => {
       ['login', URL_, '--redirect-port', '33418', '--no-browser'],
       { command: 'login', url: URL_, options: flow({ redirectPort: 33418, openBrowser: false }) },
     ],
-    ['loopback http server URL', ['login', 'http://127.0.0.1:3000/mcp'], { command: 'login', url: 'http://127.0.0.1:3000/mcp', options: flow() }],
+    [
+      'loopback http server URL',
+      ['login', 'http://127.0.0.1:3000/mcp'],
+      { command: 'login', url: 'http://127.0.0.1:3000/mcp', options: flow() },
+    ],
     ['token', ['token', URL_], { command: 'token', url: URL_ }],
     ['tools', ['tools', URL_], { command: 'tools', url: URL_, options: flow(), json: false }],
-    ['tools --json', ['tools', URL_, '--json', '--device'], { command: 'tools', url: URL_, options: flow({ flow: 'deviceCode' }), json: true }],
-    ['call without arguments', ['call', URL_, 'search'], { command: 'call', url: URL_, options: flow(), tool: 'search', arguments: {} }],
+    [
+      'tools --json',
+      ['tools', URL_, '--json', '--device'],
+      { command: 'tools', url: URL_, options: flow({ flow: 'deviceCode' }), json: true },
+    ],
+    [
+      'call without arguments',
+      ['call', URL_, 'search'],
+      { command: 'call', url: URL_, options: flow(), tool: 'search', arguments: {} },
+    ],
     [
       'call with JSON arguments',
       ['call', URL_, 'search', '{"query":"mcp","limit":3}', '--scope', 'read'],
-      { command: 'call', url: URL_, options: flow({ scopes: ['read'] }), tool: 'search', arguments: { query: 'mcp', limit: 3 } },
+      {
+        command: 'call',
+        url: URL_,
+        options: flow({ scopes: ['read'] }),
+        tool: 'search',
+        arguments: { query: 'mcp', limit: 3 },
+      },
     ],
     [
       'call with arguments after --',
@@ -123,20 +157,52 @@ describe('parseCliArgs', () => {
     ['an option where a value should be', ['login', URL_, '--client-id', '--device'], /--client-id needs a value/],
     ['an empty value', ['login', URL_, '--client-id='], /--client-id needs a value/],
     ['a repeated single option', ['login', URL_, '--client-id', 'a', '--client-id', 'b'], /given more than once/],
-    ['both flows', ['login', URL_, '--device', '--client-credentials'], /Choose one of --device and --client-credentials/],
-    ['both resource options', ['login', URL_, '--resource', 'https://a.example', '--no-resource'], /Choose one of --resource and --no-resource/],
-    ['a resource with a fragment', ['login', URL_, '--resource', 'https://a.example/#x'], /--resource must be an absolute URI/],
+    [
+      'both flows',
+      ['login', URL_, '--device', '--client-credentials'],
+      /Choose one of --device and --client-credentials/,
+    ],
+    [
+      'both resource options',
+      ['login', URL_, '--resource', 'https://a.example', '--no-resource'],
+      /Choose one of --resource and --no-resource/,
+    ],
+    [
+      'a resource with a fragment',
+      ['login', URL_, '--resource', 'https://a.example/#x'],
+      /--resource must be an absolute URI/,
+    ],
     ['a relative resource', ['login', URL_, '--resource', '/api'], /--resource must be an absolute URI/],
-    ['a secret and a key', ['login', URL_, '--client-id', 'c', '--client-secret-env', 'S', '--private-key', 'k.pem'], /Choose one of/],
-    ['a secret variable without a client id', ['login', URL_, '--client-secret-env', 'S'], /--client-secret-env needs --client-id/],
+    [
+      'a secret and a key',
+      ['login', URL_, '--client-id', 'c', '--client-secret-env', 'S', '--private-key', 'k.pem'],
+      /Choose one of/,
+    ],
+    [
+      'a secret variable without a client id',
+      ['login', URL_, '--client-secret-env', 'S'],
+      /--client-secret-env needs --client-id/,
+    ],
     ['a private key without a client id', ['login', URL_, '--private-key', 'k.pem'], /--private-key needs --client-id/],
-    ['client id and CIMD together', ['login', URL_, '--client-id', 'c', '--client-metadata-url', 'https://a.example/c.json'], /Choose one of --client-id/],
-    ['a CIMD URL without a path', ['login', URL_, '--client-metadata-url', 'https://a.example'], /https URL with a path/],
+    [
+      'client id and CIMD together',
+      ['login', URL_, '--client-id', 'c', '--client-metadata-url', 'https://a.example/c.json'],
+      /Choose one of --client-id/,
+    ],
+    [
+      'a CIMD URL without a path',
+      ['login', URL_, '--client-metadata-url', 'https://a.example'],
+      /https URL with a path/,
+    ],
     ['an http CIMD URL', ['login', URL_, '--client-metadata-url', 'http://a.example/c.json'], /https URL with a path/],
     ['port 0', ['login', URL_, '--redirect-port', '0'], /from 1 to 65535/],
     ['port too high', ['login', URL_, '--redirect-port', '65536'], /from 1 to 65535/],
     ['a port that is not a number', ['login', URL_, '--redirect-port', '8080x'], /from 1 to 65535/],
-    ['a redirect port with the device flow', ['login', URL_, '--device', '--redirect-port', '8080'], /only to the browser sign-in/],
+    [
+      'a redirect port with the device flow',
+      ['login', URL_, '--device', '--redirect-port', '8080'],
+      /only to the browser sign-in/,
+    ],
     ['a scope with a quote', ['login', URL_, '--scope', 'a"b'], /--scope holds a character/],
     ['an AS that is not a URL', ['login', URL_, '--as', 'issuer'], /--as must be an http or https URL/],
     ['a control character in the client id', ['login', URL_, '--client-id', 'a\nb'], /control character/],
@@ -185,7 +251,8 @@ describe('parseCliArgs', () => {
   });
 
   it('documents every command and option in the usage text', () => {
-    for (const word of ['login', 'token', 'tools', 'call', 'logout', 'export', 'import']) assert.match(usage, new RegExp(`\\b${word}\\b`));
+    for (const word of ['login', 'token', 'tools', 'call', 'logout', 'export', 'import'])
+      assert.match(usage, new RegExp(`\\b${word}\\b`));
     for (const option of [
       '--device',
       '--client-credentials',

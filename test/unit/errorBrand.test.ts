@@ -7,7 +7,14 @@ import { CancelledError, HttpRequestError, McpOAuthError, OAuthResponseError } f
 /** The extension and its lazily loaded core bundle the error classes twice; instanceof must still hold. */
 describe('typed errors across bundles', () => {
   const copy = (): typeof Errors => {
-    const { outputFiles } = buildSync({ entryPoints: ['src/oauth/errors.ts'], bundle: true, format: 'cjs', platform: 'node', write: false, minify: true });
+    const { outputFiles } = buildSync({
+      entryPoints: ['src/oauth/errors.ts'],
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      write: false,
+      minify: true,
+    });
     const module = { exports: {} as Record<string, unknown> };
     vm.runInThisContext(`(function (module, exports) {${outputFiles[0]!.text}\n})`)(module, module.exports);
     return module.exports as unknown as typeof Errors;
@@ -20,7 +27,9 @@ describe('typed errors across bundles', () => {
     const oauth = new other.OAuthResponseError('token_error', 'no', 'invalid_grant', 400);
     assert.ok(cancelled instanceof McpOAuthError && cancelled instanceof CancelledError);
     assert.ok(!(cancelled instanceof HttpRequestError));
-    assert.ok(http instanceof HttpRequestError && http instanceof McpOAuthError && !(http instanceof OAuthResponseError));
+    assert.ok(
+      http instanceof HttpRequestError && http instanceof McpOAuthError && !(http instanceof OAuthResponseError),
+    );
     assert.ok(oauth instanceof OAuthResponseError);
     assert.equal(oauth.error, 'invalid_grant');
   });

@@ -31,14 +31,24 @@ const tokenRequests = (as: AuthServer) => as.requests.filter((r) => r.method ===
 
 /** Resolves with what `promise` rejected with; fails when it resolves. */
 async function rejection(promise: Promise<unknown>): Promise<McpOAuthError> {
-  const outcome = await promise.then(() => undefined, (error: unknown) => error);
+  const outcome = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
   assert.ok(outcome !== undefined, 'expected a rejection, but it resolved');
-  assert.ok(outcome instanceof McpOAuthError, `expected an McpOAuthError, got ${String((outcome as Error)?.name)}: ${String((outcome as Error)?.message)}`);
+  assert.ok(
+    outcome instanceof McpOAuthError,
+    `expected an McpOAuthError, got ${String((outcome as Error)?.name)}: ${String((outcome as Error)?.message)}`,
+  );
   return outcome;
 }
 
 /** A stored registration is either absent or whole: a client id, the method, the grants and the redirect it was made for. */
-function assertWholeRegistration(registration: ClientRegistration | undefined, as: AuthServer, redirectUri?: string): void {
+function assertWholeRegistration(
+  registration: ClientRegistration | undefined,
+  as: AuthServer,
+  redirectUri?: string,
+): void {
   if (!registration) return;
   assert.equal(registration.issuer, as.issuer);
   assert.equal(registration.method, 'dcr');
@@ -65,12 +75,23 @@ describe('faults against real peers', function () {
   describe('the authorization server down, slow or failing during sign-in', () => {
     const steps = [
       { step: 'discovery', paths: undefined, codes: { '500': 'http_error', down: 'network_error', slow: 'timeout' } },
-      { step: 'registration', paths: ['/reg'], codes: { '500': 'registration_failed', down: 'network_error', slow: 'timeout' } },
-      { step: 'the token request', paths: ['/token'], codes: { '500': 'token_error', down: 'network_error', slow: 'timeout' } },
+      {
+        step: 'registration',
+        paths: ['/reg'],
+        codes: { '500': 'registration_failed', down: 'network_error', slow: 'timeout' },
+      },
+      {
+        step: 'the token request',
+        paths: ['/token'],
+        codes: { '500': 'token_error', down: 'network_error', slow: 'timeout' },
+      },
     ] as const;
     const clear: Record<ErrorCode, RegExp> = {
-      http_error: /answered HTTP 500/, registration_failed: /HTTP 500; try again later/, token_error: /HTTP 500; try again later/,
-      network_error: /Could not reach http:\/\/127\.0\.0\.1:\d+\//, timeout: /did not answer within \d+ m?s/,
+      http_error: /answered HTTP 500/,
+      registration_failed: /HTTP 500; try again later/,
+      token_error: /HTTP 500; try again later/,
+      network_error: /Could not reach http:\/\/127\.0\.0\.1:\d+\//,
+      timeout: /did not answer within \d+ m?s/,
     } as Record<ErrorCode, RegExp>;
 
     for (const { step, paths, codes } of steps) {
@@ -107,7 +128,8 @@ describe('faults against real peers', function () {
 
           const tokens = await auth.signIn(user);
           assert.deepEqual(await env.tokens.get(auth.tokenKey), tokens, 'the later sign-in stored its tokens');
-          if (step === 'the token request') assert.equal(registrations(as) - registeredBefore, 1, 'the kept registration was reused');
+          if (step === 'the token request')
+            assert.equal(registrations(as) - registeredBefore, 1, 'the kept registration was reused');
           const client = await connectWithTokens(auth);
           try {
             assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /alice/);
@@ -131,7 +153,11 @@ describe('faults against real peers', function () {
         const auth = newServerAuth(env, server.url);
         const user = new ScriptedUser();
         await auth.signIn(user, { challenge: { scopes: ['mcp:read'] } });
-        const route = gateway.register({ id: 'restarting', upstreamUrl: server.url, tokens: tokenManagerSource(auth.tokenManager()) });
+        const route = gateway.register({
+          id: 'restarting',
+          upstreamUrl: server.url,
+          tokens: tokenManagerSource(auth.tokenManager()),
+        });
 
         const first = await connectViaGateway(route.url, gateway);
         first.client.onerror = () => undefined; // the cut SSE stream reports here
@@ -154,7 +180,11 @@ describe('faults against real peers', function () {
         assert.equal(restarted.url, server.url, 'the same URL');
         await assert.rejects(first.client.callTool({ name: 'whoami', arguments: {} }), (error: unknown) => {
           assert.ok(error instanceof StreamableHTTPError, String(error));
-          assert.equal(error.code, 404, 'the new process does not know the old session, and says so (not a sign-in error)');
+          assert.equal(
+            error.code,
+            404,
+            'the new process does not know the old session, and says so (not a sign-in error)',
+          );
           return true;
         });
 
@@ -166,7 +196,10 @@ describe('faults against real peers', function () {
         assert.deepEqual(restarted.sessionIds(), [second.transport.sessionId]);
 
         // A fresh tool listing straight to the server (what the sidebar does) works too.
-        const direct = await connectMcp(server.url, authorizedFetch({ fetch: globalThis.fetch, tokens: auth.tokenManager() }));
+        const direct = await connectMcp(
+          server.url,
+          authorizedFetch({ fetch: globalThis.fetch, tokens: auth.tokenManager() }),
+        );
         clients.push(direct);
         assert.deepEqual((await listAllTools(direct)).map((t) => t.name).sort(), ['admin_action', 'whoami']);
 
@@ -212,7 +245,8 @@ describe('faults against real peers', function () {
         if (root) await rm(root, { recursive: true, force: true });
       });
       const browser = `"${process.execPath}" --import tsx "${path.join(REPO, 'test', 'unit', 'support', 'approvingBrowser.ts')}" %s`;
-      const cli = (home: string, args: string[]) => runCli(args, { MCP_OAUTH_HOME: home, BROWSER: browser, APPROVING_BROWSER_LOG: path.join(root, 'browser.log') });
+      const cli = (home: string, args: string[]) =>
+        runCli(args, { MCP_OAUTH_HOME: home, BROWSER: browser, APPROVING_BROWSER_LOG: path.join(root, 'browser.log') });
       const occupy = async (port: number) => {
         occupant = http.createServer((_req, res) => {
           occupantHits++;
@@ -232,7 +266,10 @@ describe('faults against real peers', function () {
         const first = await cli(home, ['login', split.url, '--redirect-port', String(port)]);
         assert.equal(first.code, 0, first.stderr);
         assert.equal(redirectPortShown(first.stderr), port);
-        const clientsFile = () => JSON.parse(readFileSync(path.join(home, 'clients.json'), 'utf8')) as { entries: Record<string, ClientRegistration> };
+        const clientsFile = () =>
+          JSON.parse(readFileSync(path.join(home, 'clients.json'), 'utf8')) as {
+            entries: Record<string, ClientRegistration>;
+          };
         assert.deepEqual(clientsFile().entries[as.issuer]!.redirectUris, [`http://127.0.0.1:${port}/callback`]);
 
         await occupy(port);
@@ -243,7 +280,11 @@ describe('faults against real peers', function () {
         assert.ok(used > 0);
         assert.match(again.stdout, /^Signed in to .* as alice@example\.test/);
         assert.equal(occupantHits, 0, 'the program on the busy port never got the callback');
-        assert.deepEqual(clientsFile().entries[as.issuer]!.redirectUris, [`http://127.0.0.1:${used}/callback`], 'registered again for the port in use');
+        assert.deepEqual(
+          clientsFile().entries[as.issuer]!.redirectUris,
+          [`http://127.0.0.1:${used}/callback`],
+          'registered again for the port in use',
+        );
       });
 
       it('login --redirect-port on a busy port exits 1 with one clear line, storing nothing', async () => {
@@ -253,7 +294,10 @@ describe('faults against real peers', function () {
         assert.equal(result.code, 1, result.stderr);
         const lines = result.stderr.trim().split('\n');
         assert.equal(lines.length, 1, result.stderr);
-        assert.match(lines[0]!, new RegExp(`^mcp-oauth: Port ${port} on 127\\.0\\.0\\.1 is already in use.*\\[port_in_use\\]$`));
+        assert.match(
+          lines[0]!,
+          new RegExp(`^mcp-oauth: Port ${port} on 127\\.0\\.0\\.1 is already in use.*\\[port_in_use\\]$`),
+        );
         assert.equal(existsSync(path.join(home, 'tokens.json')), false);
         assert.equal(existsSync(path.join(home, 'clients.json')), false);
       });
@@ -268,7 +312,10 @@ describe('faults against real peers', function () {
     });
 
     /** An environment whose transport aborts `controller` 50 ms after sending a request `matches` picks (to a slowed-down peer). */
-    const abortingEnv = (controller: AbortController, matches: (url: URL, init: RequestInit | undefined) => boolean) => {
+    const abortingEnv = (
+      controller: AbortController,
+      matches: (url: URL, init: RequestInit | undefined) => boolean,
+    ) => {
       const base = coreEnvironment();
       const seen: string[] = [];
       const fetch: FetchLike = (input, init) => {
@@ -279,14 +326,18 @@ describe('faults against real peers', function () {
       };
       return { env: { ...base, http: { ...base.http, fetch } }, seen };
     };
-    const isPost = (path: string) => (url: URL, init: RequestInit | undefined) => url.origin === as.issuer && url.pathname === path && init?.method === 'POST';
+    const isPost = (path: string) => (url: URL, init: RequestInit | undefined) =>
+      url.origin === as.issuer && url.pathname === path && init?.method === 'POST';
     const isCancelled = (error: McpOAuthError) => {
       assert.equal(error.code, 'cancelled', `${error.name} ${error.code}: ${error.message}`);
     };
 
     it('during discovery (a slow AS metadata answer) → cancelled; nothing registered or stored; a later sign-in works', async () => {
       const controller = new AbortController();
-      const { env } = abortingEnv(controller, (url) => url.origin === as.issuer && url.pathname.startsWith('/.well-known/'));
+      const { env } = abortingEnv(
+        controller,
+        (url) => url.origin === as.issuer && url.pathname.startsWith('/.well-known/'),
+      );
       const auth = newServerAuth(env, split.url);
       const user = new ScriptedUser();
       const before = registrations(as);
@@ -384,7 +435,15 @@ describe('faults against real peers', function () {
       const auth = newServerAuth(env, split.url);
       const shown: DeviceAuthorization[] = [];
       as.setFault('slow', [deviceEndpointPath]);
-      isCancelled(await rejection(auth.signInWithDeviceCode({ clock: new VirtualClock(), signal: controller.signal, present: (d) => void shown.push(d) })));
+      isCancelled(
+        await rejection(
+          auth.signInWithDeviceCode({
+            clock: new VirtualClock(),
+            signal: controller.signal,
+            present: (d) => void shown.push(d),
+          }),
+        ),
+      );
       assert.equal(shown.length, 0);
       assert.equal(await env.tokens.get(auth.tokenKey), undefined);
       assertWholeRegistration(await env.clients.get(as.issuer), as);
@@ -392,12 +451,19 @@ describe('faults against real peers', function () {
 
     it('during a device token poll in flight (a slow token endpoint) → cancelled; nothing stored', async () => {
       const controller = new AbortController();
-      const { env } = abortingEnv(controller, (url, init) => isPost('/token')(url, init) && String(init?.body).includes(encodeURIComponent(DEVICE_GRANT)));
+      const { env } = abortingEnv(
+        controller,
+        (url, init) => isPost('/token')(url, init) && String(init?.body).includes(encodeURIComponent(DEVICE_GRANT)),
+      );
       const auth = newServerAuth(env, split.url);
       const shown: DeviceAuthorization[] = [];
       const clock = new VirtualClock();
       as.setFault('slow', ['/token']);
-      isCancelled(await rejection(auth.signInWithDeviceCode({ clock, signal: controller.signal, present: (d) => void shown.push(d) })));
+      isCancelled(
+        await rejection(
+          auth.signInWithDeviceCode({ clock, signal: controller.signal, present: (d) => void shown.push(d) }),
+        ),
+      );
       as.setFault(undefined);
       assert.equal(shown.length, 1);
       assert.equal(clock.sleeps.length, 1, 'cancelled during the first poll, not while sleeping');
@@ -412,7 +478,15 @@ describe('faults against real peers', function () {
       const auth = newServerAuth(env, split.url);
       const before = as.requests.length;
       isCancelled(await rejection(auth.signIn(new ScriptedUser(), { signal: controller.signal })));
-      isCancelled(await rejection(auth.signInWithDeviceCode({ clock: new VirtualClock(), signal: controller.signal, present: () => assert.fail('nothing to show') })));
+      isCancelled(
+        await rejection(
+          auth.signInWithDeviceCode({
+            clock: new VirtualClock(),
+            signal: controller.signal,
+            present: () => assert.fail('nothing to show'),
+          }),
+        ),
+      );
       assert.equal(as.requests.length - before, 0, `requests: ${seen.join(', ')}`);
       assert.equal(await env.tokens.get(auth.tokenKey), undefined);
       assert.equal(await env.clients.get(as.issuer), undefined);

@@ -6,7 +6,13 @@ import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } fr
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startAuthServer, type AuthServer } from '../fixtures/authServer';
-import { startCustomMetadataPathServer, startNoMetadataServer, startSelfHostedAsServer, startSplitDomainServer, type McpServerFixture } from '../fixtures/mcpServers';
+import {
+  startCustomMetadataPathServer,
+  startNoMetadataServer,
+  startSelfHostedAsServer,
+  startSplitDomainServer,
+  type McpServerFixture,
+} from '../fixtures/mcpServers';
 import { fetchMetadata, registerPublicClient, signIn } from '../fixtures/signIn';
 import { PUBLIC_CLIENT, staticClients } from '../fixtures/testClients';
 import { approveAuthorization, approveDevice } from '../fixtures/userAgent';
@@ -51,8 +57,18 @@ async function useMcp(server: McpServerFixture, token: string, rawToolCall?: str
     if (rawToolCall) {
       raw = await fetch(server.url, {
         method: 'POST',
-        headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: rawToolCall, arguments: {} } }),
+        headers: {
+          ...MCP_HEADERS,
+          authorization: `Bearer ${token}`,
+          'mcp-session-id': sessionId,
+          'mcp-protocol-version': '2025-06-18',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: { name: rawToolCall, arguments: {} },
+        }),
       });
     }
     const whoami = await client.callTool({ name: 'whoami' });
@@ -84,7 +100,12 @@ describe('test peers', function () {
       assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
       assert.equal(metadata.jwks_uri, as.jwksUri);
       assert.equal(metadata.authorization_response_iss_parameter_supported, true);
-      for (const key of ['registration_endpoint', 'device_authorization_endpoint', 'revocation_endpoint', 'introspection_endpoint']) {
+      for (const key of [
+        'registration_endpoint',
+        'device_authorization_endpoint',
+        'revocation_endpoint',
+        'introspection_endpoint',
+      ]) {
         assert.ok(metadata[key], key);
       }
     });
@@ -92,15 +113,22 @@ describe('test peers', function () {
     it('registers a client (DCR) and runs auth code + PKCE and a rotating refresh, with oauth4webapi', async function () {
       const options = { [oauth.allowInsecureRequests]: true };
       const issuer = new URL(as.issuer);
-      const server = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: 'oauth2' }));
+      const server = await oauth.processDiscoveryResponse(
+        issuer,
+        await oauth.discoveryRequest(issuer, { ...options, algorithm: 'oauth2' }),
+      );
       const registered = await oauth.processDynamicClientRegistrationResponse(
-        await oauth.dynamicClientRegistrationRequest(server, {
-          redirect_uris: ['http://127.0.0.1/callback'],
-          application_type: 'native',
-          token_endpoint_auth_method: 'none',
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-        }, options),
+        await oauth.dynamicClientRegistrationRequest(
+          server,
+          {
+            redirect_uris: ['http://127.0.0.1/callback'],
+            application_type: 'native',
+            token_endpoint_auth_method: 'none',
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+          },
+          options,
+        ),
       );
       const client: oauth.Client = { client_id: registered.client_id };
 
@@ -109,53 +137,110 @@ describe('test peers', function () {
       const redirectUri = 'http://127.0.0.1:49999/callback'; // another port: RFC 8252 §7.3
       const url = new URL(server.authorization_endpoint!);
       url.search = form({
-        client_id: client.client_id, redirect_uri: redirectUri, response_type: 'code', scope: 'mcp:read', state,
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', resource: RESOURCE,
+        client_id: client.client_id,
+        redirect_uri: redirectUri,
+        response_type: 'code',
+        scope: 'mcp:read',
+        state,
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        resource: RESOURCE,
       }).toString();
       const callback = await approveAuthorization(url.href);
       assert.equal(callback.origin + callback.pathname, redirectUri);
       const params = oauth.validateAuthResponse(server, client, callback, state);
 
-      const tokens = await oauth.processAuthorizationCodeResponse(server, client,
-        await oauth.authorizationCodeGrantRequest(server, client, oauth.None(), params, redirectUri, verifier, { ...options, additionalParameters: { resource: RESOURCE } }));
+      const tokens = await oauth.processAuthorizationCodeResponse(
+        server,
+        client,
+        await oauth.authorizationCodeGrantRequest(server, client, oauth.None(), params, redirectUri, verifier, {
+          ...options,
+          additionalParameters: { resource: RESOURCE },
+        }),
+      );
       assert.equal(tokens.expires_in, 120);
       assert.ok(tokens.refresh_token);
-      const { payload, protectedHeader } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(as.jwksUri)), { issuer: as.issuer, audience: RESOURCE });
+      const { payload, protectedHeader } = await jwtVerify(
+        tokens.access_token,
+        createRemoteJWKSet(new URL(as.jwksUri)),
+        { issuer: as.issuer, audience: RESOURCE },
+      );
       assert.equal(protectedHeader.typ, 'at+jwt');
       assert.equal(payload.sub, 'alice');
       assert.equal(payload.email, 'alice@example.test');
       assert.equal(payload.scope, 'mcp:read');
 
-      const refreshed = await oauth.processRefreshTokenResponse(server, client,
-        await oauth.refreshTokenGrantRequest(server, client, oauth.None(), tokens.refresh_token, options));
+      const refreshed = await oauth.processRefreshTokenResponse(
+        server,
+        client,
+        await oauth.refreshTokenGrantRequest(server, client, oauth.None(), tokens.refresh_token, options),
+      );
       assert.ok(refreshed.refresh_token && refreshed.refresh_token !== tokens.refresh_token);
-      const reused = await postForm(server.token_endpoint!, { grant_type: 'refresh_token', client_id: client.client_id, refresh_token: tokens.refresh_token });
+      const reused = await postForm(server.token_endpoint!, {
+        grant_type: 'refresh_token',
+        client_id: client.client_id,
+        refresh_token: tokens.refresh_token,
+      });
       assert.equal(reused.body.error, 'invalid_grant');
-      assert.deepEqual(as.grants.slice(-3).map((g) => g.grantType), ['authorization_code', 'refresh_token', 'refresh_token']);
+      assert.deepEqual(
+        as.grants.slice(-3).map((g) => g.grantType),
+        ['authorization_code', 'refresh_token', 'refresh_token'],
+      );
     });
 
     it('accepts any loopback port only for native clients', async function () {
-      const web = await registerPublicClient(as.metadataUrl, { application_type: 'web', redirect_uris: ['http://127.0.0.1:4000/cb'] });
+      const web = await registerPublicClient(as.metadataUrl, {
+        application_type: 'web',
+        redirect_uris: ['http://127.0.0.1:4000/cb'],
+      });
       await assert.rejects(
-        signIn({ metadataUrl: as.metadataUrl, clientId: web.client_id, redirectUri: 'http://127.0.0.1:4001/cb', resource: RESOURCE, scope: 'mcp:read' }),
+        signIn({
+          metadataUrl: as.metadataUrl,
+          clientId: web.client_id,
+          redirectUri: 'http://127.0.0.1:4001/cb',
+          resource: RESOURCE,
+          scope: 'mcp:read',
+        }),
         /redirect_uri/,
       );
-      const native = await signIn({ metadataUrl: as.metadataUrl, clientId: PUBLIC_CLIENT.client_id, redirectUri: 'http://127.0.0.1:4001/callback', resource: RESOURCE, scope: 'mcp:read' });
+      const native = await signIn({
+        metadataUrl: as.metadataUrl,
+        clientId: PUBLIC_CLIENT.client_id,
+        redirectUri: 'http://127.0.0.1:4001/callback',
+        resource: RESOURCE,
+        scope: 'mcp:read',
+      });
       assert.ok(native.access_token);
     });
 
     it('redirects back with access_denied when the user refuses', async function () {
       await assert.rejects(
-        signIn({ metadataUrl: as.metadataUrl, clientId: PUBLIC_CLIENT.client_id, resource: RESOURCE, scope: 'mcp:read', user: { deny: true } }),
+        signIn({
+          metadataUrl: as.metadataUrl,
+          clientId: PUBLIC_CLIENT.client_id,
+          resource: RESOURCE,
+          scope: 'mcp:read',
+          user: { deny: true },
+        }),
         /error=access_denied/,
       );
     });
 
     it('runs the device flow through verification_uri or verification_uri_complete', async function () {
       const start = async () =>
-        (await postForm(`${as.issuer}/device/auth`, { client_id: PUBLIC_CLIENT.client_id, scope: 'mcp:read', resource: RESOURCE })).body as Record<string, string>;
+        (
+          await postForm(`${as.issuer}/device/auth`, {
+            client_id: PUBLIC_CLIENT.client_id,
+            scope: 'mcp:read',
+            resource: RESOURCE,
+          })
+        ).body as Record<string, string>;
       const poll = (deviceCode: string) =>
-        postForm(`${as.issuer}/token`, { grant_type: DEVICE_GRANT, client_id: PUBLIC_CLIENT.client_id, device_code: deviceCode });
+        postForm(`${as.issuer}/token`, {
+          grant_type: DEVICE_GRANT,
+          client_id: PUBLIC_CLIENT.client_id,
+          device_code: deviceCode,
+        });
 
       const first = await start();
       assert.equal((await poll(first.device_code!)).body.error, 'authorization_pending');
@@ -177,16 +262,24 @@ describe('test peers', function () {
     it('issues client-credentials tokens to basic, post and private_key_jwt clients', async function () {
       const token = `${as.issuer}/token`;
       const grant = { grant_type: 'client_credentials', scope: 'mcp:read mcp:write', resource: RESOURCE };
-      const basic = await postForm(token, grant, { authorization: `Basic ${Buffer.from('static-basic:static-basic-secret').toString('base64')}` });
+      const basic = await postForm(token, grant, {
+        authorization: `Basic ${Buffer.from('static-basic:static-basic-secret').toString('base64')}`,
+      });
       const post = await postForm(token, { ...grant, client_id: 'static-post', client_secret: 'static-post-secret' });
       const assertion = await new SignJWT({})
         .setProtectedHeader({ alg: 'ES256', kid: 'client-key' })
-        .setIssuer('static-jwt').setSubject('static-jwt').setAudience(as.issuer)
-        .setJti(randomUUID()).setIssuedAt().setExpirationTime('1m')
+        .setIssuer('static-jwt')
+        .setSubject('static-jwt')
+        .setAudience(as.issuer)
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('1m')
         .sign(clientKey);
       const jwt = await postForm(token, {
-        ...grant, client_id: 'static-jwt',
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
+        ...grant,
+        client_id: 'static-jwt',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
       });
       for (const [name, result] of Object.entries({ basic, post, jwt })) {
         assert.equal(result.status, 200, `${name}: ${JSON.stringify(result.body)}`);
@@ -197,11 +290,19 @@ describe('test peers', function () {
     });
 
     it('revokes a refresh token: introspection says inactive and the refresh fails', async function () {
-      const tokens = await signIn({ metadataUrl: as.metadataUrl, clientId: PUBLIC_CLIENT.client_id, resource: RESOURCE, scope: 'mcp:read' });
+      const tokens = await signIn({
+        metadataUrl: as.metadataUrl,
+        clientId: PUBLIC_CLIENT.client_id,
+        resource: RESOURCE,
+        scope: 'mcp:read',
+      });
       const refreshToken = tokens.refresh_token!;
       assert.equal((await as.introspect(refreshToken)).active, true);
       // JWT access tokens can be neither introspected nor revoked by oidc-provider.
-      const jwtRevocation = await postForm(`${as.issuer}/token/revocation`, { token: tokens.access_token, client_id: PUBLIC_CLIENT.client_id });
+      const jwtRevocation = await postForm(`${as.issuer}/token/revocation`, {
+        token: tokens.access_token,
+        client_id: PUBLIC_CLIENT.client_id,
+      });
       assert.equal(jwtRevocation.body.error, 'unsupported_token_type');
 
       const revoked = await fetch(`${as.issuer}/token/revocation`, {
@@ -210,7 +311,11 @@ describe('test peers', function () {
       });
       assert.equal(revoked.status, 200);
       assert.equal((await as.introspect(refreshToken)).active, false);
-      const refresh = await postForm(`${as.issuer}/token`, { grant_type: 'refresh_token', client_id: PUBLIC_CLIENT.client_id, refresh_token: refreshToken });
+      const refresh = await postForm(`${as.issuer}/token`, {
+        grant_type: 'refresh_token',
+        client_id: PUBLIC_CLIENT.client_id,
+        refresh_token: refreshToken,
+      });
       assert.equal(refresh.body.error, 'invalid_grant');
     });
   });
@@ -219,8 +324,17 @@ describe('test peers', function () {
     it('keeps the refresh token when rotation is off', async function () {
       const as = await startAuthServer({ refreshTokenRotation: false, clients: [PUBLIC_CLIENT] });
       try {
-        const tokens = await signIn({ metadataUrl: as.metadataUrl, clientId: PUBLIC_CLIENT.client_id, resource: RESOURCE, scope: 'mcp:read' });
-        const refreshed = await postForm(`${as.issuer}/token`, { grant_type: 'refresh_token', client_id: PUBLIC_CLIENT.client_id, refresh_token: tokens.refresh_token! });
+        const tokens = await signIn({
+          metadataUrl: as.metadataUrl,
+          clientId: PUBLIC_CLIENT.client_id,
+          resource: RESOURCE,
+          scope: 'mcp:read',
+        });
+        const refreshed = await postForm(`${as.issuer}/token`, {
+          grant_type: 'refresh_token',
+          client_id: PUBLIC_CLIENT.client_id,
+          refresh_token: tokens.refresh_token!,
+        });
         assert.equal(refreshed.status, 200);
         assert.equal(refreshed.body.refresh_token, tokens.refresh_token);
       } finally {
@@ -281,17 +395,33 @@ describe('test peers', function () {
         const readOnly = await tokenFor(server.url, 'mcp:read');
         const { tools, whoami, raw } = await useMcp(server, readOnly, 'admin_action');
         assert.deepEqual(tools.sort(), ['admin_action', 'whoami']);
-        assert.deepEqual(JSON.parse((whoami.content as { text: string }[])[0]!.text), { sub: 'alice', scopes: ['mcp:read'], clientId: 'static-public' });
+        assert.deepEqual(JSON.parse((whoami.content as { text: string }[])[0]!.text), {
+          sub: 'alice',
+          scopes: ['mcp:read'],
+          clientId: 'static-public',
+        });
         assert.equal(raw!.status, 403);
-        assert.deepEqual(challengeOf(raw!), { error: 'insufficient_scope', scope: 'mcp:read mcp:write', resource_metadata: challenge.resource_metadata });
+        assert.deepEqual(challengeOf(raw!), {
+          error: 'insufficient_scope',
+          scope: 'mcp:read mcp:write',
+          resource_metadata: challenge.resource_metadata,
+        });
 
         const readWrite = await tokenFor(server.url, 'mcp:read mcp:write');
         assert.equal((await useMcp(server, readWrite, 'admin_action')).raw!.status, 200);
 
         const otherAudience = await tokenFor(RESOURCE, 'mcp:read');
-        const rejected = await fetch(server.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${otherAudience}` }, body: '{}' });
+        const rejected = await fetch(server.url, {
+          method: 'POST',
+          headers: { ...MCP_HEADERS, authorization: `Bearer ${otherAudience}` },
+          body: '{}',
+        });
         assert.equal(rejected.status, 401);
-        assert.ok(server.requests.some((r) => r.rpcMethod === 'tools/list' && r.hasAuthorization && r.sessionId && r.status === 200));
+        assert.ok(
+          server.requests.some(
+            (r) => r.rpcMethod === 'tools/list' && r.hasAuthorization && r.sessionId && r.status === 200,
+          ),
+        );
       } finally {
         await server.close();
       }
@@ -307,10 +437,19 @@ describe('test peers', function () {
 
         const metadataUrl = `${server.origin}/.well-known/oauth-authorization-server`;
         const client = await registerPublicClient(metadataUrl);
-        const tokens = await signIn({ metadataUrl, clientId: client.client_id, resource: server.url, scope: 'mcp:read' });
+        const tokens = await signIn({
+          metadataUrl,
+          clientId: client.client_id,
+          resource: server.url,
+          scope: 'mcp:read',
+        });
         assert.deepEqual((await useMcp(server, tokens.access_token)).tools.sort(), ['admin_action', 'whoami']);
 
-        const refreshed = await postForm(`${server.origin}/token`, { grant_type: 'refresh_token', client_id: client.client_id, refresh_token: tokens.refresh_token! });
+        const refreshed = await postForm(`${server.origin}/token`, {
+          grant_type: 'refresh_token',
+          client_id: client.client_id,
+          refresh_token: tokens.refresh_token!,
+        });
         assert.equal(refreshed.status, 200);
         assert.notEqual(refreshed.body.refresh_token, tokens.refresh_token);
       } finally {
@@ -323,8 +462,16 @@ describe('test peers', function () {
       try {
         const unauthenticated = await unauthenticatedPost(server.url);
         assert.equal(unauthenticated.status, 401);
-        assert.deepEqual(challengeOf(unauthenticated), { error: 'invalid_token', error_description: 'Missing Authorization header', scope: 'mcp:read' });
-        for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource', '/.well-known/oauth-authorization-server']) {
+        assert.deepEqual(challengeOf(unauthenticated), {
+          error: 'invalid_token',
+          error_description: 'Missing Authorization header',
+          scope: 'mcp:read',
+        });
+        for (const path of [
+          '/.well-known/oauth-protected-resource/mcp',
+          '/.well-known/oauth-protected-resource',
+          '/.well-known/oauth-authorization-server',
+        ]) {
           assert.equal((await fetch(server.origin + path)).status, 404, path);
         }
         const token = await tokenFor(server.url, 'mcp:read');

@@ -6,7 +6,14 @@ import { startAuthServer } from '../fixtures/authServer';
 import { startSplitDomainServer } from '../fixtures/mcpServers';
 import { coreEnvironment, newServerAuth, RecordingLogger, ScriptedUser, text } from './support/coreHarness';
 import {
-  connectViaGateway, rawRequest, RecordingFetch, signInHint, startRecordingUpstream, staticTokens, type RawRequest, type RecordingUpstream,
+  connectViaGateway,
+  rawRequest,
+  RecordingFetch,
+  signInHint,
+  startRecordingUpstream,
+  staticTokens,
+  type RawRequest,
+  type RecordingUpstream,
   type UpstreamHandler,
 } from './support/gatewayHarness';
 
@@ -45,9 +52,20 @@ describe('token gateway security', () => {
 
   /** A request as VS Code's client sends it (right Host, the key, no Origin), with `changes` applied. */
   const send = (changes: Partial<RawRequest> & { drop?: string[] } = {}) => {
-    const headers: Record<string, string> = { host: `127.0.0.1:${gateway.port}`, ...gateway.requestHeaders, 'content-type': 'application/json', ...changes.headers };
+    const headers: Record<string, string> = {
+      host: `127.0.0.1:${gateway.port}`,
+      ...gateway.requestHeaders,
+      'content-type': 'application/json',
+      ...changes.headers,
+    };
     for (const name of changes.drop ?? []) delete headers[name];
-    return rawRequest(gateway.port, { method: 'POST', path, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}', ...changes, headers });
+    return rawRequest(gateway.port, {
+      method: 'POST',
+      path,
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      ...changes,
+      headers,
+    });
   };
 
   it('forwards a well-formed request (the baseline for the refusals below), addressed to 127.0.0.1 or localhost', async () => {
@@ -66,12 +84,17 @@ describe('token gateway security', () => {
     ['the loopback host on another port', { headers: { host: '127.0.0.2:PORT' } }, 421],
     ['no Host', { drop: ['host'] }, 400], // Node's own HTTP/1.1 check (requireHostHeader) answers first
     ['a web page Origin', { headers: { origin: 'http://evil.example' } }, 403],
-    ['the gateway\'s own origin as Origin', { headers: { origin: 'http://127.0.0.1:PORT' } }, 403],
+    ["the gateway's own origin as Origin", { headers: { origin: 'http://127.0.0.1:PORT' } }, 403],
     ['Origin: null (a sandboxed page)', { headers: { origin: 'null' } }, 403],
   ];
   for (const [what, changes, status] of refusals) {
     it(`refuses a request with ${what} (${status}, never 401) and never calls the upstream`, async () => {
-      const withPort = { ...changes, headers: Object.fromEntries(Object.entries(changes.headers ?? {}).map(([k, v]) => [k, v.replace('PORT', String(gateway.port))])) };
+      const withPort = {
+        ...changes,
+        headers: Object.fromEntries(
+          Object.entries(changes.headers ?? {}).map(([k, v]) => [k, v.replace('PORT', String(gateway.port))]),
+        ),
+      };
       const response = await send(withPort);
       assert.equal(response.status, status);
       if (status !== 400) assert.match(String(response.headers['content-type']), /^text\/plain/);
@@ -85,12 +108,27 @@ describe('token gateway security', () => {
     for (const method of ['GET', 'DELETE']) {
       assert.equal((await send({ method, body: undefined, drop: ['x-mcp-oauth-gateway-key'] })).status, 403);
     }
-    assert.equal((await send({ path: '/servers/other/mcp', drop: ['x-mcp-oauth-gateway-key'] })).status, 403, 'routes cannot be probed without the key');
+    assert.equal(
+      (await send({ path: '/servers/other/mcp', drop: ['x-mcp-oauth-gateway-key'] })).status,
+      403,
+      'routes cannot be probed without the key',
+    );
     assert.equal(upstream.requests.length, 0);
   });
 
   it('answers 404 for unknown routes and paths outside a route, with the key', async () => {
-    for (const other of ['/servers/other/mcp', '/servers/srv', '/servers/srv/mcpx', '/servers/srv/other', '/', '/mcp', '/servers/srv/mcp/../../other/mcp', '/servers/srv/mcp/%2e%2e/x', '/servers/%E0%A4%A/mcp', 'http://evil.example/servers/srv/mcp']) {
+    for (const other of [
+      '/servers/other/mcp',
+      '/servers/srv',
+      '/servers/srv/mcpx',
+      '/servers/srv/other',
+      '/',
+      '/mcp',
+      '/servers/srv/mcp/../../other/mcp',
+      '/servers/srv/mcp/%2e%2e/x',
+      '/servers/%E0%A4%A/mcp',
+      'http://evil.example/servers/srv/mcp',
+    ]) {
       const response = await send({ path: other });
       assert.equal(response.status, 404, other);
     }
@@ -107,9 +145,19 @@ describe('token gateway security', () => {
     try {
       const r = small.register({ id: 'srv', upstreamUrl: upstream.url, tokens: staticTokens(TOKEN) });
       const headers = { host: `127.0.0.1:${small.port}`, ...small.requestHeaders, 'content-type': 'application/json' };
-      const declared = await rawRequest(small.port, { method: 'POST', path: new URL(r.url).pathname, headers, body: 'x'.repeat(2048) });
+      const declared = await rawRequest(small.port, {
+        method: 'POST',
+        path: new URL(r.url).pathname,
+        headers,
+        body: 'x'.repeat(2048),
+      });
       assert.equal(declared.status, 413);
-      const chunked = await rawRequest(small.port, { method: 'POST', path: new URL(r.url).pathname, headers: { ...headers, 'transfer-encoding': 'chunked' }, body: 'x'.repeat(2048) });
+      const chunked = await rawRequest(small.port, {
+        method: 'POST',
+        path: new URL(r.url).pathname,
+        headers: { ...headers, 'transfer-encoding': 'chunked' },
+        body: 'x'.repeat(2048),
+      });
       assert.equal(chunked.status, 413);
       assert.equal(upstream.requests.length, 0);
     } finally {
@@ -117,7 +165,7 @@ describe('token gateway security', () => {
     }
   });
 
-  it('sends its own bearer token, strips the client\'s Authorization, Cookie, key and hop-by-hop headers, and keeps the MCP ones', async () => {
+  it("sends its own bearer token, strips the client's Authorization, Cookie, key and hop-by-hop headers, and keeps the MCP ones", async () => {
     const body = '{"jsonrpc":"2.0","id":5,"method":"tools/list"}';
     const response = await send({
       body,
@@ -138,7 +186,8 @@ describe('token gateway security', () => {
     assert.equal(response.status, 200);
     const seen = upstream.requests[0]!;
     assert.equal(seen.headers.authorization, `Bearer ${TOKEN}`);
-    for (const name of ['cookie', 'proxy-authorization', 'x-hop', 'x-mcp-oauth-gateway-key', 'origin']) assert.equal(seen.headers[name], undefined, name);
+    for (const name of ['cookie', 'proxy-authorization', 'x-hop', 'x-mcp-oauth-gateway-key', 'origin'])
+      assert.equal(seen.headers[name], undefined, name);
     assert.ok(!JSON.stringify(seen.headers).includes(gateway.key), 'the key never goes upstream');
     assert.equal(seen.headers.host, new URL(upstream.url).host);
     assert.equal(seen.headers['mcp-session-id'], 'sess-1');
@@ -154,12 +203,19 @@ describe('token gateway security', () => {
 
   it('does not pass cookies or challenges back to the client', async () => {
     handler = (_record, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'affinity=1', 'www-authenticate': 'Bearer realm="x"', connection: 'x-private', 'x-private': '1' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'set-cookie': 'affinity=1',
+        'www-authenticate': 'Bearer realm="x"',
+        connection: 'x-private',
+        'x-private': '1',
+      });
       res.end('{}');
     };
     const response = await send();
     assert.equal(response.status, 200);
-    for (const name of ['set-cookie', 'www-authenticate', 'x-private']) assert.equal(response.headers[name], undefined, name);
+    for (const name of ['set-cookie', 'www-authenticate', 'x-private'])
+      assert.equal(response.headers[name], undefined, name);
   });
 
   for (const status of [301, 302, 303, 307, 308]) {
@@ -173,8 +229,15 @@ describe('token gateway security', () => {
         for (const method of ['POST', 'GET']) {
           const response = await send({ method, ...(method === 'GET' ? { body: undefined } : {}) });
           assert.equal(response.status, 502, method);
-          assert.equal(response.headers.location, undefined, 'the client is not sent there either (it would carry the key)');
-          assert.match(response.text, /redirected to another origin \("http:\/\/127\.0\.0\.1:\d+"\)\. The gateway does not follow it/);
+          assert.equal(
+            response.headers.location,
+            undefined,
+            'the client is not sent there either (it would carry the key)',
+          );
+          assert.match(
+            response.text,
+            /redirected to another origin \("http:\/\/127\.0\.0\.1:\d+"\)\. The gateway does not follow it/,
+          );
           assert.ok(!response.text.includes(TOKEN));
         }
         assert.equal(other.requests.length, 0, 'the other origin got no request at all');
@@ -196,7 +259,13 @@ describe('token gateway security', () => {
     };
     const followed = await send();
     assert.equal(followed.status, 200);
-    assert.deepEqual(upstream.requests.map((r) => [r.url, r.headers.authorization]), [['/mcp', `Bearer ${TOKEN}`], ['/mcp/', `Bearer ${TOKEN}`]]);
+    assert.deepEqual(
+      upstream.requests.map((r) => [r.url, r.headers.authorization]),
+      [
+        ['/mcp', `Bearer ${TOKEN}`],
+        ['/mcp/', `Bearer ${TOKEN}`],
+      ],
+    );
     assert.equal((JSON.parse(followed.text) as { got: string }).got, '{"jsonrpc":"2.0","id":1,"method":"ping"}');
     const dropped = await send({ path: `${path}/legacy` });
     assert.equal(dropped.status, 502);
@@ -209,7 +278,8 @@ describe('token gateway security', () => {
     const log = logger.lines.join('\n');
     assert.match(log, /\[gateway\] \[srv\] POST 200/);
     assert.match(log, /refused a POST request: a missing or wrong gateway key/);
-    for (const secret of [TOKEN, gateway.key, 'query-secret']) assert.ok(!log.includes(secret), `${secret} reached the log`);
+    for (const secret of [TOKEN, gateway.key, 'query-secret'])
+      assert.ok(!log.includes(secret), `${secret} reached the log`);
   });
 
   it('with real tokens: no response the client sees contains the access token', async () => {
@@ -219,7 +289,11 @@ describe('token gateway security', () => {
       const env = coreEnvironment();
       const auth = newServerAuth(env, server.url);
       const tokens = await auth.signIn(new ScriptedUser(), { challenge: { scopes: ['mcp:read'] } });
-      const real = gateway.register({ id: 'real', upstreamUrl: server.url, tokens: tokenManagerSource(auth.tokenManager(), async () => false) });
+      const real = gateway.register({
+        id: 'real',
+        upstreamUrl: server.url,
+        tokens: tokenManagerSource(auth.tokenManager(), async () => false),
+      });
       const seen = new RecordingFetch();
       const { client } = await connectViaGateway(real.url, gateway, seen.fetch);
       assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /alice/);
@@ -246,8 +320,12 @@ describe('token gateway security', () => {
       assert.notEqual(other.key, gateway.key);
       assert.match(gateway.key, /^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url');
       const r = other.register({ id: 'srv', upstreamUrl: upstream.url, tokens: staticTokens(TOKEN) });
-      const crossed = await rawRequest(other.port, { method: 'GET', path: new URL(r.url).pathname, headers: { host: `127.0.0.1:${other.port}`, ...gateway.requestHeaders } });
-      assert.equal(crossed.status, 403, 'one gateway\'s key does not open another');
+      const crossed = await rawRequest(other.port, {
+        method: 'GET',
+        path: new URL(r.url).pathname,
+        headers: { host: `127.0.0.1:${other.port}`, ...gateway.requestHeaders },
+      });
+      assert.equal(crossed.status, 403, "one gateway's key does not open another");
     } finally {
       await other.close();
     }

@@ -15,8 +15,21 @@ import { startAuthServer, type AuthServer } from '../fixtures/authServer';
 import { startSelfHostedAsServer, startSplitDomainServer, type McpServerFixture } from '../fixtures/mcpServers';
 import { BASIC_CLIENT, POST_CLIENT, PUBLIC_CLIENT, staticClients } from '../fixtures/testClients';
 import { approveAuthorization, approveDevice } from '../fixtures/userAgent';
-import { connectWithSignIn, coreEnvironment, MemoryClientStore, newServerAuth, ScriptedUser, text } from './support/coreHarness';
-import { connectWithTokens, DEVICE_GRANT, pollRateLimiter, startLoopback, VirtualClock } from './support/headlessHarness';
+import {
+  connectWithSignIn,
+  coreEnvironment,
+  MemoryClientStore,
+  newServerAuth,
+  ScriptedUser,
+  text,
+} from './support/coreHarness';
+import {
+  connectWithTokens,
+  DEVICE_GRANT,
+  pollRateLimiter,
+  startLoopback,
+  VirtualClock,
+} from './support/headlessHarness';
 
 const isCode = (code: string) => (e: McpOAuthError) => {
   assert.equal(e.code, code, `expected ${code}, got ${e.code}: ${e.message}`);
@@ -70,8 +83,14 @@ describe('headless sign-in against real peers', function () {
       assert.ok(shown, 'present() was called');
       assert.match(shown.userCode, /\S/);
       assert.equal(new URL(shown.verificationUri).origin, as.issuer);
-      assert.ok(shown.verificationUriComplete?.includes(encodeURIComponent(shown.userCode)) || shown.verificationUriComplete?.includes(shown.userCode));
-      assert.ok(countGrants(as, DEVICE_GRANT, 'authorization_pending') - pendingBefore >= 1, 'the AS was polled before the approval');
+      assert.ok(
+        shown.verificationUriComplete?.includes(encodeURIComponent(shown.userCode)) ||
+          shown.verificationUriComplete?.includes(shown.userCode),
+      );
+      assert.ok(
+        countGrants(as, DEVICE_GRANT, 'authorization_pending') - pendingBefore >= 1,
+        'the AS was polled before the approval',
+      );
       assert.deepEqual(clock.sleeps, [5000, 5000], 'polled at the default 5 s interval, twice');
       assert.ok(tokens.refreshToken, 'a refresh token was issued');
       assert.deepEqual(await env.tokens.get(auth.tokenKey), tokens, 'stored');
@@ -79,7 +98,10 @@ describe('headless sign-in against real peers', function () {
 
       const client = await connectWithTokens(auth);
       try {
-        const who = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))) as { sub: string; scopes: string[] };
+        const who = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))) as {
+          sub: string;
+          scopes: string[];
+        };
         assert.equal(who.sub, 'alice');
         assert.ok(who.scopes.includes('mcp:read'));
       } finally {
@@ -95,7 +117,15 @@ describe('headless sign-in against real peers', function () {
         if (n === 1) await approveDevice(shown!.verificationUriComplete!, undefined, { deny: true });
       });
       const deniedBefore = countGrants(as, DEVICE_GRANT, 'access_denied');
-      await assert.rejects(auth.signInWithDeviceCode({ clock, present: (d) => { shown = d; } }), isCode('authorization_denied'));
+      await assert.rejects(
+        auth.signInWithDeviceCode({
+          clock,
+          present: (d) => {
+            shown = d;
+          },
+        }),
+        isCode('authorization_denied'),
+      );
       assert.equal(countGrants(as, DEVICE_GRANT, 'access_denied') - deniedBefore, 1, 'the AS answered access_denied');
       assert.equal(await env.tokens.get(auth.tokenKey), undefined);
     });
@@ -109,7 +139,15 @@ describe('headless sign-in against real peers', function () {
       const clock = new VirtualClock((n, c) => {
         if (n === 2) c.jump(shown!.expiresAt - c.now() + 1); // nobody approves; time runs out
       });
-      await assert.rejects(auth.signInWithDeviceCode({ clock, present: (d) => { shown = d; } }), isCode('device_code_expired'));
+      await assert.rejects(
+        auth.signInWithDeviceCode({
+          clock,
+          present: (d) => {
+            shown = d;
+          },
+        }),
+        isCode('device_code_expired'),
+      );
       assert.equal(polls() - before, 1, 'one real poll before the expiry');
       assert.equal(await env.tokens.get(auth.tokenKey), undefined);
     });
@@ -122,7 +160,12 @@ describe('headless sign-in against real peers', function () {
       const limiter = pollRateLimiter(`${as.issuer}/token`, clock.now, 10_000);
       const env = coreEnvironment();
       const auth = newServerAuth({ ...env, http: { ...env.http, fetch: limiter.fetch } }, split.url);
-      const tokens = await auth.signInWithDeviceCode({ clock, present: (d) => { shown = d; } });
+      const tokens = await auth.signInWithDeviceCode({
+        clock,
+        present: (d) => {
+          shown = d;
+        },
+      });
       assert.ok(tokens.accessToken);
       assert.equal(limiter.answered.slowDown, 1, 'one slow_down');
       assert.deepEqual(clock.sleeps, [5000, 5000, 10_000], 'the interval grew by 5 s after slow_down');
@@ -136,10 +179,13 @@ describe('headless sign-in against real peers', function () {
       const clock = new VirtualClock((n) => {
         if (n === 2) controller.abort();
       });
-      await assert.rejects(auth.signInWithDeviceCode({ clock, signal: controller.signal, present: () => undefined }), (e: McpOAuthError) => {
-        assert.ok(e instanceof CancelledError);
-        return isCode('cancelled')(e);
-      });
+      await assert.rejects(
+        auth.signInWithDeviceCode({ clock, signal: controller.signal, present: () => undefined }),
+        (e: McpOAuthError) => {
+          assert.ok(e instanceof CancelledError);
+          return isCode('cancelled')(e);
+        },
+      );
       assert.equal(clock.sleeps.length, 2);
       assert.equal(await env.tokens.get(auth.tokenKey), undefined);
     });
@@ -152,7 +198,12 @@ describe('headless sign-in against real peers', function () {
         if (n === 1) await approveDevice(shown!.verificationUriComplete!);
       });
       let shown: DeviceAuthorization | undefined;
-      const tokens = await auth.signInWithDeviceCode({ clock, present: (d) => { shown = d; } });
+      const tokens = await auth.signInWithDeviceCode({
+        clock,
+        present: (d) => {
+          shown = d;
+        },
+      });
       assert.equal(tokens.clientId, PUBLIC_CLIENT.client_id);
       assert.equal(registrations(as) - before, 0, 'no request at /reg');
       assert.equal((env.clients as MemoryClientStore).entries.size, 0);
@@ -163,20 +214,36 @@ describe('headless sign-in against real peers', function () {
     it('registers a client for the device grant through DCR', async () => {
       const base = coreEnvironment();
       const sent: { grant_types: string[]; redirect_uris?: string[] }[] = [];
-      const env = { ...base, http: { ...base.http, fetch: (input: string | URL, init?: RequestInit) => {
-        if (String(input) === `${as.issuer}/reg`) sent.push(JSON.parse(String(init?.body)) as (typeof sent)[number]);
-        return globalThis.fetch(input, init);
-      } } };
+      const env = {
+        ...base,
+        http: {
+          ...base.http,
+          fetch: (input: string | URL, init?: RequestInit) => {
+            if (String(input) === `${as.issuer}/reg`)
+              sent.push(JSON.parse(String(init?.body)) as (typeof sent)[number]);
+            return globalThis.fetch(input, init);
+          },
+        },
+      };
       const auth = newServerAuth(env, split.url);
       const before = registrations(as);
       let shown: DeviceAuthorization | undefined;
       const clock = new VirtualClock(async (n) => {
         if (n === 1) await approveDevice(shown!.verificationUriComplete!);
       });
-      const tokens = await auth.signInWithDeviceCode({ clock, present: (d) => { shown = d; } });
+      const tokens = await auth.signInWithDeviceCode({
+        clock,
+        present: (d) => {
+          shown = d;
+        },
+      });
       assert.equal(registrations(as) - before, 1, 'registered once');
       assert.equal(sent.length, 1);
-      assert.deepEqual([...sent[0]!.grant_types].sort(), [DEVICE_GRANT, 'refresh_token'].sort(), 'the registration asked for the device_code grant');
+      assert.deepEqual(
+        [...sent[0]!.grant_types].sort(),
+        [DEVICE_GRANT, 'refresh_token'].sort(),
+        'the registration asked for the device_code grant',
+      );
       // oidc-provider issues device codes only to clients registered for that grant: the sign-in proves it took.
       const registration = (await base.clients.get(as.issuer))!;
       assert.equal(tokens.clientId, registration.clientId);
@@ -190,13 +257,20 @@ describe('headless sign-in against real peers', function () {
         const env = coreEnvironment();
         const auth = newServerAuth(env, server.url);
         assert.equal((await auth.discover()).authServer.device_authorization_endpoint, undefined);
-        await assert.rejects(auth.signInWithDeviceCode({ clock: new VirtualClock(), present: () => assert.fail('nothing to show') }), (e: McpOAuthError) => {
-          isCode('unsupported_flow')(e);
-          assert.match(e.message, /device/);
-          assert.match(e.message, /browser/, 'names the browser (authorization code) flow');
-          return true;
-        });
-        assert.equal(server.requests.filter((r) => r.path === '/register').length, 0, 'no client registered for a flow the AS lacks');
+        await assert.rejects(
+          auth.signInWithDeviceCode({ clock: new VirtualClock(), present: () => assert.fail('nothing to show') }),
+          (e: McpOAuthError) => {
+            isCode('unsupported_flow')(e);
+            assert.match(e.message, /device/);
+            assert.match(e.message, /browser/, 'names the browser (authorization code) flow');
+            return true;
+          },
+        );
+        assert.equal(
+          server.requests.filter((r) => r.path === '/register').length,
+          0,
+          'no client registered for a flow the AS lacks',
+        );
       } finally {
         await server.close();
       }
@@ -215,16 +289,28 @@ describe('headless sign-in against real peers', function () {
         let clock = Date.now();
         const base = coreEnvironment({ credentials: credentials(), now: () => clock });
         const sent: URLSearchParams[] = [];
-        const env = { ...base, http: { ...base.http, fetch: (input: string | URL, init?: RequestInit) => {
-          if (String(input) === `${as.issuer}/token`) sent.push(new URLSearchParams(String(init?.body)));
-          return globalThis.fetch(input, init);
-        } } };
-        const method = label.startsWith('private_key_jwt') ? 'private_key_jwt' as const : label as 'client_secret_basic' | 'client_secret_post';
+        const env = {
+          ...base,
+          http: {
+            ...base.http,
+            fetch: (input: string | URL, init?: RequestInit) => {
+              if (String(input) === `${as.issuer}/token`) sent.push(new URLSearchParams(String(init?.body)));
+              return globalThis.fetch(input, init);
+            },
+          },
+        };
+        const method = label.startsWith('private_key_jwt')
+          ? ('private_key_jwt' as const)
+          : (label as 'client_secret_basic' | 'client_secret_post');
         const auth = newServerAuth(env, split.url, { clientId, tokenEndpointAuthMethod: method, scopes: ['mcp:read'] });
         const before = countGrants(as, 'client_credentials');
         const tokens = await auth.signInWithClientCredentials();
         assert.equal(countGrants(as, 'client_credentials') - before, 1);
-        assert.equal(sent[0]!.get('scope'), 'mcp:read', 'the configured scope, and no offline_access: this grant has no refresh token');
+        assert.equal(
+          sent[0]!.get('scope'),
+          'mcp:read',
+          'the configured scope, and no offline_access: this grant has no refresh token',
+        );
         assert.equal(sent[0]!.get('resource'), split.url);
         assert.equal(tokens.grantType, 'client_credentials');
         assert.equal(tokens.refreshToken, undefined);
@@ -235,7 +321,10 @@ describe('headless sign-in against real peers', function () {
 
         const client = await connectWithTokens(auth);
         try {
-          const who = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))) as { clientId: string; scopes: string[] };
+          const who = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))) as {
+            clientId: string;
+            scopes: string[];
+          };
           assert.equal(who.clientId, clientId);
           assert.deepEqual(who.scopes, ['mcp:read']);
         } finally {
@@ -270,7 +359,11 @@ describe('headless sign-in against real peers', function () {
         assert.equal(user.shown.length, 2, 'one more authorization request');
         const scope = user.shown[1]!.searchParams.get('scope')!.split(' ');
         assert.ok(scope.includes('mcp:read') && scope.includes('mcp:write'), `asked ${scope.join(' ')}`);
-        assert.equal(countGrants(as, 'refresh_token') - refreshesBefore, 0, 'no refresh_token grant tried to widen the scope');
+        assert.equal(
+          countGrants(as, 'refresh_token') - refreshesBefore,
+          0,
+          'no refresh_token grant tried to widen the scope',
+        );
         const stored = (await env.tokens.get(auth.tokenKey))!;
         assert.ok(stored.scopes.includes('mcp:write') && stored.scopes.includes('mcp:read'));
       } finally {
@@ -283,8 +376,13 @@ describe('headless sign-in against real peers', function () {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
-          client_name: 'limited', application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1/callback'],
-          grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], scope: 'mcp:read offline_access',
+          client_name: 'limited',
+          application_type: 'native',
+          token_endpoint_auth_method: 'none',
+          redirect_uris: ['http://127.0.0.1/callback'],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          scope: 'mcp:read offline_access',
         }),
       });
       assert.equal(response.status, 201);
@@ -297,16 +395,30 @@ describe('headless sign-in against real peers', function () {
       it(`registers again when the DCR registration limits the scopes${withScope ? '' : ' without saying so'}, and the step-up succeeds`, async () => {
         const limited = await limitedRegistration();
         // The fixture really limits that client: mcp:write is refused to it.
-        const refused = await approveAuthorization(`${as.issuer}/auth?${new URLSearchParams({
-          client_id: limited.client_id, response_type: 'code', redirect_uri: 'http://127.0.0.1/callback', scope: 'mcp:read mcp:write',
-          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's', resource: split.url,
-        })}`);
+        const refused = await approveAuthorization(
+          `${as.issuer}/auth?${new URLSearchParams({
+            client_id: limited.client_id,
+            response_type: 'code',
+            redirect_uri: 'http://127.0.0.1/callback',
+            scope: 'mcp:read mcp:write',
+            code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+            code_challenge_method: 'S256',
+            state: 's',
+            resource: split.url,
+          })}`,
+        );
         assert.equal(refused.searchParams.get('error'), 'invalid_scope');
 
         const clients = new MemoryClientStore();
         await clients.set(as.issuer, {
-          issuer: as.issuer, clientId: limited.client_id, method: 'dcr', tokenEndpointAuthMethod: 'none', redirectUris: ['http://127.0.0.1/callback'],
-          grantTypes: ['authorization_code', 'refresh_token'], registeredAt: Date.now(), ...(withScope ? { scope: limited.scope! } : {}),
+          issuer: as.issuer,
+          clientId: limited.client_id,
+          method: 'dcr',
+          tokenEndpointAuthMethod: 'none',
+          redirectUris: ['http://127.0.0.1/callback'],
+          grantTypes: ['authorization_code', 'refresh_token'],
+          registeredAt: Date.now(),
+          ...(withScope ? { scope: limited.scope! } : {}),
         });
         const env = coreEnvironment({ clients });
         const user = new ScriptedUser();
@@ -315,9 +427,16 @@ describe('headless sign-in against real peers', function () {
         const client = await connectWithSignIn(auth, user);
         try {
           assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /mcp:read/);
-          assert.equal(user.shown[0]!.searchParams.get('client_id'), limited.client_id, 'the stored registration was used first');
+          assert.equal(
+            user.shown[0]!.searchParams.get('client_id'),
+            limited.client_id,
+            'the stored registration was used first',
+          );
           assert.equal(registrations(as) - before, 0);
-          assert.equal(text(await client.callTool({ name: 'admin_action', arguments: {} })), 'admin action done for alice');
+          assert.equal(
+            text(await client.callTool({ name: 'admin_action', arguments: {} })),
+            'admin action done for alice',
+          );
         } finally {
           await client.close();
         }
@@ -331,7 +450,10 @@ describe('headless sign-in against real peers', function () {
 
     it('gives up after maxStepUps when the server keeps answering 403 insufficient_scope', async () => {
       const greedy = await startLoopback((_req, res) => {
-        res.writeHead(403, { 'www-authenticate': 'Bearer error="insufficient_scope", scope="mcp:read mcp:write"', 'content-type': 'application/json' });
+        res.writeHead(403, {
+          'www-authenticate': 'Bearer error="insufficient_scope", scope="mcp:read mcp:write"',
+          'content-type': 'application/json',
+        });
         res.end('{"error":"insufficient_scope"}');
       });
       try {
@@ -358,8 +480,16 @@ describe('headless sign-in against real peers', function () {
           const expected = maxStepUps ?? 2;
           assert.equal(signIns, expected, `re-authorized ${expected} times`);
           assert.equal(user.shown.length - shownBefore, expected);
-          assert.equal(as.requests.filter((r) => r.path === '/auth').length - authorizeBefore, expected, 'authorization requests at the AS');
-          assert.equal(greedy.hits.length - hitsBefore, expected + 1, 'the request was sent once plus once per step-up');
+          assert.equal(
+            as.requests.filter((r) => r.path === '/auth').length - authorizeBefore,
+            expected,
+            'authorization requests at the AS',
+          );
+          assert.equal(
+            greedy.hits.length - hitsBefore,
+            expected + 1,
+            'the request was sent once plus once per step-up',
+          );
         }
       } finally {
         await greedy.close();
@@ -376,7 +506,11 @@ describe('headless sign-in against real peers', function () {
       const result = await auth.signOut();
       assert.equal(result.wasSignedIn, true);
       assert.equal(result.refreshToken, 'revoked');
-      assert.equal((await as.introspect(tokens.refreshToken!)).active, false, 'the AS no longer honours the refresh token');
+      assert.equal(
+        (await as.introspect(tokens.refreshToken!)).active,
+        false,
+        'the AS no longer honours the refresh token',
+      );
       assert.equal(await env.tokens.get(auth.tokenKey), undefined);
       assert.equal((await auth.signOut()).wasSignedIn, false);
       await assert.rejects(auth.tokenManager().getAccessToken(), isCode('not_signed_in'));
@@ -420,7 +554,11 @@ describe('headless sign-in against real peers', function () {
         assert.equal(result.refreshToken, 'not_supported');
         assert.equal(result.accessToken, 'not_supported');
         assert.ok(result.reason);
-        assert.equal(as.requests.filter((r) => r.path.startsWith('/token/revocation')).length, revocations, 'no revocation request');
+        assert.equal(
+          as.requests.filter((r) => r.path.startsWith('/token/revocation')).length,
+          revocations,
+          'no revocation request',
+        );
         assert.equal(await env.tokens.get(auth.tokenKey), undefined);
       } finally {
         await mirror.close();
@@ -500,7 +638,10 @@ describe('headless sign-in against real peers', function () {
           assert.equal(kept.accessToken, tokens.accessToken, 'the current token is kept');
           assert.equal(manager.status.state, 'stale');
           assert.ok(manager.status.error?.code, 'with an error code');
-          assert.equal(manager.status.error.code, fault === 'slow' ? 'timeout' : fault === 'down' ? 'network_error' : 'refresh_failed');
+          assert.equal(
+            manager.status.error.code,
+            fault === 'slow' ? 'timeout' : fault === 'down' ? 'network_error' : 'refresh_failed',
+          );
           assert.equal(await manager.getAccessToken(), tokens.accessToken, 'still usable');
           assert.equal(manager.status.state, 'stale');
 
@@ -549,7 +690,10 @@ describe('headless sign-in against real peers', function () {
         const bundle = toBundle(split.url, tokens);
         const { refreshToken: _dropped, ...withoutRefresh } = bundle;
         const later = tokens.expiresAt! + 1000;
-        assert.doesNotThrow(() => fromBundle(JSON.stringify(withoutRefresh), split.url, Date.now()), 'fine while it lasts');
+        assert.doesNotThrow(
+          () => fromBundle(JSON.stringify(withoutRefresh), split.url, Date.now()),
+          'fine while it lasts',
+        );
         assert.throws(() => fromBundle(JSON.stringify(withoutRefresh), split.url, later), isCode('invalid_bundle'));
         const expiredEarly = { ...withoutRefresh, expiresAt: new Date(Date.now() - 1000).toISOString() };
         assert.throws(() => fromBundle(JSON.stringify(expiredEarly), split.url, Date.now()), isCode('invalid_bundle'));
@@ -557,7 +701,10 @@ describe('headless sign-in against real peers', function () {
         assert.throws(() => fromBundle(JSON.stringify(bundle), other.url, Date.now()), isCode('invalid_bundle'));
         // Relabelled for the other server: the JWT's aud still names the first one.
         const relabelled = { ...bundle, serverUrl: other.url, resource: other.url };
-        assert.throws(() => fromBundle(JSON.stringify(relabelled), other.url, Date.now()), (e: McpOAuthError) => isCode('invalid_bundle')(e) && /aud/.test(e.message));
+        assert.throws(
+          () => fromBundle(JSON.stringify(relabelled), other.url, Date.now()),
+          (e: McpOAuthError) => isCode('invalid_bundle')(e) && /aud/.test(e.message),
+        );
 
         for (const text of ['{', '', 'null', '[]', JSON.stringify({ ...bundle, type: 'something-else' })]) {
           assert.throws(() => fromBundle(text, split.url, Date.now()), isCode('invalid_bundle'), text);

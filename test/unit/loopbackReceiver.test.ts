@@ -25,7 +25,10 @@ async function outcome(promise: Promise<unknown>): Promise<'resolved' | 'rejecte
 }
 
 /** A GET (or other method) over a fresh connection, without following redirects. */
-function request(url: string, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function request(
+  url: string,
+  method = 'GET',
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, agent: false }, (res) => {
       let body = '';
@@ -121,7 +124,9 @@ describe('loopbackReceiver', () => {
     const receiver = await start();
     const waiting = receiver.waitForCallback('s', { timeoutMs: 5_000 });
     const description = encodeURIComponent('<script>alert(1)</script> call +1-555');
-    const response = await request(`${receiver.redirectUri}?error=access_denied&error_description=${description}&state=s`);
+    const response = await request(
+      `${receiver.redirectUri}?error=access_denied&error_description=${description}&state=s`,
+    );
     assert.equal(response.status, 200);
     assert.equal(response.body, ERROR);
     const url = await waiting;
@@ -179,7 +184,10 @@ describe('loopbackReceiver', () => {
     const waiting = receiver.waitForCallback('s', { signal: controller.signal, timeoutMs: 5_000 });
     controller.abort();
     await assert.rejects(waiting, CancelledError);
-    await assert.rejects(receiver.waitForCallback('other', { signal: controller.signal, timeoutMs: 5_000 }), CancelledError);
+    await assert.rejects(
+      receiver.waitForCallback('other', { signal: controller.signal, timeoutMs: 5_000 }),
+      CancelledError,
+    );
     const again = receiver.waitForCallback('s', { timeoutMs: 5_000 });
     await request(`${receiver.redirectUri}?code=c&state=s`);
     assert.equal((await again).searchParams.get('code'), 'c');

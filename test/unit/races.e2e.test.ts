@@ -43,8 +43,18 @@ describe('refresh races against a rotating authorization server', function () {
     // Each window has its own clock; the rounds below move them past expiry, together and apart.
     let skewA = 0;
     let skewB = 0;
-    const envA = coreEnvironment({ tokens: new FileTokenStore(file), clients, now: () => Date.now() + skewA, refreshBeforeMs: 30_000 });
-    const envB = coreEnvironment({ tokens: new FileTokenStore(file), clients, now: () => Date.now() + skewB, refreshBeforeMs: 30_000 });
+    const envA = coreEnvironment({
+      tokens: new FileTokenStore(file),
+      clients,
+      now: () => Date.now() + skewA,
+      refreshBeforeMs: 30_000,
+    });
+    const envB = coreEnvironment({
+      tokens: new FileTokenStore(file),
+      clients,
+      now: () => Date.now() + skewB,
+      refreshBeforeMs: 30_000,
+    });
     const a = newServerAuth(envA, split.url);
     const b = newServerAuth(envB, split.url);
     const first = await a.signIn(new ScriptedUser());
@@ -61,10 +71,21 @@ describe('refresh races against a rotating authorization server', function () {
 
     const failures: unknown[] = [];
     let calls = 0;
-    const call = (auth: ServerAuth, what: 'force' | 'get' | 'tokens' | 'rejected', rejected?: string): Promise<unknown> => {
+    const call = (
+      auth: ServerAuth,
+      what: 'force' | 'get' | 'tokens' | 'rejected',
+      rejected?: string,
+    ): Promise<unknown> => {
       calls++;
       const manager = auth.tokenManager();
-      const run = what === 'force' ? manager.forceRefresh() : what === 'get' ? manager.getAccessToken() : what === 'tokens' ? manager.getTokens() : manager.forceRefresh(rejected);
+      const run =
+        what === 'force'
+          ? manager.forceRefresh()
+          : what === 'get'
+            ? manager.getAccessToken()
+            : what === 'tokens'
+              ? manager.getTokens()
+              : manager.forceRefresh(rejected);
       return run.catch((error: unknown) => void failures.push(error));
     };
 
@@ -86,12 +107,24 @@ describe('refresh races against a rotating authorization server', function () {
           break;
         case 2: // both clocks past expiry: a burst of readers from both windows
           await expireFor('both');
-          await Promise.all([call(a, 'get'), call(b, 'get'), call(a, 'get'), call(b, 'tokens'), call(a, 'tokens'), call(b, 'get')]);
+          await Promise.all([
+            call(a, 'get'),
+            call(b, 'get'),
+            call(a, 'get'),
+            call(b, 'tokens'),
+            call(a, 'tokens'),
+            call(b, 'get'),
+          ]);
           break;
-        case 3: { // both windows had the same token refused by the server (a 401 in each)
+        case 3: {
+          // both windows had the same token refused by the server (a 401 in each)
           const before = refreshGrants();
           const rejected = (await stored()).accessToken;
-          await Promise.all([call(a, 'rejected', rejected), call(b, 'rejected', rejected), call(b, 'rejected', rejected)]);
+          await Promise.all([
+            call(a, 'rejected', rejected),
+            call(b, 'rejected', rejected),
+            call(b, 'rejected', rejected),
+          ]);
           sameRejection.push(refreshGrants() - before);
           break;
         }
@@ -109,11 +142,22 @@ describe('refresh races against a rotating authorization server', function () {
     }
     const refreshes = refreshGrants() - start;
 
-    assert.deepEqual(failures.map((e) => String((e as Error)?.message ?? e)), [], 'no call failed: no session was lost');
-    assert.equal(invalidGrants() - invalidBefore, 0, 'no invalid_grant at the AS: no rotated refresh token was replayed');
+    assert.deepEqual(
+      failures.map((e) => String((e as Error)?.message ?? e)),
+      [],
+      'no call failed: no session was lost',
+    );
+    assert.equal(
+      invalidGrants() - invalidBefore,
+      0,
+      'no invalid_grant at the AS: no rotated refresh token was replayed',
+    );
     assert.equal(refreshErrors() - errorsBefore, 0, 'no refresh failed at the AS');
     assert.ok(refreshes >= TARGET_REFRESHES, `${refreshes} refreshes`);
-    assert.ok(sameRejection.every((n) => n === 1), `one refresh per shared 401: ${sameRejection.join(', ')}`);
+    assert.ok(
+      sameRejection.every((n) => n === 1),
+      `one refresh per shared 401: ${sameRejection.join(', ')}`,
+    );
 
     // Both windows still hold the session, and it is alive at the AS.
     const last = await stored();
@@ -131,6 +175,8 @@ describe('refresh races against a rotating authorization server', function () {
         await client.close();
       }
     }
-    console.log(`      (${calls} calls in ${round} rounds → ${refreshes} refreshes, ${invalidGrants() - invalidBefore} invalid_grant, ${failures.length} lost)`);
+    console.log(
+      `      (${calls} calls in ${round} rounds → ${refreshes} refreshes, ${invalidGrants() - invalidBefore} invalid_grant, ${failures.length} lost)`,
+    );
   });
 });

@@ -14,9 +14,15 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /** The jsonc blocks of the README that set `mcpOAuth.servers`, as JSON values. */
 function serverExamples(): unknown[][] {
-  const blocks = [...readme.matchAll(/```jsonc\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes('"mcpOAuth.servers"'));
+  const blocks = [...readme.matchAll(/```jsonc\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .filter((b) => b.includes('"mcpOAuth.servers"'));
   return blocks.map((block) => {
-    const json = block.split('\n').map((line) => line.replace(/(^|\s)\/\/.*$/, '')).join('\n').replace(/,(\s*[\]}])/g, '$1');
+    const json = block
+      .split('\n')
+      .map((line) => line.replace(/(^|\s)\/\/.*$/, ''))
+      .join('\n')
+      .replace(/,(\s*[\]}])/g, '$1');
     const settings = JSON.parse(`{${json}}`) as Record<string, unknown>;
     return settings['mcpOAuth.servers'] as unknown[];
   });
@@ -36,10 +42,22 @@ describe('README', () => {
   it('shows an example for each provider and case the settings reference promises', () => {
     const entries = serverExamples().flat() as { name: string; auth?: Record<string, unknown>; transport?: string }[];
     const has = (what: string, test: (e: (typeof entries)[number]) => boolean) => assert.ok(entries.some(test), what);
-    has('GitHub with a pre-registered client and the device code', (e) => e.name === 'GitHub' && e.auth?.flow === 'deviceCode' && !!e.auth.clientId);
-    has('Entra ID without resource and with a fixed loopback port', (e) => String(e.auth?.authorizationServer).includes('login.microsoftonline.com') && e.auth?.resource === false && !!e.auth.loopbackPort);
+    has(
+      'GitHub with a pre-registered client and the device code',
+      (e) => e.name === 'GitHub' && e.auth?.flow === 'deviceCode' && !!e.auth.clientId,
+    );
+    has(
+      'Entra ID without resource and with a fixed loopback port',
+      (e) =>
+        String(e.auth?.authorizationServer).includes('login.microsoftonline.com') &&
+        e.auth?.resource === false &&
+        !!e.auth.loopbackPort,
+    );
     has('Google', (e) => e.auth?.authorizationServer === 'https://accounts.google.com');
-    has('a split-domain authorization server', (e) => !!e.auth?.authorizationServer && !!e.auth.authorizationServerMetadataUrl);
+    has(
+      'a split-domain authorization server',
+      (e) => !!e.auth?.authorizationServer && !!e.auth.authorizationServerMetadataUrl,
+    );
     has('client credentials', (e) => e.auth?.flow === 'clientCredentials');
     has('a stdio server with tokenEnv', (e) => e.transport === 'stdio');
   });
@@ -47,7 +65,8 @@ describe('README', () => {
   it('documents every server field and every auth field of the manifest', () => {
     const server = pkg.contributes.configuration.properties['mcpOAuth.servers'].items.properties;
     for (const field of Object.keys(server)) assert.ok(readme.includes(`| \`${field}\` |`), `server field ${field}`);
-    for (const field of Object.keys(server.auth.properties)) assert.ok(readme.includes(`| \`auth.${field}\` |`), `auth field ${field}`);
+    for (const field of Object.keys(server.auth.properties))
+      assert.ok(readme.includes(`| \`auth.${field}\` |`), `auth field ${field}`);
   });
 
   it('has the two set-up commands and a troubleshooting section', () => {

@@ -15,9 +15,21 @@ function secrets(overrides: Partial<vscode.SecretStorage>, values = new Map<stri
   };
 }
 
-const tokens = { accessToken: 'at', tokenType: 'Bearer', scopes: [], issuer: 'https://as.example.com', clientId: 'c', tokenEndpoint: 'https://as.example.com/token', obtainedAt: 1 };
+const tokens = {
+  accessToken: 'at',
+  tokenType: 'Bearer',
+  scopes: [],
+  issuer: 'https://as.example.com',
+  clientId: 'c',
+  tokenEndpoint: 'https://as.example.com/token',
+  obtainedAt: 1,
+};
 const keyringDown = () => Promise.reject(new Error('Cannot create an item in a locked collection'));
-const isStorageError = (pattern: RegExp) => (e: unknown) => e instanceof McpOAuthError && e.code === 'storage_error' && pattern.test(e.message) && !/locked collection/.test(e.message);
+const isStorageError = (pattern: RegExp) => (e: unknown) =>
+  e instanceof McpOAuthError &&
+  e.code === 'storage_error' &&
+  pattern.test(e.message) &&
+  !/locked collection/.test(e.message);
 
 describe('SecretTokenStore', () => {
   it('round-trips a token set under the server key', async () => {
@@ -39,7 +51,10 @@ describe('SecretTokenStore', () => {
 
   it('reports a failing keyring as storage_error with what to check, on read, write and delete', async () => {
     const store = new SecretTokenStore(secrets({ get: keyringDown, store: keyringDown, delete: keyringDown }));
-    await assert.rejects(store.get('srv'), isStorageError(/could not be read for "srv"; check that your system keyring/));
+    await assert.rejects(
+      store.get('srv'),
+      isStorageError(/could not be read for "srv"; check that your system keyring/),
+    );
     await assert.rejects(store.set('srv', tokens), isStorageError(/could not be saved/));
     await assert.rejects(store.delete('srv'), isStorageError(/could not be removed/));
   });

@@ -18,8 +18,16 @@ import { SessionList, sessionInfo } from '../../src/vscode/sessionList';
 
 const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
 const tokens = (n: number, patch: Partial<TokenSet> = {}): TokenSet => ({
-  accessToken: jwt({ email: `user${n}@example.test` }), tokenType: 'Bearer', expiresAt: 1_000 + n, refreshToken: `rt-${n}`, scopes: ['mcp'],
-  issuer: 'https://as.example.com', clientId: 'dcr-client', tokenEndpoint: 'https://as.example.com/token', obtainedAt: 0, ...patch,
+  accessToken: jwt({ email: `user${n}@example.test` }),
+  tokenType: 'Bearer',
+  expiresAt: 1_000 + n,
+  refreshToken: `rt-${n}`,
+  scopes: ['mcp'],
+  issuer: 'https://as.example.com',
+  clientId: 'dcr-client',
+  tokenEndpoint: 'https://as.example.com/token',
+  obtainedAt: 0,
+  ...patch,
 });
 
 /** globalState: each update takes a while, and the test fails if a second one starts before the first ended. */
@@ -58,7 +66,11 @@ class CountingStore extends MemoryTokenStore {
   override async get(key: string): Promise<TokenSet | undefined> {
     this.reads++;
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-    if (key === this.failing) throw new McpOAuthError('storage_error', `The stored session for "${key}" is damaged; sign out of it (or sign in again) to reset it`);
+    if (key === this.failing)
+      throw new McpOAuthError(
+        'storage_error',
+        `The stored session for "${key}" is damaged; sign out of it (or sign in again) to reset it`,
+      );
     return super.get(key);
   }
 }
@@ -73,7 +85,14 @@ function setUp(initial?: Record<string, SessionInfo>) {
     { name: 'A', id: 'a', url: 'https://a.example.com/mcp' },
     { name: 'B', id: 'b', url: 'https://b.example.com/mcp', auth: { clientId: 'pre' } },
   ]).servers;
-  const list = new SessionList({ memento, tokens: store, logger: nullLogger, entries: () => entries, onDidChange: (id) => changes.push(id), onReadError: (id, m) => errors.push([id, m]) });
+  const list = new SessionList({
+    memento,
+    tokens: store,
+    logger: nullLogger,
+    entries: () => entries,
+    onDidChange: (id) => changes.push(id),
+    onReadError: (id, m) => errors.push([id, m]),
+  });
   return { memento, backing, store, list, changes, errors };
 }
 
@@ -130,7 +149,10 @@ describe('SessionList', () => {
     const { backing, list, errors } = setUp({ a: sessionInfo(tokens(1), 'dcr') });
     backing.failing = 'a';
     await list.sync('a');
-    assert.deepEqual(errors.map(([id]) => id), ['a']);
+    assert.deepEqual(
+      errors.map(([id]) => id),
+      ['a'],
+    );
     assert.match(errors[0]![1], /damaged/);
     assert.ok(list.all().a);
   });

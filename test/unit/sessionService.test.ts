@@ -57,7 +57,9 @@ describe('SessionService: pre-registered client credentials from SecretStorage',
   before(async () => {
     const pair = await generateKeyPair('RS256', { extractable: true });
     pem = await exportPKCS8(pair.privateKey);
-    as = await startAuthServer({ clients: staticClients({ keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'RS256', use: 'sig' }] }) });
+    as = await startAuthServer({
+      clients: staticClients({ keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'RS256', use: 'sig' }] }),
+    });
     split = await startSplitDomainServer({ as });
   });
   after(async () => {
@@ -81,7 +83,14 @@ describe('SessionService: pre-registered client credentials from SecretStorage',
       approveStepUp: async () => false,
       onStatus: () => undefined,
     };
-    const parsed = parseServers([{ name: 'Machine', id: 'machine', url: split.url, auth: { flow: 'clientCredentials', scopes: ['mcp:read'], ...auth } }]);
+    const parsed = parseServers([
+      {
+        name: 'Machine',
+        id: 'machine',
+        url: split.url,
+        auth: { flow: 'clientCredentials', scopes: ['mcp:read'], ...auth },
+      },
+    ]);
     assert.deepEqual(parsed.invalid, []);
     const entry: ServerEntry = parsed.servers[0]!;
     return { service: new SessionService(host), secrets, asked, entry };
@@ -90,7 +99,10 @@ describe('SessionService: pre-registered client credentials from SecretStorage',
   const tokenRequests = () => as.grants.filter((g) => g.grantType === 'client_credentials').length;
 
   it('private_key_jwt: asks for the key once, keeps it in SecretStorage, and signs the assertion with it', async () => {
-    const { service, secrets, asked, entry } = setUp({ clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' }, { privateKey: pem });
+    const { service, secrets, asked, entry } = setUp(
+      { clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' },
+      { privateKey: pem },
+    );
     const tokens = await service.signIn(entry, 'clientCredentials', ui());
     assert.equal(tokens.clientId, 'static-jwt');
     assert.equal(asked.privateKey, 1);
@@ -101,22 +113,48 @@ describe('SessionService: pre-registered client credentials from SecretStorage',
   });
 
   it('private_key_jwt: a key that does not load is refused before any request, and not kept', async () => {
-    const { service, secrets, entry } = setUp({ clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' }, { privateKey: '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n' });
+    const { service, secrets, entry } = setUp(
+      { clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' },
+      { privateKey: '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n' },
+    );
     const before = tokenRequests();
-    await assert.rejects(service.signIn(entry, 'clientCredentials', ui()), (e: unknown) => e instanceof McpOAuthError && e.code === 'invalid_config' && /PKCS#8/.test(e.message) && !/not a key/.test(e.message));
+    await assert.rejects(
+      service.signIn(entry, 'clientCredentials', ui()),
+      (e: unknown) =>
+        e instanceof McpOAuthError &&
+        e.code === 'invalid_config' &&
+        /PKCS#8/.test(e.message) &&
+        !/not a key/.test(e.message),
+    );
     assert.equal(tokenRequests(), before);
     assert.equal(secrets.values.get(SECRET_KEYS.privateKey('machine')), undefined);
     assert.equal(secrets.values.get(SECRET_KEYS.tokens('machine')), undefined);
   });
 
   it('private_key_jwt: no key chosen is a clear error naming the server, and nothing is kept', async () => {
-    const { service, secrets, entry } = setUp({ clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' }, {});
-    await assert.rejects(service.signIn(entry, 'clientCredentials', ui()), (e: unknown) => e instanceof McpOAuthError && e.code === 'invalid_config' && /Machine/.test(e.message) && /choose/.test(e.message));
-    assert.deepEqual([...secrets.values.keys()].filter((k) => !k.startsWith('mcpOAuth.client/')), []);
+    const { service, secrets, entry } = setUp(
+      { clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' },
+      {},
+    );
+    await assert.rejects(
+      service.signIn(entry, 'clientCredentials', ui()),
+      (e: unknown) =>
+        e instanceof McpOAuthError &&
+        e.code === 'invalid_config' &&
+        /Machine/.test(e.message) &&
+        /choose/.test(e.message),
+    );
+    assert.deepEqual(
+      [...secrets.values.keys()].filter((k) => !k.startsWith('mcpOAuth.client/')),
+      [],
+    );
   });
 
   it('client_secret_post: asks for the secret once and keeps it in SecretStorage', async () => {
-    const { service, secrets, asked, entry } = setUp({ clientId: POST_CLIENT.client_id, tokenEndpointAuthMethod: 'client_secret_post' }, { clientSecret: POST_CLIENT.client_secret as string });
+    const { service, secrets, asked, entry } = setUp(
+      { clientId: POST_CLIENT.client_id, tokenEndpointAuthMethod: 'client_secret_post' },
+      { clientSecret: POST_CLIENT.client_secret as string },
+    );
     await service.signIn(entry, 'clientCredentials', ui());
     await service.signIn(entry, 'clientCredentials', ui());
     assert.equal(asked.clientSecret, 1);
@@ -124,7 +162,10 @@ describe('SessionService: pre-registered client credentials from SecretStorage',
   });
 
   it('Reset Client Registration forgets the stored secret and private key too', async () => {
-    const { service, secrets, asked, entry } = setUp({ clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' }, { privateKey: pem });
+    const { service, secrets, asked, entry } = setUp(
+      { clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' },
+      { privateKey: pem },
+    );
     await service.signIn(entry, 'clientCredentials', ui());
     await service.resetClientRegistration(entry);
     assert.equal(secrets.values.get(SECRET_KEYS.privateKey('machine')), undefined);

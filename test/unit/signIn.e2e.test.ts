@@ -4,11 +4,14 @@ import { decodeJwt } from 'jose';
 import type { McpOAuthError } from '../../src/oauth/errors';
 import { startAuthServer, type AuthServer } from '../fixtures/authServer';
 import {
-  startCustomMetadataPathServer, startNoMetadataServer, startSelfHostedAsServer, startSplitDomainServer,
+  startCustomMetadataPathServer,
+  startNoMetadataServer,
+  startSelfHostedAsServer,
+  startSplitDomainServer,
   type McpServerFixture,
 } from '../fixtures/mcpServers';
 import { BASIC_CLIENT, POST_CLIENT, PUBLIC_CLIENT, staticClients } from '../fixtures/testClients';
-import type { MemoryClientStore} from './support/coreHarness';
+import type { MemoryClientStore } from './support/coreHarness';
 import { connectWithSignIn, coreEnvironment, newServerAuth, ScriptedUser, text } from './support/coreHarness';
 
 describe('authorization-code sign-in against real peers', () => {
@@ -38,9 +41,17 @@ describe('authorization-code sign-in against real peers', () => {
     const request = user.shown[0]!.searchParams;
     assert.equal(request.get('code_challenge_method'), 'S256');
     assert.equal(request.get('resource'), split.url, 'RFC 8707 resource on the authorization request');
-    assert.equal(request.get('scope'), 'mcp:read offline_access', 'the challenge scope, plus offline_access the AS lists');
+    assert.equal(
+      request.get('scope'),
+      'mcp:read offline_access',
+      'the challenge scope, plus offline_access the AS lists',
+    );
     const tokens = (await env.tokens.get(auth.tokenKey))!;
-    assert.equal(decodeJwt(tokens.accessToken).aud, split.url, 'the token was issued for the resource (RFC 8707 on the token request too)');
+    assert.equal(
+      decodeJwt(tokens.accessToken).aud,
+      split.url,
+      'the token was issued for the resource (RFC 8707 on the token request too)',
+    );
     assert.ok(tokens.refreshToken, 'a refresh token was issued');
     assert.equal(tokens.issuer, as.issuer);
     const registration = (await env.clients.get(as.issuer))!;
@@ -68,7 +79,10 @@ describe('authorization-code sign-in against real peers', () => {
   ] as const) {
     it(`signs in with ${label} and refreshes with it`, async () => {
       const env = coreEnvironment({ ...(secret ? { credentials: { clientSecret: secret } } : {}) });
-      const auth = newServerAuth(env, split.url, { clientId, ...(clientId === POST_CLIENT.client_id ? { tokenEndpointAuthMethod: 'client_secret_post' as const } : {}) });
+      const auth = newServerAuth(env, split.url, {
+        clientId,
+        ...(clientId === POST_CLIENT.client_id ? { tokenEndpointAuthMethod: 'client_secret_post' as const } : {}),
+      });
       const tokens = await auth.signIn(new ScriptedUser());
       assert.equal(tokens.clientId, clientId);
       assert.equal((env.clients as MemoryClientStore).entries.size, 0, 'nothing registered');
@@ -83,9 +97,16 @@ describe('authorization-code sign-in against real peers', () => {
     const first = await auth.signIn(new ScriptedUser());
     const second = await auth.tokenManager().forceRefresh(first.accessToken);
     assert.ok(second.refreshToken && second.refreshToken !== first.refreshToken, 'rotated');
-    assert.equal((await env.tokens.get(auth.tokenKey))!.refreshToken, second.refreshToken, 'the rotated token was stored');
+    assert.equal(
+      (await env.tokens.get(auth.tokenKey))!.refreshToken,
+      second.refreshToken,
+      'the rotated token was stored',
+    );
     await env.tokens.set(auth.tokenKey, first); // replaying the old refresh token …
-    await assert.rejects(auth.tokenManager().forceRefresh(first.accessToken), (e: McpOAuthError) => e.code === 'not_signed_in');
+    await assert.rejects(
+      auth.tokenManager().forceRefresh(first.accessToken),
+      (e: McpOAuthError) => e.code === 'not_signed_in',
+    );
     assert.equal(auth.tokenManager().status.state, 'expired');
   });
 
@@ -105,7 +126,10 @@ describe('authorization-code sign-in against real peers', () => {
   it('refuses a denied consent with authorization_denied and stores nothing', async () => {
     const env = coreEnvironment();
     const auth = newServerAuth(env, split.url);
-    await assert.rejects(auth.signIn(new ScriptedUser(undefined, { deny: true })), (e: McpOAuthError) => e.code === 'authorization_denied');
+    await assert.rejects(
+      auth.signIn(new ScriptedUser(undefined, { deny: true })),
+      (e: McpOAuthError) => e.code === 'authorization_denied',
+    );
     assert.equal(await env.tokens.get(auth.tokenKey), undefined);
   });
 
@@ -115,7 +139,13 @@ describe('authorization-code sign-in against real peers', () => {
     const auth = newServerAuth(env, split.url);
     const tokens = await auth.signIn(user);
     const refreshed = await auth.tokenManager().forceRefresh(tokens.accessToken);
-    const secrets = [tokens.accessToken, tokens.refreshToken!, refreshed.accessToken, refreshed.refreshToken!, user.shown[0]!.searchParams.get('code_challenge')!];
+    const secrets = [
+      tokens.accessToken,
+      tokens.refreshToken!,
+      refreshed.accessToken,
+      refreshed.refreshToken!,
+      user.shown[0]!.searchParams.get('code_challenge')!,
+    ];
     const log = env.logger.lines.join('\n');
     assert.ok(env.logger.lines.length > 3);
     for (const secret of secrets) assert.ok(!log.includes(secret), 'a secret reached the log');
@@ -127,7 +157,10 @@ describe('discovery shapes and overrides against real peers', () => {
     const server = await startSelfHostedAsServer();
     try {
       const env = coreEnvironment();
-      const client = await connectWithSignIn(newServerAuth(env, server.url), new ScriptedUser('http://127.0.0.1:33418/callback'));
+      const client = await connectWithSignIn(
+        newServerAuth(env, server.url),
+        new ScriptedUser('http://127.0.0.1:33418/callback'),
+      );
       assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /mcp:read/);
       await client.close();
     } finally {
@@ -140,8 +173,14 @@ describe('discovery shapes and overrides against real peers', () => {
     const server = await startNoMetadataServer({ as });
     try {
       const env = coreEnvironment();
-      await assert.rejects(newServerAuth(env, server.url).signIn(new ScriptedUser()), (e: McpOAuthError) => e.code === 'metadata_not_found');
-      const client = await connectWithSignIn(newServerAuth(env, server.url, { authorizationServer: as.issuer, scopes: ['mcp:read'] }), new ScriptedUser());
+      await assert.rejects(
+        newServerAuth(env, server.url).signIn(new ScriptedUser()),
+        (e: McpOAuthError) => e.code === 'metadata_not_found',
+      );
+      const client = await connectWithSignIn(
+        newServerAuth(env, server.url, { authorizationServer: as.issuer, scopes: ['mcp:read'] }),
+        new ScriptedUser(),
+      );
       assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /mcp:read/);
       await client.close();
     } finally {
@@ -154,8 +193,14 @@ describe('discovery shapes and overrides against real peers', () => {
     const server = await startCustomMetadataPathServer();
     try {
       const env = coreEnvironment();
-      await assert.rejects(newServerAuth(env, server.url).signIn(new ScriptedUser()), (e: McpOAuthError) => e.code === 'metadata_not_found');
-      const client = await connectWithSignIn(newServerAuth(env, server.url, { authorizationServerMetadataUrl: server.metadataUrl }), new ScriptedUser());
+      await assert.rejects(
+        newServerAuth(env, server.url).signIn(new ScriptedUser()),
+        (e: McpOAuthError) => e.code === 'metadata_not_found',
+      );
+      const client = await connectWithSignIn(
+        newServerAuth(env, server.url, { authorizationServerMetadataUrl: server.metadataUrl }),
+        new ScriptedUser(),
+      );
       assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /mcp:read/);
       await client.close();
     } finally {
@@ -185,10 +230,14 @@ describe('discovery shapes and overrides against real peers', () => {
     const server = await startSplitDomainServer({ as });
     try {
       const off = new ScriptedUser();
-      await newServerAuth(coreEnvironment(), server.url, { resource: false }).signIn(off).catch(() => undefined);
+      await newServerAuth(coreEnvironment(), server.url, { resource: false })
+        .signIn(off)
+        .catch(() => undefined);
       assert.equal(off.shown[0]!.searchParams.get('resource'), null);
       const custom = new ScriptedUser();
-      await newServerAuth(coreEnvironment(), server.url, { resource: `${server.origin}/` }).signIn(custom).catch(() => undefined);
+      await newServerAuth(coreEnvironment(), server.url, { resource: `${server.origin}/` })
+        .signIn(custom)
+        .catch(() => undefined);
       assert.equal(custom.shown[0]!.searchParams.get('resource'), `${server.origin}/`);
     } finally {
       await server.close();

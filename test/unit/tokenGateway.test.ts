@@ -3,22 +3,38 @@
 import assert from 'node:assert/strict';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { SIGN_IN_REQUIRED } from '../../src/mcp/gatewayReplies';
-import { TokenGateway, tokenManagerSource, type GatewayRegistration, type GatewayTokenSource } from '../../src/mcp/tokenGateway';
+import {
+  TokenGateway,
+  tokenManagerSource,
+  type GatewayRegistration,
+  type GatewayTokenSource,
+} from '../../src/mcp/tokenGateway';
 import type { BearerChallenge } from '../../src/oauth/challenge';
 import { McpOAuthError } from '../../src/oauth/errors';
 import { startAuthServer, type AuthServer } from '../fixtures/authServer';
 import { startSplitDomainServer, type McpServerFixture } from '../fixtures/mcpServers';
 import { coreEnvironment, newServerAuth, RecordingLogger, ScriptedUser, text } from './support/coreHarness';
 import {
-  closedPort, connectViaGateway, rawRequest, RecordingFetch, signInHint, sleep, startRecordingUpstream, staticTokens, until,
+  closedPort,
+  connectViaGateway,
+  rawRequest,
+  RecordingFetch,
+  signInHint,
+  sleep,
+  startRecordingUpstream,
+  staticTokens,
+  until,
 } from './support/gatewayHarness';
 
 const refreshGrants = (as: AuthServer) => as.grants.filter((g) => g.grantType === 'refresh_token' && !g.error).length;
 
-const initializeBody = (id: number | string = 1) => JSON.stringify({
-  jsonrpc: '2.0', id, method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-});
+const initializeBody = (id: number | string = 1) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
 
 describe('token gateway', () => {
   let as: AuthServer;
@@ -44,7 +60,11 @@ describe('token gateway', () => {
     await as.close();
   });
 
-  const register = (upstreamUrl: string, tokens: GatewayTokenSource, id = `server-${++nextId}`): GatewayRegistration & { id: string } => {
+  const register = (
+    upstreamUrl: string,
+    tokens: GatewayTokenSource,
+    id = `server-${++nextId}`,
+  ): GatewayRegistration & { id: string } => {
     const registration = gateway.register({ id, upstreamUrl, tokens });
     cleanups.push(() => registration.dispose());
     return { ...registration, id };
@@ -75,7 +95,10 @@ describe('token gateway', () => {
     const { client, transport } = await connect(route.url, seen);
     const tools = await client.listTools();
     assert.deepEqual(tools.tools.map((t) => t.name).sort(), ['admin_action', 'whoami']);
-    const who = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))) as { sub: string; scopes: string[] };
+    const who = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))) as {
+      sub: string;
+      scopes: string[];
+    };
     assert.equal(who.sub, 'alice');
     assert.ok(who.scopes.includes('mcp:read'));
 
@@ -83,11 +106,17 @@ describe('token gateway', () => {
     assert.ok(sessionId, 'the client got the upstream session id through the gateway');
     assert.ok(split.sessionIds().includes(sessionId), 'the upstream has that session');
     const inSession = split.requests.filter((r) => r.sessionId === sessionId);
-    assert.deepEqual(inSession.filter((r) => r.method === 'POST').map((r) => r.rpcMethod), ['notifications/initialized', 'tools/list', 'tools/call']);
+    assert.deepEqual(
+      inSession.filter((r) => r.method === 'POST').map((r) => r.rpcMethod),
+      ['notifications/initialized', 'tools/list', 'tools/call'],
+    );
     // The SDK opens the standalone GET SSE stream after initialization; it stays open through the gateway.
     await until(() => split.requests.some((r) => r.sessionId === sessionId && r.method === 'GET'), 'the GET stream');
     assert.ok(split.requests.filter((r) => r.sessionId === sessionId).every((r) => r.hasAuthorization));
-    assert.ok(seen.statuses.every((s) => s === 200 || s === 202), `statuses seen by the client: ${seen.statuses.join(', ')}`);
+    assert.ok(
+      seen.statuses.every((s) => s === 200 || s === 202),
+      `statuses seen by the client: ${seen.statuses.join(', ')}`,
+    );
     assert.ok(!logger.lines.join('\n').includes(tokens.accessToken), 'no token in the log');
 
     await transport.terminateSession(); // DELETE with the session id, through the gateway
@@ -98,7 +127,10 @@ describe('token gateway', () => {
     this.timeout(15_000);
     const shortAs = await startAuthServer({ accessTokenTtl: 2 });
     const server = await startSplitDomainServer({ as: shortAs });
-    cleanups.push(() => shortAs.close(), () => server.close());
+    cleanups.push(
+      () => shortAs.close(),
+      () => server.close(),
+    );
     const { auth, user, tokens } = await signedIn(server, { refreshBeforeMs: 0 });
     const route = register(server.url, tokenManagerSource(auth.tokenManager()));
     const seen = new RecordingFetch();
@@ -106,7 +138,15 @@ describe('token gateway', () => {
     await client.listTools();
 
     await sleep(tokens.expiresAt! - Date.now() + 100);
-    const direct = await fetch(server.url, { method: 'POST', headers: { authorization: `Bearer ${tokens.accessToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: initializeBody() });
+    const direct = await fetch(server.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${tokens.accessToken}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: initializeBody(),
+    });
     assert.equal(direct.status, 401, 'the first access token has really expired at the server');
     await direct.body?.cancel();
 
@@ -114,7 +154,10 @@ describe('token gateway', () => {
     assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /alice/);
     assert.equal(refreshGrants(shortAs) - before, 1, 'exactly one refresh_token grant');
     assert.equal(user.shown.length, 1, 'no second sign-in');
-    assert.ok(!seen.statuses.includes(401) && !seen.statuses.includes(403), `statuses seen by the client: ${seen.statuses.join(', ')}`);
+    assert.ok(
+      !seen.statuses.includes(401) && !seen.statuses.includes(403),
+      `statuses seen by the client: ${seen.statuses.join(', ')}`,
+    );
   });
 
   it('refreshes once and retries when the server rejects a token the client still thinks valid', async () => {
@@ -129,7 +172,11 @@ describe('token gateway', () => {
     assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /alice/);
     assert.equal(refreshGrants(as) - before, 1);
     const calls = split.requests.filter((r) => r.sessionId === transport.sessionId && r.rpcMethod === 'tools/call');
-    assert.deepEqual(calls.map((r) => r.status), [401, 200], 'one rejected attempt upstream, then the retry');
+    assert.deepEqual(
+      calls.map((r) => r.status),
+      [401, 200],
+      'one rejected attempt upstream, then the retry',
+    );
     assert.ok(!seen.statuses.includes(401), `statuses seen by the client: ${seen.statuses.join(', ')}`);
     assert.notEqual((await env.tokens.get(auth.tokenKey))!.accessToken, 'garbage-not-a-jwt');
   });
@@ -139,13 +186,24 @@ describe('token gateway', () => {
     const onSignInRequired: string[] = [];
     const ownGateway = await TokenGateway.start({ signInHint, onSignInRequired: (id) => onSignInRequired.push(id) });
     cleanups.push(() => ownGateway.close());
-    const route = ownGateway.register({ id: 'dead', upstreamUrl: split.url, tokens: tokenManagerSource(auth.tokenManager()) });
+    const route = ownGateway.register({
+      id: 'dead',
+      upstreamUrl: split.url,
+      tokens: tokenManagerSource(auth.tokenManager()),
+    });
     const stored = (await env.tokens.get(auth.tokenKey))!;
     await env.tokens.set(auth.tokenKey, { ...stored, accessToken: 'garbage', refreshToken: 'revoked-refresh-token' });
 
     const response = await rawRequest(ownGateway.port, {
-      method: 'POST', path: new URL(route.url).pathname, body: initializeBody(7),
-      headers: { ...ownGateway.requestHeaders, host: `127.0.0.1:${ownGateway.port}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      method: 'POST',
+      path: new URL(route.url).pathname,
+      body: initializeBody(7),
+      headers: {
+        ...ownGateway.requestHeaders,
+        host: `127.0.0.1:${ownGateway.port}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
     });
     assert.equal(response.status, 200);
     const body = JSON.parse(response.text) as { id: number; error: { code: number; message: string } };
@@ -158,11 +216,14 @@ describe('token gateway', () => {
   it('steps up on 403 insufficient_scope: asks with the challenge, then retries with the wider token', async () => {
     const { auth, user } = await signedIn(split);
     const challenges: BearerChallenge[] = [];
-    const route = register(split.url, tokenManagerSource(auth.tokenManager(), async (challenge) => {
-      challenges.push(challenge);
-      await auth.signIn(user, { challenge, extraScopes: challenge.scopes ?? [] });
-      return true;
-    }));
+    const route = register(
+      split.url,
+      tokenManagerSource(auth.tokenManager(), async (challenge) => {
+        challenges.push(challenge);
+        await auth.signIn(user, { challenge, extraScopes: challenge.scopes ?? [] });
+        return true;
+      }),
+    );
     const seen = new RecordingFetch();
     const { client } = await connect(route.url, seen);
     const result = await client.callTool({ name: 'admin_action', arguments: {} });
@@ -177,16 +238,22 @@ describe('token gateway', () => {
   it('answers a JSON-RPC error, not a 403, when the step-up is declined', async () => {
     const { auth } = await signedIn(split);
     let asked = 0;
-    const route = register(split.url, tokenManagerSource(auth.tokenManager(), async () => {
-      asked++;
-      return false;
-    }));
+    const route = register(
+      split.url,
+      tokenManagerSource(auth.tokenManager(), async () => {
+        asked++;
+        return false;
+      }),
+    );
     const seen = new RecordingFetch();
     const { client } = await connect(route.url, seen);
     await assert.rejects(client.callTool({ name: 'admin_action', arguments: {} }), (error: unknown) => {
       assert.ok(error instanceof McpError);
       assert.equal(error.code, SIGN_IN_REQUIRED);
-      assert.match(error.message, /needs more permission for this request \(scope "mcp:read mcp:write"\), and it was not granted/);
+      assert.match(
+        error.message,
+        /needs more permission for this request \(scope "mcp:read mcp:write"\), and it was not granted/,
+      );
       assert.ok(error.message.includes(signInHint(route.id)));
       return true;
     });
@@ -209,11 +276,29 @@ describe('token gateway', () => {
     });
     assert.deepEqual(seen.statuses, [200]);
 
-    const headers = { ...gateway.requestHeaders, host: `127.0.0.1:${gateway.port}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const headers = {
+      ...gateway.requestHeaders,
+      host: `127.0.0.1:${gateway.port}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
     const path = new URL(route.url).pathname;
-    const batch = await rawRequest(gateway.port, { method: 'POST', path, headers, body: JSON.stringify([JSON.parse(initializeBody('a')), { jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0', id: 2, method: 'ping' }]) });
+    const batch = await rawRequest(gateway.port, {
+      method: 'POST',
+      path,
+      headers,
+      body: JSON.stringify([
+        JSON.parse(initializeBody('a')),
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        { jsonrpc: '2.0', id: 2, method: 'ping' },
+      ]),
+    });
     assert.equal(batch.status, 200);
-    assert.deepEqual((JSON.parse(batch.text) as { id: unknown }[]).map((m) => m.id), ['a', 2], 'an error for each request of a batch');
+    assert.deepEqual(
+      (JSON.parse(batch.text) as { id: unknown }[]).map((m) => m.id),
+      ['a', 2],
+      'an error for each request of a batch',
+    );
     for (const request of [
       { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } },
       { method: 'DELETE', headers },
@@ -235,11 +320,15 @@ describe('token gateway', () => {
     let upstreamFinished = false;
     const upstream = await startRecordingUpstream((_record, res, req) => {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      res.write('id: 1\nevent: message\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"first"}}\n\n');
+      res.write(
+        'id: 1\nevent: message\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"first"}}\n\n',
+      );
       req.socket.once('close', () => (upstreamClosed = true));
       void released.then(() => {
         if (res.destroyed) return;
-        res.write('id: 2\nevent: message\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"second"}}\n\n');
+        res.write(
+          'id: 2\nevent: message\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"second"}}\n\n',
+        );
         upstreamFinished = true;
         res.end();
       });
@@ -247,7 +336,9 @@ describe('token gateway', () => {
     cleanups.push(() => upstream.close());
     const route = register(upstream.url, staticTokens('static-token'));
 
-    const response = await fetch(route.url, { headers: { ...gateway.requestHeaders, accept: 'text/event-stream', 'last-event-id': '0' } });
+    const response = await fetch(route.url, {
+      headers: { ...gateway.requestHeaders, accept: 'text/event-stream', 'last-event-id': '0' },
+    });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'text/event-stream');
     const reader = response.body!.getReader();
@@ -274,14 +365,17 @@ describe('token gateway', () => {
     upstreamClosed = false;
     const heldRoute = register(held.url, staticTokens('static-token'));
     const abort = new AbortController();
-    const stream = await fetch(heldRoute.url, { headers: { ...gateway.requestHeaders, accept: 'text/event-stream' }, signal: abort.signal });
+    const stream = await fetch(heldRoute.url, {
+      headers: { ...gateway.requestHeaders, accept: 'text/event-stream' },
+      signal: abort.signal,
+    });
     const heldReader = stream.body!.getReader();
     assert.match(new TextDecoder().decode((await heldReader.read()).value), /: open/);
     abort.abort();
     await until(() => upstreamClosed, 'the upstream stream to be aborted');
   });
 
-  it('cuts the client\'s copy of a stream that breaks upstream, rather than ending it cleanly', async () => {
+  it("cuts the client's copy of a stream that breaks upstream, rather than ending it cleanly", async () => {
     const upstream = await startRecordingUpstream((_record, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('id: 1\ndata: {}\n\n');
@@ -303,27 +397,44 @@ describe('token gateway', () => {
     const { client } = await connect(route.url, seen);
     skew = tokens.expiresAt! - Date.now() - 1000; // inside the refresh margin for the token manager
     const before = refreshGrants(as);
-    const results = await Promise.all(Array.from({ length: 50 }, () => client.callTool({ name: 'whoami', arguments: {} })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => client.callTool({ name: 'whoami', arguments: {} })),
+    );
     assert.ok(results.every((r) => /alice/.test(text(r))));
     assert.equal(refreshGrants(as) - before, 1);
-    assert.ok(seen.statuses.every((s) => s === 200 || s === 202), `statuses seen by the client: ${seen.statuses.join(', ')}`);
+    assert.ok(
+      seen.statuses.every((s) => s === 200 || s === 202),
+      `statuses seen by the client: ${seen.statuses.join(', ')}`,
+    );
   });
 
   it('answers 502 with a clear message, and no token, when the upstream is down', async () => {
     const port = await closedPort();
     const token = 'secret-token-for-a-down-server';
     const route = register(`http://127.0.0.1:${port}/mcp`, staticTokens(token));
-    const response = await fetch(route.url, { method: 'POST', headers: { ...gateway.requestHeaders, 'content-type': 'application/json' }, body: initializeBody() });
+    const response = await fetch(route.url, {
+      method: 'POST',
+      headers: { ...gateway.requestHeaders, 'content-type': 'application/json' },
+      body: initializeBody(),
+    });
     assert.equal(response.status, 502);
     const body = await response.text();
-    assert.match(body, new RegExp(`could not reach the MCP server for ${route.id} at http://127\\.0\\.0\\.1:${port}/mcp \\(ECONNREFUSED\\)`));
+    assert.match(
+      body,
+      new RegExp(
+        `could not reach the MCP server for ${route.id} at http://127\\.0\\.0\\.1:${port}/mcp \\(ECONNREFUSED\\)`,
+      ),
+    );
     assert.ok(!body.includes(token));
   });
 
   it('never lets an upstream 401 or 403 through', async () => {
     const upstream = await startRecordingUpstream((record, res) => {
       const forbidden = record.url.endsWith('/forbidden');
-      res.writeHead(forbidden ? 403 : 401, { 'www-authenticate': forbidden ? 'Bearer error="access_denied"' : 'Bearer error="invalid_token"', 'content-type': 'application/json' });
+      res.writeHead(forbidden ? 403 : 401, {
+        'www-authenticate': forbidden ? 'Bearer error="access_denied"' : 'Bearer error="invalid_token"',
+        'content-type': 'application/json',
+      });
       res.end('{"error":"nope"}');
     });
     cleanups.push(() => upstream.close());
@@ -336,7 +447,10 @@ describe('token gateway', () => {
     assert.equal(unauthorized.status, 200);
     assert.equal(((await unauthorized.json()) as { error: { code: number } }).error.code, SIGN_IN_REQUIRED);
     assert.equal(refreshes, 1, 'renewed once, not in a loop');
-    assert.deepEqual(upstream.requests.map((r) => r.headers.authorization), ['Bearer first', 'Bearer renewed-1']);
+    assert.deepEqual(
+      upstream.requests.map((r) => r.headers.authorization),
+      ['Bearer first', 'Bearer renewed-1'],
+    );
 
     const stream = await fetch(route.url, { headers: { ...headers, accept: 'text/event-stream' } });
     assert.equal(stream.status, 503);
@@ -354,13 +468,27 @@ describe('token gateway', () => {
       res.writeHead(403, { 'www-authenticate': 'Bearer error="insufficient_scope", scope="mcp:write"' }).end();
     });
     cleanups.push(() => upstream.close());
-    const throwing = register(upstream.url, staticTokens('t', { stepUp: async () => { throw new McpOAuthError('cancelled', 'The user cancelled'); } }));
+    const throwing = register(
+      upstream.url,
+      staticTokens('t', {
+        stepUp: async () => {
+          throw new McpOAuthError('cancelled', 'The user cancelled');
+        },
+      }),
+    );
     const without = register(upstream.url, staticTokens('t'));
     for (const route of [throwing, without]) {
-      const response = await fetch(route.url, { method: 'POST', headers: { ...gateway.requestHeaders, 'content-type': 'application/json' }, body: initializeBody(9) });
+      const response = await fetch(route.url, {
+        method: 'POST',
+        headers: { ...gateway.requestHeaders, 'content-type': 'application/json' },
+        body: initializeBody(9),
+      });
       assert.equal(response.status, 200);
       const { error } = (await response.json()) as { error: { message: string } };
-      assert.equal(error.message, `${route.id} needs more permission for this request (scope "mcp:write"), and it was not granted. To grant it: ${signInHint(route.id)}`);
+      assert.equal(
+        error.message,
+        `${route.id} needs more permission for this request (scope "mcp:write"), and it was not granted. To grant it: ${signInHint(route.id)}`,
+      );
     }
   });
 
@@ -382,13 +510,19 @@ describe('token gateway', () => {
     };
     const a = own.register({ id: 'a', upstreamUrl: upstream.url, tokens: staticTokens('t') });
     const b = own.register({ id: 'b', upstreamUrl: upstream.url, tokens: staticTokens('t') });
-    assert.throws(() => own.register({ id: '', upstreamUrl: upstream.url, tokens: staticTokens('t') }), (e: McpOAuthError) => e.code === 'invalid_config');
+    assert.throws(
+      () => own.register({ id: '', upstreamUrl: upstream.url, tokens: staticTokens('t') }),
+      (e: McpOAuthError) => e.code === 'invalid_config',
+    );
 
     const streamA = await open(a.url);
     a.dispose();
     await assert.rejects(streamA.read(), 'the stream of a disposed route is cut');
     await until(() => upstreamClosed === 1, 'the upstream stream of the disposed route to close');
-    const gone = await rawRequest(own.port, { path: new URL(a.url).pathname, headers: { ...own.requestHeaders, host: `127.0.0.1:${own.port}` } });
+    const gone = await rawRequest(own.port, {
+      path: new URL(a.url).pathname,
+      headers: { ...own.requestHeaders, host: `127.0.0.1:${own.port}` },
+    });
     assert.equal(gone.status, 404);
 
     const streamB = await open(b.url);
@@ -396,13 +530,19 @@ describe('token gateway', () => {
     await assert.rejects(streamB.read(), 'close() cuts open streams');
     await until(() => upstreamClosed === 2, 'the upstream stream to close with the gateway');
     await assert.rejects(fetch(b.url, { headers: own.requestHeaders }), 'nothing listens any more');
-    assert.throws(() => own.register({ id: 'c', upstreamUrl: upstream.url, tokens: staticTokens('t') }), (e: McpOAuthError) => e.code === 'gateway_closed');
+    assert.throws(
+      () => own.register({ id: 'c', upstreamUrl: upstream.url, tokens: staticTokens('t') }),
+      (e: McpOAuthError) => e.code === 'gateway_closed',
+    );
   });
 
   it('replaces a route registered again under the same id; the older registration no longer removes it', async () => {
     const first = await startRecordingUpstream();
     const second = await startRecordingUpstream();
-    cleanups.push(() => first.close(), () => second.close());
+    cleanups.push(
+      () => first.close(),
+      () => second.close(),
+    );
     const old = register(first.url, staticTokens('t'), 'again');
     const current = register(second.url, staticTokens('t'), 'again');
     assert.equal(current.url, old.url);
@@ -415,10 +555,13 @@ describe('token gateway', () => {
   });
 
   it('refuses an upstream URL that is neither https nor loopback http', () => {
-    assert.throws(() => gateway.register({ id: 'plain', upstreamUrl: 'http://mcp.example.com/mcp', tokens: staticTokens('t') }), (e: McpOAuthError) => e.code === 'insecure_url');
+    assert.throws(
+      () => gateway.register({ id: 'plain', upstreamUrl: 'http://mcp.example.com/mcp', tokens: staticTokens('t') }),
+      (e: McpOAuthError) => e.code === 'insecure_url',
+    );
   });
 
-  it('forwards the path remainder and merges the query with the upstream URL\'s own', async () => {
+  it("forwards the path remainder and merges the query with the upstream URL's own", async () => {
     const upstream = await startRecordingUpstream();
     cleanups.push(() => upstream.close());
     const route = register(`${upstream.url}?tenant=t1`, staticTokens('t'), 'id with spaces/and slash');
@@ -429,4 +572,3 @@ describe('token gateway', () => {
     assert.equal(upstream.requests[0]!.url, '/mcp/sub?tenant=t1&x=1');
   });
 });
-

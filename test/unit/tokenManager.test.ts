@@ -48,7 +48,10 @@ class FakeRefresh {
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Rotates to token set `n + 1`, valid for an hour from the clock. */
-const rotate = (clock: { now: number }): Step => (tokens) => tokenSet(Number(tokens.accessToken.slice(3)) + 1, clock.now + HOUR);
+const rotate =
+  (clock: { now: number }): Step =>
+  (tokens) =>
+    tokenSet(Number(tokens.accessToken.slice(3)) + 1, clock.now + HOUR);
 
 describe('TokenManager', () => {
   let clock: { now: number };
@@ -57,7 +60,14 @@ describe('TokenManager', () => {
   let statuses: TokenStatus[];
 
   const manager = () =>
-    new TokenManager({ key: KEY, store, refresh: refresh.fn, now: () => clock.now, refreshBeforeMs: MARGIN, onStatus: (s) => statuses.push(s) });
+    new TokenManager({
+      key: KEY,
+      store,
+      refresh: refresh.fn,
+      now: () => clock.now,
+      refreshBeforeMs: MARGIN,
+      onStatus: (s) => statuses.push(s),
+    });
 
   beforeEach(() => {
     clock = { now: T0 };
@@ -131,10 +141,13 @@ describe('TokenManager', () => {
       assert.equal(refresh.calls.length, 1);
     });
 
-    it('refreshes inside the store\'s atomic update when the store has one', async () => {
+    it("refreshes inside the store's atomic update when the store has one", async () => {
       class WatchedStore extends MemoryTokenStore {
         inside = 0;
-        override update(key: string, fn: (current: TokenSet | undefined) => TokenSet | undefined | Promise<TokenSet | undefined>) {
+        override update(
+          key: string,
+          fn: (current: TokenSet | undefined) => TokenSet | undefined | Promise<TokenSet | undefined>,
+        ) {
           assert.equal(key, KEY);
           return super.update(key, async (current) => {
             this.inside++;
@@ -152,7 +165,13 @@ describe('TokenManager', () => {
         assert.equal(watched.inside, 1, 'refresh ran outside the store update');
         return rotate(clock)(tokens, 1);
       });
-      const tm = new TokenManager({ key: KEY, store: watched, refresh: refresh.fn, now: () => clock.now, refreshBeforeMs: MARGIN });
+      const tm = new TokenManager({
+        key: KEY,
+        store: watched,
+        refresh: refresh.fn,
+        now: () => clock.now,
+        refreshBeforeMs: MARGIN,
+      });
       assert.equal(await tm.getAccessToken(), 'at-2');
       assert.equal((await watched.get(KEY))?.accessToken, 'at-2');
       assert.equal(refresh.calls.length, 1);
@@ -166,7 +185,13 @@ describe('TokenManager', () => {
         delete: async (key) => void entries.delete(key),
       };
       refresh.then(rotate(clock));
-      const tm = new TokenManager({ key: KEY, store: plain, refresh: refresh.fn, now: () => clock.now, refreshBeforeMs: MARGIN });
+      const tm = new TokenManager({
+        key: KEY,
+        store: plain,
+        refresh: refresh.fn,
+        now: () => clock.now,
+        refreshBeforeMs: MARGIN,
+      });
       assert.equal(await tm.getAccessToken(), 'at-2');
       assert.equal(entries.get(KEY)?.accessToken, 'at-2');
       assert.equal(await tm.getAccessToken(), 'at-2');
@@ -291,7 +316,10 @@ describe('TokenManager', () => {
         throw invalidGrant();
       });
       const tm = manager();
-      await assert.rejects(tm.forceRefresh('at-1'), (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in');
+      await assert.rejects(
+        tm.forceRefresh('at-1'),
+        (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in',
+      );
       assert.equal(tm.status.state, 'expired');
     });
 
@@ -316,17 +344,32 @@ describe('TokenManager', () => {
         throw invalidGrant();
       });
       const tm = manager();
-      await assert.rejects(tm.getAccessToken(), (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in');
+      await assert.rejects(
+        tm.getAccessToken(),
+        (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in',
+      );
       assert.equal(tm.status.state, 'expired');
     });
   });
 
   describe('a transient failure (the authorization server is unreachable)', () => {
     const transientErrors: [string, () => Error][] = [
-      ['HttpRequestError network_error', () => new HttpRequestError('network_error', 'Could not reach https://as.example.com/token')],
-      ['HttpRequestError timeout', () => new HttpRequestError('timeout', 'https://as.example.com/token did not answer within 30 s')],
-      ['OAuthResponseError with status 503', () => new OAuthResponseError('refresh_failed', 'x', 'temporarily_unavailable', 503)],
-      ['McpOAuthError http_error', () => new McpOAuthError('http_error', 'https://as.example.com/token answered HTTP 502')],
+      [
+        'HttpRequestError network_error',
+        () => new HttpRequestError('network_error', 'Could not reach https://as.example.com/token'),
+      ],
+      [
+        'HttpRequestError timeout',
+        () => new HttpRequestError('timeout', 'https://as.example.com/token did not answer within 30 s'),
+      ],
+      [
+        'OAuthResponseError with status 503',
+        () => new OAuthResponseError('refresh_failed', 'x', 'temporarily_unavailable', 503),
+      ],
+      [
+        'McpOAuthError http_error',
+        () => new McpOAuthError('http_error', 'https://as.example.com/token answered HTTP 502'),
+      ],
     ];
 
     for (const [name, make] of transientErrors) {
@@ -389,7 +432,10 @@ describe('TokenManager', () => {
         throw new OAuthResponseError('refresh_failed', 'x', 'temporarily_unavailable', 503);
       });
       const tm = manager();
-      await assert.rejects(tm.getAccessToken(), (error: unknown) => error instanceof OAuthResponseError && error.status === 503);
+      await assert.rejects(
+        tm.getAccessToken(),
+        (error: unknown) => error instanceof OAuthResponseError && error.status === 503,
+      );
       assert.notEqual(tm.status.state, 'valid');
     });
 
@@ -441,10 +487,19 @@ describe('TokenManager', () => {
   describe('signed out', () => {
     it('no stored tokens → not_signed_in, status signed_out, no refresh', async () => {
       const tm = manager();
-      await assert.rejects(tm.getAccessToken(), (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in');
+      await assert.rejects(
+        tm.getAccessToken(),
+        (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in',
+      );
       assert.deepEqual(tm.status, { state: 'signed_out' });
-      await assert.rejects(tm.forceRefresh(), (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in');
-      await assert.rejects(tm.forceRefresh('at-1'), (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in');
+      await assert.rejects(
+        tm.forceRefresh(),
+        (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in',
+      );
+      await assert.rejects(
+        tm.forceRefresh('at-1'),
+        (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in',
+      );
       assert.equal(refresh.calls.length, 0);
     });
 
@@ -453,7 +508,10 @@ describe('TokenManager', () => {
       const tm = manager();
       await tm.getAccessToken();
       await store.delete(KEY);
-      await assert.rejects(tm.getAccessToken(), (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in');
+      await assert.rejects(
+        tm.getAccessToken(),
+        (error: unknown) => error instanceof McpOAuthError && error.code === 'not_signed_in',
+      );
       assert.deepEqual(tm.status, { state: 'signed_out' });
     });
   });
@@ -485,7 +543,10 @@ describe('TokenManager', () => {
 
       await store.delete(KEY);
       await tm.getAccessToken().catch(() => undefined);
-      assert.deepEqual(statuses.map((s) => s.state), ['valid', 'valid', 'stale', 'valid', 'signed_out']);
+      assert.deepEqual(
+        statuses.map((s) => s.state),
+        ['valid', 'valid', 'stale', 'valid', 'signed_out'],
+      );
     });
 
     it('does not fire for the initial signed-out state', async () => {
@@ -502,7 +563,10 @@ describe('TokenManager', () => {
       });
       const tm = manager();
       await tm.getAccessToken().catch(() => undefined);
-      assert.deepEqual(statuses.map((s) => s.state), ['expired']);
+      assert.deepEqual(
+        statuses.map((s) => s.state),
+        ['expired'],
+      );
     });
   });
 });

@@ -2,8 +2,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  displayStatus, formatDuration, oneLine, registrationPlan, schemaText, serverContextValue, serverDescription, statusIcon, timeLeft,
-  tokenDescription, type DisplayStatus, type ServerSummary, type SessionSummary,
+  displayStatus,
+  formatDuration,
+  oneLine,
+  registrationPlan,
+  schemaText,
+  serverContextValue,
+  serverDescription,
+  statusIcon,
+  timeLeft,
+  tokenDescription,
+  type DisplayStatus,
+  type ServerSummary,
+  type SessionSummary,
 } from '../../src/mcp/treeModel';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
@@ -11,8 +22,15 @@ const MIN = 60_000;
 
 function session(overrides: Partial<SessionSummary> = {}): SessionSummary {
   return {
-    account: 'alice@example.test', scopes: ['mcp:read', 'mcp:write'], expiresAt: NOW + 42 * MIN, refreshable: true,
-    issuer: 'https://as.example.test', clientId: 'client-1', registration: 'dcr', tokenState: 'valid', ...overrides,
+    account: 'alice@example.test',
+    scopes: ['mcp:read', 'mcp:write'],
+    expiresAt: NOW + 42 * MIN,
+    refreshable: true,
+    issuer: 'https://as.example.test',
+    clientId: 'client-1',
+    registration: 'dcr',
+    tokenState: 'valid',
+    ...overrides,
   };
 }
 
@@ -43,16 +61,64 @@ describe('treeModel', () => {
 
   describe('displayStatus, contextValue, icon and description', () => {
     const table: [string, ServerSummary, DisplayStatus, string, string][] = [
-      ['signed in', { status: 'signedIn', session: session() }, 'signedIn', 'server.signedIn.session', 'alice@example.test · 42 min'],
-      ['signed in without expiry', { status: 'signedIn', session: session({ expiresAt: undefined }) }, 'signedIn', 'server.signedIn.session', 'alice@example.test'],
-      ['expired but refreshable', { status: 'signedIn', session: session({ expiresAt: NOW - MIN }) }, 'signedIn', 'server.signedIn.session', 'alice@example.test · expired, renews on use'],
-      ['expired, not refreshable', { status: 'signedIn', session: session({ expiresAt: NOW - MIN, refreshable: false }) }, 'expired', 'server.expired.session', 'alice@example.test · expired'],
-      ['reported expired', { status: 'signedIn', session: session({ tokenState: 'expired' }) }, 'expired', 'server.expired.session', 'alice@example.test · expired'],
-      ['stale', { status: 'signedIn', session: session({ tokenState: 'stale' }) }, 'stale', 'server.stale.session', 'alice@example.test · 42 min · offline'],
+      [
+        'signed in',
+        { status: 'signedIn', session: session() },
+        'signedIn',
+        'server.signedIn.session',
+        'alice@example.test · 42 min',
+      ],
+      [
+        'signed in without expiry',
+        { status: 'signedIn', session: session({ expiresAt: undefined }) },
+        'signedIn',
+        'server.signedIn.session',
+        'alice@example.test',
+      ],
+      [
+        'expired but refreshable',
+        { status: 'signedIn', session: session({ expiresAt: NOW - MIN }) },
+        'signedIn',
+        'server.signedIn.session',
+        'alice@example.test · expired, renews on use',
+      ],
+      [
+        'expired, not refreshable',
+        { status: 'signedIn', session: session({ expiresAt: NOW - MIN, refreshable: false }) },
+        'expired',
+        'server.expired.session',
+        'alice@example.test · expired',
+      ],
+      [
+        'reported expired',
+        { status: 'signedIn', session: session({ tokenState: 'expired' }) },
+        'expired',
+        'server.expired.session',
+        'alice@example.test · expired',
+      ],
+      [
+        'stale',
+        { status: 'signedIn', session: session({ tokenState: 'stale' }) },
+        'stale',
+        'server.stale.session',
+        'alice@example.test · 42 min · offline',
+      ],
       ['signed out', { status: 'signedOut' }, 'signedOut', 'server.signedOut', 'signed out'],
       ['connecting', { status: 'connecting' }, 'connecting', 'server.connecting', 'connecting…'],
-      ['error, no session', { status: 'error', error: 'the tool listing failed\nsecond line' }, 'error', 'server.error', 'error: the tool listing failed'],
-      ['error with a session', { status: 'error', error: 'x', session: session() }, 'error', 'server.error.session', 'alice@example.test · 42 min · error'],
+      [
+        'error, no session',
+        { status: 'error', error: 'the tool listing failed\nsecond line' },
+        'error',
+        'server.error',
+        'error: the tool listing failed',
+      ],
+      [
+        'error with a session',
+        { status: 'error', error: 'x', session: session() },
+        'error',
+        'server.error.session',
+        'alice@example.test · 42 min · error',
+      ],
     ];
     for (const [what, server, status, contextValue, description] of table) {
       it(what, () => {
@@ -70,8 +136,16 @@ describe('treeModel', () => {
       for (const [, server, , contextValue] of table) {
         assert.equal(hasSession.test(contextValue), !!server.session, contextValue);
         const status = displayStatus(server, NOW);
-        assert.equal(needsSignIn.test(contextValue), status === 'signedOut' || status === 'expired' || status === 'error', contextValue);
-        assert.equal(live.test(contextValue), !!server.session && (status === 'signedIn' || status === 'stale' || status === 'error'), contextValue);
+        assert.equal(
+          needsSignIn.test(contextValue),
+          status === 'signedOut' || status === 'expired' || status === 'error',
+          contextValue,
+        );
+        assert.equal(
+          live.test(contextValue),
+          !!server.session && (status === 'signedIn' || status === 'stale' || status === 'error'),
+          contextValue,
+        );
       }
     });
   });
@@ -79,16 +153,39 @@ describe('treeModel', () => {
   describe('tokenDescription', () => {
     it('says time left, refreshability and the number of scopes', () => {
       assert.equal(tokenDescription(session(), NOW), '42 min left · refreshable · 2 scopes');
-      assert.equal(tokenDescription(session({ expiresAt: undefined, refreshable: false, scopes: ['a'] }), NOW), 'no expiry · not refreshable · 1 scope');
+      assert.equal(
+        tokenDescription(session({ expiresAt: undefined, refreshable: false, scopes: ['a'] }), NOW),
+        'no expiry · not refreshable · 1 scope',
+      );
       assert.equal(tokenDescription(session({ expiresAt: NOW - 1 }), NOW), 'expired · refreshable · 2 scopes');
     });
   });
 
   describe('registrationPlan', () => {
-    const table: [string, { clientId?: string; clientMetadataUrl?: string }, { registration_endpoint?: string; client_id_metadata_document_supported?: boolean }, string][] = [
-      ['a configured client id wins', { clientId: 'c' }, { registration_endpoint: 'https://as/register', client_id_metadata_document_supported: true }, 'preregistered'],
-      ['CIMD when configured and supported', { clientMetadataUrl: 'https://app.example/client.json' }, { registration_endpoint: 'https://as/register', client_id_metadata_document_supported: true }, 'cimd'],
-      ['not CIMD when unsupported', { clientMetadataUrl: 'https://app.example/client.json' }, { registration_endpoint: 'https://as/register' }, 'dcr'],
+    const table: [
+      string,
+      { clientId?: string; clientMetadataUrl?: string },
+      { registration_endpoint?: string; client_id_metadata_document_supported?: boolean },
+      string,
+    ][] = [
+      [
+        'a configured client id wins',
+        { clientId: 'c' },
+        { registration_endpoint: 'https://as/register', client_id_metadata_document_supported: true },
+        'preregistered',
+      ],
+      [
+        'CIMD when configured and supported',
+        { clientMetadataUrl: 'https://app.example/client.json' },
+        { registration_endpoint: 'https://as/register', client_id_metadata_document_supported: true },
+        'cimd',
+      ],
+      [
+        'not CIMD when unsupported',
+        { clientMetadataUrl: 'https://app.example/client.json' },
+        { registration_endpoint: 'https://as/register' },
+        'dcr',
+      ],
       ['not CIMD without a metadata URL', {}, { client_id_metadata_document_supported: true }, 'needsClientId'],
       ['DCR with a registration endpoint', {}, { registration_endpoint: 'https://as/register' }, 'dcr'],
       ['a client id is needed otherwise', {}, {}, 'needsClientId'],
@@ -105,7 +202,10 @@ describe('treeModel', () => {
     it('schemaText indents and bounds a schema', () => {
       assert.equal(schemaText({ type: 'object' }), '{\n  "type": "object"\n}');
       assert.equal(schemaText(undefined), '{}');
-      const big = schemaText({ properties: Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`p${i}`, { type: 'string' }])) }, 100);
+      const big = schemaText(
+        { properties: Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`p${i}`, { type: 'string' }])) },
+        100,
+      );
       assert.ok(big.length <= 102 && big.endsWith('…'));
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;
@@ -114,12 +214,22 @@ describe('treeModel', () => {
   });
 
   it('describes 200 servers × 100 tools quickly', () => {
-    const servers: ServerSummary[] = Array.from({ length: 200 }, (_, i) => ({ status: 'signedIn', session: session({ account: `user${i}@example.test` }) }));
-    const tools = Array.from({ length: 100 }, (_, i) => ({ name: `tool${i}`, description: `Does thing ${i}.\nMore.`, inputSchema: { type: 'object', properties: { q: { type: 'string' } } } }));
+    const servers: ServerSummary[] = Array.from({ length: 200 }, (_, i) => ({
+      status: 'signedIn',
+      session: session({ account: `user${i}@example.test` }),
+    }));
+    const tools = Array.from({ length: 100 }, (_, i) => ({
+      name: `tool${i}`,
+      description: `Does thing ${i}.\nMore.`,
+      inputSchema: { type: 'object', properties: { q: { type: 'string' } } },
+    }));
     const started = performance.now();
     let chars = 0;
     for (const server of servers) {
-      chars += serverDescription(server, NOW).length + serverContextValue(server, NOW).length + tokenDescription(server.session!, NOW).length;
+      chars +=
+        serverDescription(server, NOW).length +
+        serverContextValue(server, NOW).length +
+        tokenDescription(server.session!, NOW).length;
       for (const tool of tools) chars += oneLine(tool.description).length + schemaText(tool.inputSchema).length;
     }
     const elapsed = performance.now() - started;
@@ -141,37 +251,70 @@ describe('treeModel', () => {
         const regex = /viewItem =~ \/(.+)\/$/.exec(menu.when);
         const equal = /viewItem == (\S+)$/.exec(menu.when);
         assert.ok(menu.when.startsWith('view == mcpOAuth.servers && '), menu.when);
-        if ((regex && new RegExp(regex[1]!).test(contextValue)) || equal?.[1] === contextValue) found.add(menu.command.replace('mcpOAuth.', ''));
+        if ((regex && new RegExp(regex[1]!).test(contextValue)) || equal?.[1] === contextValue)
+          found.add(menu.command.replace('mcpOAuth.', ''));
       }
       return found;
     }
 
     it('offers the session commands on a server row exactly when it has a session', () => {
       const cases: [string, boolean][] = [
-        ['server.signedIn.session', true], ['server.stale.session', true], ['server.expired.session', true], ['server.error.session', true],
-        ['server.connecting.session', true], ['server.signedOut', false], ['server.connecting', false], ['server.error', false],
+        ['server.signedIn.session', true],
+        ['server.stale.session', true],
+        ['server.expired.session', true],
+        ['server.error.session', true],
+        ['server.connecting.session', true],
+        ['server.signedOut', false],
+        ['server.connecting', false],
+        ['server.error', false],
       ];
       for (const [contextValue, hasSession] of cases) {
         const menu = offered(contextValue, false);
-        for (const command of ['signIn', 'signInWithDeviceCode', 'importToken', 'resetClientRegistration', 'removeServer']) assert.ok(menu.has(command), `${contextValue}: ${command}`);
-        for (const command of ['signOut', 'refreshToken', 'copyAccessToken', 'showTokenDetails', 'refresh']) assert.equal(menu.has(command), hasSession, `${contextValue}: ${command}`);
+        for (const command of [
+          'signIn',
+          'signInWithDeviceCode',
+          'importToken',
+          'resetClientRegistration',
+          'removeServer',
+        ])
+          assert.ok(menu.has(command), `${contextValue}: ${command}`);
+        for (const command of ['signOut', 'refreshToken', 'copyAccessToken', 'showTokenDetails', 'refresh'])
+          assert.equal(menu.has(command), hasSession, `${contextValue}: ${command}`);
       }
     });
 
     it('puts Sign In inline on the rows that need it, and Refresh on the live ones', () => {
       const cases: [string, string[]][] = [
-        ['server.signedIn.session', ['refresh']], ['server.stale.session', ['refresh']], ['server.error.session', ['signIn', 'refresh']],
-        ['server.expired.session', ['signIn']], ['server.signedOut', ['signIn']], ['server.error', ['signIn']], ['server.connecting', []],
-        ['token', ['copyAccessToken', 'showTokenDetails']], ['tools', ['refresh']], ['invalidEntry', ['openSettings']], ['tool', []],
+        ['server.signedIn.session', ['refresh']],
+        ['server.stale.session', ['refresh']],
+        ['server.error.session', ['signIn', 'refresh']],
+        ['server.expired.session', ['signIn']],
+        ['server.signedOut', ['signIn']],
+        ['server.error', ['signIn']],
+        ['server.connecting', []],
+        ['token', ['copyAccessToken', 'showTokenDetails']],
+        ['tools', ['refresh']],
+        ['invalidEntry', ['openSettings']],
+        ['tool', []],
       ];
-      for (const [contextValue, inline] of cases) assert.deepEqual([...offered(contextValue, true)].sort(), [...inline].sort(), contextValue);
+      for (const [contextValue, inline] of cases)
+        assert.deepEqual([...offered(contextValue, true)].sort(), [...inline].sort(), contextValue);
     });
 
     it('contributes the commands of CONTRACT.md with their titles, in one category', () => {
       const titles: Record<string, string> = {
-        addServer: 'Add Server…', removeServer: 'Remove Server', signIn: 'Sign In…', signInWithDeviceCode: 'Sign In with Device Code…',
-        signOut: 'Sign Out', importToken: 'Import Token…', refreshToken: 'Refresh Token', copyAccessToken: 'Copy Access Token',
-        showTokenDetails: 'Show Token Details', resetClientRegistration: 'Reset Client Registration', refresh: 'Refresh', showLog: 'Show Log',
+        addServer: 'Add Server…',
+        removeServer: 'Remove Server',
+        signIn: 'Sign In…',
+        signInWithDeviceCode: 'Sign In with Device Code…',
+        signOut: 'Sign Out',
+        importToken: 'Import Token…',
+        refreshToken: 'Refresh Token',
+        copyAccessToken: 'Copy Access Token',
+        showTokenDetails: 'Show Token Details',
+        resetClientRegistration: 'Reset Client Registration',
+        refresh: 'Refresh',
+        showLog: 'Show Log',
       };
       const commands: { command: string; title: string; category: string }[] = pkg.contributes.commands;
       for (const [id, title] of Object.entries(titles)) {
@@ -183,8 +326,11 @@ describe('treeModel', () => {
         assert.equal(command.category, '%category%');
         assert.ok(nls[command.title.replace(/^%|%$/g, '')], `${command.command} has no title in package.nls.json`);
       }
-      const hidden = (pkg.contributes.menus.commandPalette as { command: string; when: string }[]).filter((m) => m.when === 'false').map((m) => m.command);
-      for (const id of Object.keys(titles)) assert.ok(!hidden.includes(`mcpOAuth.${id}`), `mcpOAuth.${id} is hidden from the palette`);
+      const hidden = (pkg.contributes.menus.commandPalette as { command: string; when: string }[])
+        .filter((m) => m.when === 'false')
+        .map((m) => m.command);
+      for (const id of Object.keys(titles))
+        assert.ok(!hidden.includes(`mcpOAuth.${id}`), `mcpOAuth.${id} is hidden from the palette`);
     });
   });
 });

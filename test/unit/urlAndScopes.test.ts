@@ -114,7 +114,9 @@ describe('canonicalServerUrl', () => {
   }
 
   it('gives the same key for spellings of one server', () => {
-    const keys = new Set(['https://Example.com/mcp', 'https://example.com:443/mcp/', 'HTTPS://EXAMPLE.COM/mcp'].map(canonicalServerUrl));
+    const keys = new Set(
+      ['https://Example.com/mcp', 'https://example.com:443/mcp/', 'HTTPS://EXAMPLE.COM/mcp'].map(canonicalServerUrl),
+    );
     assert.deepEqual([...keys], ['https://example.com/mcp']);
   });
 
@@ -160,11 +162,21 @@ describe('Scopes', () => {
   });
 
   it('parses a scope string', () => {
-    assert.deepEqual(Scopes.parse('  openid  mcp:tools offline_access ').values, ['mcp:tools', 'offline_access', 'openid']);
+    assert.deepEqual(Scopes.parse('  openid  mcp:tools offline_access ').values, [
+      'mcp:tools',
+      'offline_access',
+      'openid',
+    ]);
   });
 
   it('is empty for nothing', () => {
-    for (const scopes of [Scopes.of(undefined), Scopes.of([]), Scopes.parse(undefined), Scopes.parse(''), Scopes.parse('   ')]) {
+    for (const scopes of [
+      Scopes.of(undefined),
+      Scopes.of([]),
+      Scopes.parse(undefined),
+      Scopes.parse(''),
+      Scopes.parse('   '),
+    ]) {
       assert.equal(scopes.isEmpty, true);
       assert.equal(scopes.toString(), '');
       assert.deepEqual(scopes.values, []);
@@ -196,14 +208,38 @@ describe('Scopes', () => {
 
 describe('selectScopes', () => {
   const table: { name: string; sources: ScopeSources; expected: string[] }[] = [
-    { name: 'configured wins over everything', sources: { configured: ['cfg'], challenged: ['chal'], resourceSupported: ['prm'] }, expected: ['cfg'] },
-    { name: 'the challenge wins over scopes_supported', sources: { challenged: ['chal', 'two'], resourceSupported: ['prm'] }, expected: ['chal', 'two'] },
-    { name: 'empty configured scopes fall through to the challenge', sources: { configured: [], challenged: ['chal'], resourceSupported: ['prm'] }, expected: ['chal'] },
-    { name: 'an empty challenge falls through to scopes_supported', sources: { challenged: [], resourceSupported: ['prm', 'other'] }, expected: ['other', 'prm'] },
+    {
+      name: 'configured wins over everything',
+      sources: { configured: ['cfg'], challenged: ['chal'], resourceSupported: ['prm'] },
+      expected: ['cfg'],
+    },
+    {
+      name: 'the challenge wins over scopes_supported',
+      sources: { challenged: ['chal', 'two'], resourceSupported: ['prm'] },
+      expected: ['chal', 'two'],
+    },
+    {
+      name: 'empty configured scopes fall through to the challenge',
+      sources: { configured: [], challenged: ['chal'], resourceSupported: ['prm'] },
+      expected: ['chal'],
+    },
+    {
+      name: 'an empty challenge falls through to scopes_supported',
+      sources: { challenged: [], resourceSupported: ['prm', 'other'] },
+      expected: ['other', 'prm'],
+    },
     { name: 'nothing anywhere: the parameter is omitted', sources: {}, expected: [] },
     { name: 'empty scopes_supported: omitted', sources: { resourceSupported: [] }, expected: [] },
-    { name: 'AS scopes_supported alone is not a source', sources: { authServerSupported: ['openid', 'email'] }, expected: [] },
-    { name: 'nothing selected: offline_access alone is not requested', sources: { authServerSupported: ['offline_access'], wantRefresh: true }, expected: [] },
+    {
+      name: 'AS scopes_supported alone is not a source',
+      sources: { authServerSupported: ['openid', 'email'] },
+      expected: [],
+    },
+    {
+      name: 'nothing selected: offline_access alone is not requested',
+      sources: { authServerSupported: ['offline_access'], wantRefresh: true },
+      expected: [],
+    },
     {
       name: 'offline_access added when the AS lists it and refresh is wanted',
       sources: { challenged: ['mcp'], authServerSupported: ['mcp', 'offline_access'], wantRefresh: true },
@@ -270,7 +306,10 @@ describe('resourceMetadataUrls (RFC 9728 §3.1, MCP discovery order)', () => {
     { server: 'https://mcp.example.com', expected: ['https://mcp.example.com/.well-known/oauth-protected-resource'] },
     {
       server: 'http://127.0.0.1:3000/mcp',
-      expected: ['http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp', 'http://127.0.0.1:3000/.well-known/oauth-protected-resource'],
+      expected: [
+        'http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp',
+        'http://127.0.0.1:3000/.well-known/oauth-protected-resource',
+      ],
     },
     {
       server: 'https://mcp.example.com/mcp',
@@ -284,7 +323,10 @@ describe('resourceMetadataUrls (RFC 9728 §3.1, MCP discovery order)', () => {
     {
       server: 'https://mcp.example.com/mcp',
       challenge: 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp',
-      expected: ['https://mcp.example.com/.well-known/oauth-protected-resource/mcp', 'https://mcp.example.com/.well-known/oauth-protected-resource'],
+      expected: [
+        'https://mcp.example.com/.well-known/oauth-protected-resource/mcp',
+        'https://mcp.example.com/.well-known/oauth-protected-resource',
+      ],
     },
   ];
   for (const { server, challenge, expected } of table) {
@@ -328,15 +370,24 @@ describe('authServerMetadataUrls (RFC 8414 §3.1, OIDC Discovery, MCP order)', (
     },
     {
       issuer: 'https://auth.example.com',
-      expected: ['https://auth.example.com/.well-known/oauth-authorization-server', 'https://auth.example.com/.well-known/openid-configuration'],
+      expected: [
+        'https://auth.example.com/.well-known/oauth-authorization-server',
+        'https://auth.example.com/.well-known/openid-configuration',
+      ],
     },
     {
       issuer: 'https://auth.example.com/',
-      expected: ['https://auth.example.com/.well-known/oauth-authorization-server', 'https://auth.example.com/.well-known/openid-configuration'],
+      expected: [
+        'https://auth.example.com/.well-known/oauth-authorization-server',
+        'https://auth.example.com/.well-known/openid-configuration',
+      ],
     },
     {
       issuer: 'http://localhost:9000',
-      expected: ['http://localhost:9000/.well-known/oauth-authorization-server', 'http://localhost:9000/.well-known/openid-configuration'],
+      expected: [
+        'http://localhost:9000/.well-known/oauth-authorization-server',
+        'http://localhost:9000/.well-known/openid-configuration',
+      ],
     },
   ];
   for (const { issuer, expected } of table) {

@@ -40,8 +40,17 @@ export function ensureCliBuilt(): void {
     execFileSync(process.execPath, ['esbuild.mjs'], { cwd: REPO, stdio: 'pipe' });
   } catch {
     buildSync({
-      absWorkingDir: REPO, bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', legalComments: 'none', logLevel: 'silent',
-      entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' },
+      absWorkingDir: REPO,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      sourcemap: 'linked',
+      legalComments: 'none',
+      logLevel: 'silent',
+      entryPoints: { cli: 'src/cli/main.ts' },
+      outdir: 'dist',
+      banner: { js: '#!/usr/bin/env node' },
     });
   }
 }
@@ -53,9 +62,18 @@ export interface CliResult {
 }
 
 /** Runs `node dist/cli.js ...args` with `env` on top of this process's environment; kills it after `timeoutMs`. */
-export function runCli(args: readonly string[], env: Record<string, string | undefined>, input?: string, timeoutMs = 15_000): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  input?: string,
+  timeoutMs = 15_000,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

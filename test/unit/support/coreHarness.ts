@@ -17,16 +17,30 @@ import { approveAuthorization, type UserOptions } from '../../fixtures/userAgent
 
 export class MemoryClientStore implements ClientStore {
   readonly entries = new Map<string, ClientRegistration>();
-  async get(issuer: string) { return this.entries.get(issuer); }
-  async set(issuer: string, registration: ClientRegistration) { this.entries.set(issuer, registration); }
-  async delete(issuer: string) { this.entries.delete(issuer); }
+  async get(issuer: string) {
+    return this.entries.get(issuer);
+  }
+  async set(issuer: string, registration: ClientRegistration) {
+    this.entries.set(issuer, registration);
+  }
+  async delete(issuer: string) {
+    this.entries.delete(issuer);
+  }
 }
 
 /** Log lines, kept so tests can check that no secret was ever logged. */
 export class RecordingLogger implements Logger {
   readonly lines: string[] = [];
-  private add = (level: string) => (message: string, ...args: unknown[]) => { this.lines.push(`${level} ${message} ${args.map(String).join(' ')}`); };
-  trace = this.add('trace'); debug = this.add('debug'); info = this.add('info'); warn = this.add('warn'); error = this.add('error');
+  private add =
+    (level: string) =>
+    (message: string, ...args: unknown[]) => {
+      this.lines.push(`${level} ${message} ${args.map(String).join(' ')}`);
+    };
+  trace = this.add('trace');
+  debug = this.add('debug');
+  info = this.add('info');
+  warn = this.add('warn');
+  error = this.add('error');
 }
 
 export interface HarnessOptions {
@@ -37,7 +51,9 @@ export interface HarnessOptions {
   refreshBeforeMs?: number;
 }
 
-export function coreEnvironment(options: HarnessOptions = {}): AuthEnvironment & { logger: RecordingLogger; tokens: TokenStore; clients: ClientStore } {
+export function coreEnvironment(
+  options: HarnessOptions = {},
+): AuthEnvironment & { logger: RecordingLogger; tokens: TokenStore; clients: ClientStore } {
   return {
     http: { ...defaultHttpPolicy(), timeoutMs: 5000 },
     now: options.now ?? Date.now,
@@ -53,7 +69,10 @@ export function coreEnvironment(options: HarnessOptions = {}): AuthEnvironment &
 /** A user who approves (or denies) in the browser; records the authorization URLs it was shown. */
 export class ScriptedUser implements AuthorizationUserAgent {
   readonly shown: URL[] = [];
-  constructor(readonly redirectUri = 'http://127.0.0.1/callback', private readonly options: UserOptions = {}) {}
+  constructor(
+    readonly redirectUri = 'http://127.0.0.1/callback',
+    private readonly options: UserOptions = {},
+  ) {}
   async authorize(url: string): Promise<URL> {
     this.shown.push(new URL(url));
     return approveAuthorization(url, this.options);

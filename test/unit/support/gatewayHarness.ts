@@ -23,14 +23,22 @@ export interface RawRequest {
 }
 
 /** One HTTP request on its own connection, with exactly the headers given: no Host unless one is given. */
-export function rawRequest(port: number, { method = 'GET', path, headers = {}, body }: RawRequest): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  { method = 'GET', path, headers = {}, body }: RawRequest,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false, setHost: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, headers, agent: false, setHost: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -63,7 +71,12 @@ export async function startRecordingUpstream(handler: UpstreamHandler = answerOk
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const record = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const record = {
+        method: req.method!,
+        url: req.url!,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(record);
       handler(record, res, req);
     });
@@ -72,7 +85,10 @@ export async function startRecordingUpstream(handler: UpstreamHandler = answerOk
 }
 
 /** A token source with one fixed token; any use beyond `getAccessToken` fails the test unless allowed. */
-export function staticTokens(token: string, more: Partial<GatewayTokenSource> = {}): GatewayTokenSource & { calls: string[] } {
+export function staticTokens(
+  token: string,
+  more: Partial<GatewayTokenSource> = {},
+): GatewayTokenSource & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
@@ -82,15 +98,18 @@ export function staticTokens(token: string, more: Partial<GatewayTokenSource> = 
     },
     async refresh(rejected) {
       calls.push('refresh');
-      if (!more.refresh) throw new Error(`unexpected refresh of ${rejected === token ? 'the static token' : 'another token'}`);
+      if (!more.refresh)
+        throw new Error(`unexpected refresh of ${rejected === token ? 'the static token' : 'another token'}`);
       return more.refresh(rejected);
     },
-    ...(more.stepUp ? {
-      async stepUp(challenge) {
-        calls.push('stepUp');
-        return more.stepUp!(challenge);
-      },
-    } : {}),
+    ...(more.stepUp
+      ? {
+          async stepUp(challenge) {
+            calls.push('stepUp');
+            return more.stepUp!(challenge);
+          },
+        }
+      : {}),
   };
 }
 
@@ -109,9 +128,16 @@ export class RecordingFetch {
 }
 
 /** An SDK client connected to a gateway route with the key header, as VS Code's MCP client would be. */
-export async function connectViaGateway(url: string, gateway: TokenGateway, fetch: FetchLike = globalThis.fetch): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+export async function connectViaGateway(
+  url: string,
+  gateway: TokenGateway,
+  fetch: FetchLike = globalThis.fetch,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const client = new Client({ name: 'vscode-like', version: '1.0.0' }, { capabilities: {} });
-  const transport = new StreamableHTTPClientTransport(new URL(url), { fetch, requestInit: { headers: gateway.requestHeaders } });
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    fetch,
+    requestInit: { headers: gateway.requestHeaders },
+  });
   await client.connect(transport);
   return { client, transport };
 }

@@ -47,12 +47,22 @@ export class VirtualClock implements DeviceClock {
  * enforces RFC 8628 §3.5 in front of it: a device-code poll that comes sooner than `minIntervalMs` after the
  * previous one for the same code (on `clock`) gets `400 slow_down`; every other request goes to the real AS.
  */
-export function pollRateLimiter(tokenEndpoint: string, clock: () => number, minIntervalMs: number, inner: FetchLike = globalThis.fetch) {
+export function pollRateLimiter(
+  tokenEndpoint: string,
+  clock: () => number,
+  minIntervalMs: number,
+  inner: FetchLike = globalThis.fetch,
+) {
   const lastPoll = new Map<string, number>();
   const answered: { slowDown: number; forwarded: number } = { slowDown: 0, forwarded: 0 };
   const fetch: FetchLike = async (input, init = {}) => {
     const url = new URL(String(input));
-    if (url.href === tokenEndpoint && (init.method ?? 'GET').toUpperCase() === 'POST' && init.body !== undefined && init.body !== null) {
+    if (
+      url.href === tokenEndpoint &&
+      (init.method ?? 'GET').toUpperCase() === 'POST' &&
+      init.body !== undefined &&
+      init.body !== null
+    ) {
       const form = new URLSearchParams(String(init.body));
       const code = form.get('device_code');
       if (form.get('grant_type') === DEVICE_GRANT && code) {
@@ -62,7 +72,8 @@ export function pollRateLimiter(tokenEndpoint: string, clock: () => number, minI
         if (last !== undefined && now - last < minIntervalMs) {
           answered.slowDown++;
           return new Response(JSON.stringify({ error: 'slow_down', error_description: 'polling too quickly' }), {
-            status: 400, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+            status: 400,
+            headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
           });
         }
         answered.forwarded++;
@@ -79,10 +90,16 @@ export function connectWithTokens(auth: ServerAuth): Promise<Client> {
 }
 
 /** A loopback server with one handler, recording the requests it saw. */
-export async function startLoopback(handler: http.RequestListener): Promise<LoopbackServer & { hits: { method: string; path: string; authorization?: string }[] }> {
+export async function startLoopback(
+  handler: http.RequestListener,
+): Promise<LoopbackServer & { hits: { method: string; path: string; authorization?: string }[] }> {
   const hits: { method: string; path: string; authorization?: string }[] = [];
   const server = await listenOnLoopback((req, res) => {
-    hits.push({ method: req.method ?? 'GET', path: new URL(req.url ?? '/', 'http://x').pathname, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    hits.push({
+      method: req.method ?? 'GET',
+      path: new URL(req.url ?? '/', 'http://x').pathname,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    });
     handler(req, res);
   });
   return Object.assign(server, { hits });

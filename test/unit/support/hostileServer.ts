@@ -90,7 +90,11 @@ export function raw(status: number, body: string, headers: Record<string, string
  * Asserts that `promise` rejects with an McpOAuthError (by `instanceof`) carrying exactly `code`, and that
  * the message contains none of `secrets`. Resolves with the error for further checks.
  */
-export async function rejectsWithCode(promise: Promise<unknown>, code: ErrorCode, secrets: readonly string[] = []): Promise<McpOAuthError> {
+export async function rejectsWithCode(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  secrets: readonly string[] = [],
+): Promise<McpOAuthError> {
   let caught: unknown;
   try {
     await promise;
@@ -98,7 +102,10 @@ export async function rejectsWithCode(promise: Promise<unknown>, code: ErrorCode
     caught = error;
   }
   assert.ok(caught !== undefined, `expected a rejection with code ${code}, but it resolved`);
-  assert.ok(caught instanceof McpOAuthError, `expected an McpOAuthError (${code}), got ${String((caught as Error)?.name)}: ${String((caught as Error)?.message)}`);
+  assert.ok(
+    caught instanceof McpOAuthError,
+    `expected an McpOAuthError (${code}), got ${String((caught as Error)?.name)}: ${String((caught as Error)?.message)}`,
+  );
   assert.equal(caught.code, code, `wrong code; message: ${caught.message}`);
   for (const secret of secrets) {
     assert.ok(!caught.message.includes(secret), `the message leaks a planted secret: ${caught.message}`);
