@@ -53,6 +53,7 @@ if (!only) {
   await run('build', process.execPath, ['esbuild.mjs']);
   await run('typecheck', npx('tsc'), ['-p', '.', '--noEmit']);
   await run('lint', npx('eslint'), ['.']);
+  await run('format (prettier --check; `npm run format` fixes it)', npx('prettier'), ['--check', '.']);
 } else {
   await run('build', process.execPath, ['esbuild.mjs']);
 }
