@@ -2,7 +2,7 @@
 // token), ours and the SDK reference side by side, interleaved run by run, against the same peers.
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { FetchLike } from '../src/oauth/http';
+import type { FetchLike } from '../src/oauth/http/policyFetch';
 import { freshStores, oursConnect, oursExtension, oursWarm, type Stores } from './ours';
 import type { Peers } from './peersClient';
 import { InMemoryProvider, sdkColdConnect, sdkWarmConnect } from './sdkReference';

@@ -6,8 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { TokenGateway, tokenManagerSource } from '../src/mcp/tokenGateway';
-import { ServerAuth } from '../src/oauth/serverAuth';
+import { TokenGateway, tokenManagerSource } from '../src/mcp/gateway/tokenGateway';
+import { ServerAuth } from '../src/oauth/session/serverAuth';
 import { ScriptedUser, text } from '../test/unit/support/coreHarness';
 import { connectViaGateway } from '../test/unit/support/gatewayHarness';
 import { startBareProxy } from './bareProxy';

@@ -5,12 +5,12 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { authorizedFetch } from '../src/mcp/authorizedFetch';
 import { probeChallenge } from '../src/mcp/challengeProbe';
 import { connectMcp, listAllTools } from '../src/mcp/mcpConnection';
-import type { AuthEnvironment } from '../src/oauth/authEnvironment';
-import type { ClientStore } from '../src/oauth/clientRegistration';
-import { defaultHttpPolicy, type FetchLike } from '../src/oauth/http';
-import { MemoryTokenStore } from '../src/oauth/memoryTokenStore';
-import { ServerAuth } from '../src/oauth/serverAuth';
-import type { TokenStore } from '../src/oauth/tokenStore';
+import type { AuthEnvironment } from '../src/oauth/session/environment';
+import type { ClientStore } from '../src/oauth/client/registration';
+import { defaultHttpPolicy, type FetchLike } from '../src/oauth/http/policyFetch';
+import { MemoryTokenStore } from '../src/oauth/tokens/memoryTokenStore';
+import { ServerAuth } from '../src/oauth/session/serverAuth';
+import type { TokenStore } from '../src/oauth/tokens/tokenStore';
 import { coreEnvironment, MemoryClientStore, ScriptedUser } from '../test/unit/support/coreHarness';
 
 export interface Stores {

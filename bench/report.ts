@@ -465,7 +465,7 @@ function markdown(
 
   add('## 5. Scale', '');
   add(
-    `- Pure tree model (src/mcp/treeModel.ts) in Node, 200 servers × 100 tools, every row: the server row (status, description, contextValue, icon), its detail rows (account, token, authorization server) and every tool row (name and one-line description; tooltips are built on hover, so not here): ${node.tree.rows} rows, median ${ms(node.tree.medianMs)} (max ${ms(node.tree.maxMs)}) over ${node.tree.repetitions} repetitions.`,
+    `- Pure tree model (src/vscode/model/treeModel.ts) in Node, 200 servers × 100 tools, every row: the server row (status, description, contextValue, icon), its detail rows (account, token, authorization server) and every tool row (name and one-line description; tooltips are built on hover, so not here): ${node.tree.rows} rows, median ${ms(node.tree.medianMs)} (max ${ms(node.tree.maxMs)}) over ${node.tree.repetitions} repetitions.`,
   );
   if (host?.tree) {
     const t = host.tree;
@@ -474,7 +474,7 @@ function markdown(
     );
     if (t.profile)
       add(
-        `- CPU profile of one full expansion (inspector, 100 µs sampling; ${ms(t.profile.totalMs)} profiled, the profiler's own ${ms(t.profile.profilerMs)} left out): top self time: ${t.profile.topSelf.slice(0, 8).join('; ')}. (\`extensionHostProcess.js\` is VS Code's minified extension host: the TreeItem, MarkdownString and ThemeIcon classes; \`index.js\` is the bench bundle, which carries src/vscode/treeView.ts and src/mcp/treeModel.ts.)`,
+        `- CPU profile of one full expansion (inspector, 100 µs sampling; ${ms(t.profile.totalMs)} profiled, the profiler's own ${ms(t.profile.profilerMs)} left out): top self time: ${t.profile.topSelf.slice(0, 8).join('; ')}. (\`extensionHostProcess.js\` is VS Code's minified extension host: the TreeItem, MarkdownString and ThemeIcon classes; \`index.js\` is the bench bundle, which carries src/vscode/treeView.ts and src/vscode/model/treeModel.ts.)`,
       );
   }
   const c = host?.connected;
@@ -547,18 +547,18 @@ function findings(node: NodeResults, host: HostResults | undefined): string[] {
     g.throughput.cpuRatio < 0.9 ||
     (hg && hg.memoryOverheadP50Ms >= 0.5)
   ) {
-    const gatewaySource = readSource('src/mcp/tokenGateway.ts');
+    const gatewaySource = readSource('src/mcp/gateway/tokenGateway.ts');
     const closeError = /req\.once\('close', \(\) => reject\(new McpOAuthError/.test(gatewaySource);
     const flushAll =
       /if \(upstream\.headers\['content-type'\]\?\.startsWith\('text\/event-stream'\)\) res\.flushHeaders\(\)/.test(
         gatewaySource,
       );
     out.push(
-      `- **Gateway overhead in Node** (memory token store; across seven runs while this bench was written, on this shared machine, the p50 overhead ranged from 0.40 to 0.83 ms and the bare proxy's moved with it, so the < 0.5 ms verdict can flip from run to run): p50 +${ms(g.sequential.overheadP50Ms, 3)} and +${ms(gwCpu, 3)} CPU per call, against +${ms(g.sequential.bareOverheadP50Ms, 3)} and +${ms(bareCpu, 3)} for a bare pass-through proxy on the same thread. So about ${ms(Math.max(0, g.sequential.overheadP50Ms - g.sequential.bareOverheadP50Ms), 3)} of the p50 (${ms(Math.max(0, gwCpu - bareCpu), 3)} of CPU) is the gateway's own work, and the rest is the second HTTP hop, which no loopback proxy avoids. Bound by CPU, the throughput target (≥ 0.9×) is out of reach for any proxy that shares a thread with its clients (the bare proxy: ${x(g.throughput.bareCpuRatio)}); the gateway is at ${x(g.throughput.cpuRatio)} (${x(g.throughput.ratio)} in calls per second).${closeError || flushAll ? ' Avoidable per-request costs in src/mcp/tokenGateway.ts, found in a CPU profile of the gateway under load taken while writing this bench:' : ''}`,
+      `- **Gateway overhead in Node** (memory token store; across seven runs while this bench was written, on this shared machine, the p50 overhead ranged from 0.40 to 0.83 ms and the bare proxy's moved with it, so the < 0.5 ms verdict can flip from run to run): p50 +${ms(g.sequential.overheadP50Ms, 3)} and +${ms(gwCpu, 3)} CPU per call, against +${ms(g.sequential.bareOverheadP50Ms, 3)} and +${ms(bareCpu, 3)} for a bare pass-through proxy on the same thread. So about ${ms(Math.max(0, g.sequential.overheadP50Ms - g.sequential.bareOverheadP50Ms), 3)} of the p50 (${ms(Math.max(0, gwCpu - bareCpu), 3)} of CPU) is the gateway's own work, and the rest is the second HTTP hop, which no loopback proxy avoids. Bound by CPU, the throughput target (≥ 0.9×) is out of reach for any proxy that shares a thread with its clients (the bare proxy: ${x(g.throughput.bareCpuRatio)}); the gateway is at ${x(g.throughput.cpuRatio)} (${x(g.throughput.ratio)} in calls per second).${closeError || flushAll ? ' Avoidable per-request costs in src/mcp/gateway/tokenGateway.ts, found in a CPU profile of the gateway under load taken while writing this bench:' : ''}`,
     );
     if (!closeError && !flushAll)
       out.push(
-        '  (Two per-request costs this section used to list, an McpOAuthError built after every request in readBody() and an early header flush for every SSE answer in relay(), are gone from src/mcp/tokenGateway.ts as built.)',
+        '  (Two per-request costs this section used to list, an McpOAuthError built after every request in readBody() and an early header flush for every SSE answer in relay(), are gone from src/mcp/gateway/tokenGateway.ts as built.)',
       );
     if (closeError)
       out.push(

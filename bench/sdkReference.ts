@@ -16,7 +16,7 @@ import type {
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { FetchLike } from '../src/oauth/http';
+import type { FetchLike } from '../src/oauth/http/policyFetch';
 import { approveAuthorization } from '../test/fixtures/userAgent';
 
 const REDIRECT_URL = 'http://127.0.0.1/callback';

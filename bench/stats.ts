@@ -1,5 +1,5 @@
 // Small statistics and request-counting helpers shared by the benchmarks.
-import type { FetchLike } from '../src/oauth/http';
+import type { FetchLike } from '../src/oauth/http/policyFetch';
 import type { PeerRequest } from './peers';
 
 export function quantile(values: readonly number[], q: number): number {

@@ -1,5 +1,5 @@
 // Scenario 5 (plain Node): every row of a tree of 200 servers × 100 tools, computed with the pure tree model
-// (src/mcp/treeModel.ts): what the TreeDataProvider derives for each row, without the VS Code classes. The
+// (src/vscode/model/treeModel.ts): what the TreeDataProvider derives for each row, without the VS Code classes. The
 // extension-host benchmark (bench/activation) runs the real ServersTreeDataProvider on the same data.
 import { performance } from 'node:perf_hooks';
 import {
@@ -14,7 +14,7 @@ import {
   tokenDescription,
   type ServerSummary,
   type SessionSummary,
-} from '../src/mcp/treeModel';
+} from '../src/vscode/model/treeModel';
 import { median, round } from './stats';
 
 export interface ScaleTool {

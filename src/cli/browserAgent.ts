@@ -1,5 +1,5 @@
-import type { AuthorizationUserAgent } from '../oauth/authEnvironment';
-import { startLoopbackReceiver } from '../oauth/loopbackReceiver';
+import type { AuthorizationUserAgent } from '../oauth/session/environment';
+import { startLoopbackReceiver } from '../oauth/session/loopbackReceiver';
 import { openBrowser } from './browser';
 import { loadCallbackPages } from './callbackPage';
 

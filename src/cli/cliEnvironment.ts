@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import type { AuthEnvironment } from '../oauth/authEnvironment';
-import type { AuthOptions } from '../oauth/authOptions';
-import type { ClientRegistration, ClientStore } from '../oauth/clientRegistration';
+import type { AuthEnvironment } from '../oauth/session/environment';
+import type { AuthOptions } from '../oauth/session/authOptions';
+import type { ClientRegistration, ClientStore } from '../oauth/client/registration';
 import { McpOAuthError } from '../oauth/errors';
-import { FileTokenStore } from '../oauth/fileTokenStore';
-import { defaultHttpPolicy } from '../oauth/http';
-import { JsonFileStore } from '../oauth/jsonFileStore';
-import type { Logger } from '../oauth/logger';
-import { loadPrivateKey } from '../oauth/privateKey';
-import { cryptoRandom } from '../oauth/random';
-import { redact } from '../oauth/redact';
+import { FileTokenStore } from './store/fileTokenStore';
+import { defaultHttpPolicy } from '../oauth/http/policyFetch';
+import { JsonFileStore } from './store/jsonFileStore';
+import type { Logger } from '../oauth/http/logger';
+import { loadPrivateKey } from '../oauth/client/privateKey';
+import { cryptoRandom } from '../oauth/http/random';
+import { redact } from '../oauth/http/redact';
 import type { FlowOptions } from './args';
 import { statePaths } from './paths';
 

@@ -1,8 +1,8 @@
-import { bearerChallenge, type BearerChallenge } from '../oauth/challenge';
+import { bearerChallenge, type BearerChallenge } from '../oauth/discovery/challenge';
 import { HttpRequestError, McpOAuthError } from '../oauth/errors';
-import { describeUrl } from '../oauth/url';
-import type { FetchLike } from '../oauth/http';
-import type { TokenManager } from '../oauth/tokenManager';
+import { describeUrl } from '../oauth/http/url';
+import type { FetchLike } from '../oauth/http/policyFetch';
+import type { TokenManager } from '../oauth/tokens/tokenManager';
 
 export interface AuthorizedFetchOptions {
   readonly fetch: FetchLike;

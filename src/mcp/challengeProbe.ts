@@ -1,7 +1,7 @@
-import { bearerChallenge, type BearerChallenge } from '../oauth/challenge';
+import { bearerChallenge, type BearerChallenge } from '../oauth/discovery/challenge';
 import { HttpRequestError } from '../oauth/errors';
-import type { FetchLike } from '../oauth/http';
-import { describeUrl } from '../oauth/url';
+import type { FetchLike } from '../oauth/http/policyFetch';
+import { describeUrl } from '../oauth/http/url';
 import { CLIENT_INFO } from './mcpConnection';
 
 /**

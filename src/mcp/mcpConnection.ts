@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { FetchLike } from '../oauth/http';
+import type { FetchLike } from '../oauth/http/policyFetch';
 
 export const CLIENT_INFO = { name: 'mcp-oauth', version: '0.1.0' };
 

@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
-import { parseServers, slug, type ServerEntry } from '../mcp/serverConfig';
-import { oneLine, registrationPlan, registrationPlanText } from '../mcp/treeModel';
-import type { DiscoveredServer } from '../oauth/discovery';
+import { parseServers, slug, type ServerEntry } from './model/serverConfig';
+import { oneLine, registrationPlan, registrationPlanText } from './model/treeModel';
+import type { DiscoveredServer } from '../oauth/discovery/discover';
 import { McpOAuthError, quote } from '../oauth/errors';
-import type { Logger } from '../oauth/logger';
-import { canonicalServerUrl, isLoopbackHost } from '../oauth/url';
+import type { Logger } from '../oauth/http/logger';
+import { canonicalServerUrl, isLoopbackHost } from '../oauth/http/url';
 import type { ServerManager } from './serverManager';
 import {
   appendServer,

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Logger } from '../oauth/logger';
+import type { Logger } from '../oauth/http/logger';
 import type { ServerManager } from './serverManager';
 import { pickServer } from './serverPicker';
 

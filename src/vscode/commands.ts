@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { parseServers, type InvalidEntry } from '../mcp/serverConfig';
-import { timeLeft } from '../mcp/treeModel';
+import { parseServers, type InvalidEntry } from './model/serverConfig';
+import { timeLeft } from './model/treeModel';
 import { CancelledError, McpOAuthError, quote, type ErrorCode } from '../oauth/errors';
-import type { Logger } from '../oauth/logger';
+import type { Logger } from '../oauth/http/logger';
 import { addServer } from './addServer';
 import type { ServerManager } from './serverManager';
 import { pickServer } from './serverPicker';

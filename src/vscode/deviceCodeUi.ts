@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import type { ServerEntry } from '../mcp/serverConfig';
-import type { DeviceAuthorization } from '../oauth/deviceCode';
+import type { ServerEntry } from './model/serverConfig';
+import type { DeviceAuthorization } from '../oauth/grants/deviceCode';
 import { openExternalUrl } from './openExternal';
 
 /**

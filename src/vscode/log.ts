@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import type { Logger } from '../oauth/logger';
-import { redact } from '../oauth/redact';
+import type { Logger } from '../oauth/http/logger';
+import { redact } from '../oauth/http/redact';
 
 /** The name of the log output channel (CONTRACT.md). */
 export const LOG_CHANNEL_NAME = 'MCP OAuth';

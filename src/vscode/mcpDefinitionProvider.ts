@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { ServerEntry } from '../mcp/serverConfig';
+import type { ServerEntry } from './model/serverConfig';
 import { McpOAuthError } from '../oauth/errors';
-import type { Logger } from '../oauth/logger';
+import type { Logger } from '../oauth/http/logger';
 import type { ServerManager } from './serverManager';
 
 export const MCP_PROVIDER_ID = 'mcpOAuth.servers';

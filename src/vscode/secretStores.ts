@@ -1,8 +1,8 @@
 import type * as vscode from 'vscode';
-import type { ClientRegistration, ClientStore } from '../oauth/clientRegistration';
+import type { ClientRegistration, ClientStore } from '../oauth/client/registration';
 import { McpOAuthError } from '../oauth/errors';
-import { isTokenSet, type TokenSet } from '../oauth/tokenSet';
-import type { TokenStore } from '../oauth/tokenStore';
+import { isTokenSet, type TokenSet } from '../oauth/tokens/tokenSet';
+import type { TokenStore } from '../oauth/tokens/tokenStore';
 
 /** SecretStorage keys. Everything secret lives under these, and nowhere else. */
 export const SECRET_KEYS = {

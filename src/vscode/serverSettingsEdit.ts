@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { parseServers } from '../mcp/serverConfig';
+import { parseServers } from './model/serverConfig';
 import { McpOAuthError } from '../oauth/errors';
 import { SECTION } from './settings';
 

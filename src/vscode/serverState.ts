@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { InvalidEntry, ServerEntry } from '../mcp/serverConfig';
-import type { SessionSummary } from '../mcp/treeModel';
+import type { InvalidEntry, ServerEntry } from './model/serverConfig';
+import type { SessionSummary } from './model/treeModel';
 
 /** What the tree shows for a server; never holds a secret. */
 export type ServerStatus = 'signedIn' | 'signedOut' | 'connecting' | 'error';

@@ -1,10 +1,10 @@
 import type * as vscode from 'vscode';
-import type { ServerEntry } from '../mcp/serverConfig';
-import { accountClaim, describeAccount } from '../oauth/account';
-import type { CachedTokenStore } from '../oauth/cachedTokenStore';
+import type { ServerEntry } from './model/serverConfig';
+import { accountClaim, describeAccount } from '../oauth/tokens/claims';
+import type { CachedTokenStore } from '../oauth/tokens/cachedTokenStore';
 import { McpOAuthError } from '../oauth/errors';
-import type { Logger } from '../oauth/logger';
-import type { TokenSet } from '../oauth/tokenSet';
+import type { Logger } from '../oauth/http/logger';
+import type { TokenSet } from '../oauth/tokens/tokenSet';
 import type { SessionInfo } from './serverState';
 
 const SESSIONS_KEY = 'mcpOAuth.sessions';

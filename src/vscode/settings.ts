@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { parseServers, type ParsedServers } from '../mcp/serverConfig';
+import { parseServers, type ParsedServers } from './model/serverConfig';
 
 export const SECTION = 'mcpOAuth';
 

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import type { ServerEntry } from '../mcp/serverConfig';
-import { registrationText, timeLeft } from '../mcp/treeModel';
+import type { ServerEntry } from './model/serverConfig';
+import { registrationText, timeLeft } from './model/treeModel';
 import { McpOAuthError } from '../oauth/errors';
-import type { TokenSet } from '../oauth/tokenSet';
+import type { TokenSet } from '../oauth/tokens/tokenSet';
 import type { ServerManager } from './serverManager';
 import type { SessionInfo } from './serverState';
 

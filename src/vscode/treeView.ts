@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { InvalidEntry } from '../mcp/serverConfig';
+import type { InvalidEntry } from './model/serverConfig';
 import {
   displayStatus,
   hostOf,
@@ -13,7 +13,7 @@ import {
   timeLeft,
   tokenDescription,
   type DisplayStatus,
-} from '../mcp/treeModel';
+} from './model/treeModel';
 import type { ServerManager } from './serverManager';
 import type { ServersSnapshot, ServerView } from './serverState';
 

@@ -4,14 +4,14 @@
 // believes it succeeded; the suite judges what it saw on the wire.
 import { authorizedFetch } from '../../src/mcp/authorizedFetch';
 import { callTool, connectMcp, listAllTools } from '../../src/mcp/mcpConnection';
-import type { AuthEnvironment, AuthorizationUserAgent } from '../../src/oauth/authEnvironment';
-import type { AuthOptions } from '../../src/oauth/authOptions';
-import type { ClientRegistration } from '../../src/oauth/clientRegistration';
-import { defaultHttpPolicy } from '../../src/oauth/http';
-import { MemoryTokenStore } from '../../src/oauth/memoryTokenStore';
-import { loadPrivateKey } from '../../src/oauth/privateKey';
-import { cryptoRandom } from '../../src/oauth/random';
-import { ServerAuth } from '../../src/oauth/serverAuth';
+import type { AuthEnvironment, AuthorizationUserAgent } from '../../src/oauth/session/environment';
+import type { AuthOptions } from '../../src/oauth/session/authOptions';
+import type { ClientRegistration } from '../../src/oauth/client/registration';
+import { defaultHttpPolicy } from '../../src/oauth/http/policyFetch';
+import { MemoryTokenStore } from '../../src/oauth/tokens/memoryTokenStore';
+import { loadPrivateKey } from '../../src/oauth/client/privateKey';
+import { cryptoRandom } from '../../src/oauth/http/random';
+import { ServerAuth } from '../../src/oauth/session/serverAuth';
 
 const serverUrl = process.argv[process.argv.length - 1]!;
 const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT || '{}') as Record<string, string | undefined>;

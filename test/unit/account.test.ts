@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { accountClaim, claimsOf, describeAccount } from '../../src/oauth/account';
-import type { TokenSet } from '../../src/oauth/tokenSet';
+import { accountClaim, claimsOf, describeAccount } from '../../src/oauth/tokens/claims';
+import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
 
 /** The account label shown in the tree and the Accounts menu, from the ID token or a JWT access token. */
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { CachedTokenStore } from '../../src/oauth/cachedTokenStore';
+import { CachedTokenStore } from '../../src/oauth/tokens/cachedTokenStore';
 import { McpOAuthError, OAuthResponseError } from '../../src/oauth/errors';
-import { MemoryTokenStore } from '../../src/oauth/memoryTokenStore';
-import { TokenManager } from '../../src/oauth/tokenManager';
-import type { TokenSet } from '../../src/oauth/tokenSet';
-import type { ReadOptions, TokenStore } from '../../src/oauth/tokenStore';
+import { MemoryTokenStore } from '../../src/oauth/tokens/memoryTokenStore';
+import { TokenManager } from '../../src/oauth/tokens/tokenManager';
+import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
+import type { ReadOptions, TokenStore } from '../../src/oauth/tokens/tokenStore';
 
 /**
  * The in-memory copy in front of a slow store (SecretStorage in the extension): reads come from memory,

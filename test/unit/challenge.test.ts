@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { bearerChallenge, parseWwwAuthenticate, type AuthChallenge } from '../../src/oauth/challenge';
+import { bearerChallenge, parseWwwAuthenticate, type AuthChallenge } from '../../src/oauth/discovery/challenge';
 import { McpOAuthError } from '../../src/oauth/errors';
 
 const headers = (...values: string[]): Headers =>

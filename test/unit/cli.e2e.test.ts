@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
-import type { TokenSet } from '../../src/oauth/tokenSet';
+import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
 import { startAuthServer, type AuthServer } from '../fixtures/authServer';
 import { startSplitDomainServer, type McpServerFixture } from '../fixtures/mcpServers';
 import { BASIC_CLIENT, staticClients } from '../fixtures/testClients';

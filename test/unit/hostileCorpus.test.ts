@@ -10,29 +10,29 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UnsecuredJWT } from 'jose';
 import { importBundle } from '../../src/cli/commands';
-import { parseEntry, parseServers } from '../../src/mcp/serverConfig';
-import type { AuthEnvironment, AuthorizationUserAgent } from '../../src/oauth/authEnvironment';
-import type { AuthServerMetadata } from '../../src/oauth/authServerMetadata';
-import { fetchAuthServerMetadata } from '../../src/oauth/authServerMetadata';
-import { redeemAuthorizationCallback, createAuthorizationRequest } from '../../src/oauth/authorizationCode';
+import { parseEntry, parseServers } from '../../src/vscode/model/serverConfig';
+import type { AuthEnvironment, AuthorizationUserAgent } from '../../src/oauth/session/environment';
+import type { AuthServerMetadata } from '../../src/oauth/discovery/authServerMetadata';
+import { fetchAuthServerMetadata } from '../../src/oauth/discovery/authServerMetadata';
+import { redeemAuthorizationCallback, createAuthorizationRequest } from '../../src/oauth/grants/authorizationCode';
 import {
   registerClient,
   resolveClient,
   type ClientRegistration,
   type ClientStore,
-} from '../../src/oauth/clientRegistration';
-import type { DeviceAuthorization } from '../../src/oauth/deviceCode';
+} from '../../src/oauth/client/registration';
+import type { DeviceAuthorization } from '../../src/oauth/grants/deviceCode';
 import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote, type ErrorCode } from '../../src/oauth/errors';
-import { defaultHttpPolicy, policyFetch, type HttpPolicy } from '../../src/oauth/http';
-import { MemoryTokenStore } from '../../src/oauth/memoryTokenStore';
-import { cryptoRandom } from '../../src/oauth/random';
-import { refreshTokens } from '../../src/oauth/refresh';
-import { fetchResourceMetadata } from '../../src/oauth/resourceMetadata';
-import { Scopes } from '../../src/oauth/scopes';
-import { ServerAuth } from '../../src/oauth/serverAuth';
-import { BUNDLE_TYPE, fromBundle } from '../../src/oauth/tokenBundle';
-import { TokenManager } from '../../src/oauth/tokenManager';
-import type { TokenSet } from '../../src/oauth/tokenSet';
+import { defaultHttpPolicy, policyFetch, type HttpPolicy } from '../../src/oauth/http/policyFetch';
+import { MemoryTokenStore } from '../../src/oauth/tokens/memoryTokenStore';
+import { cryptoRandom } from '../../src/oauth/http/random';
+import { refreshTokens } from '../../src/oauth/grants/refresh';
+import { fetchResourceMetadata } from '../../src/oauth/discovery/resourceMetadata';
+import { Scopes } from '../../src/oauth/tokens/scopes';
+import { ServerAuth } from '../../src/oauth/session/serverAuth';
+import { BUNDLE_TYPE, fromBundle } from '../../src/oauth/tokens/tokenBundle';
+import { TokenManager } from '../../src/oauth/tokens/tokenManager';
+import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
 import { RecordingLogger } from './support/coreHarness';
 import { VirtualClock } from './support/headlessHarness';
 import {

@@ -1,24 +1,24 @@
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import type { AuthEnvironment, AuthorizationUserAgent } from '../../src/oauth/authEnvironment';
+import type { AuthEnvironment, AuthorizationUserAgent } from '../../src/oauth/session/environment';
 import {
   createAuthorizationRequest,
   redeemAuthorizationCallback,
   type PendingAuthorization,
-} from '../../src/oauth/authorizationCode';
+} from '../../src/oauth/grants/authorizationCode';
 import {
   assertPkceS256,
   fetchAuthServerMetadata,
   processAuthServerMetadata,
   type AuthServerMetadata,
-} from '../../src/oauth/authServerMetadata';
+} from '../../src/oauth/discovery/authServerMetadata';
 import {
   registerClient,
   resolveClient,
   type ClientNeeds,
   type ClientRegistration,
   type ClientStore,
-} from '../../src/oauth/clientRegistration';
+} from '../../src/oauth/client/registration';
 import {
   HttpRequestError,
   InvalidResponseError,
@@ -26,16 +26,16 @@ import {
   OAuthResponseError,
   type ErrorCode,
 } from '../../src/oauth/errors';
-import { policyFetch, type FetchLike, type HttpPolicy } from '../../src/oauth/http';
-import { nullLogger } from '../../src/oauth/logger';
-import { MemoryTokenStore } from '../../src/oauth/memoryTokenStore';
-import { cryptoRandom } from '../../src/oauth/random';
-import { refreshTokens } from '../../src/oauth/refresh';
-import { fetchResourceMetadata } from '../../src/oauth/resourceMetadata';
-import { Scopes } from '../../src/oauth/scopes';
-import { ServerAuth } from '../../src/oauth/serverAuth';
-import { TokenManager } from '../../src/oauth/tokenManager';
-import type { TokenSet } from '../../src/oauth/tokenSet';
+import { policyFetch, type FetchLike, type HttpPolicy } from '../../src/oauth/http/policyFetch';
+import { nullLogger } from '../../src/oauth/http/logger';
+import { MemoryTokenStore } from '../../src/oauth/tokens/memoryTokenStore';
+import { cryptoRandom } from '../../src/oauth/http/random';
+import { refreshTokens } from '../../src/oauth/grants/refresh';
+import { fetchResourceMetadata } from '../../src/oauth/discovery/resourceMetadata';
+import { Scopes } from '../../src/oauth/tokens/scopes';
+import { ServerAuth } from '../../src/oauth/session/serverAuth';
+import { TokenManager } from '../../src/oauth/tokens/tokenManager';
+import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
 import {
   json,
   raw,

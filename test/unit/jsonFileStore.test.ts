@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { McpOAuthError } from '../../src/oauth/errors';
-import { FileTokenStore } from '../../src/oauth/fileTokenStore';
-import { isTokenSet } from '../../src/oauth/tokenSet';
-import { JsonFileStore } from '../../src/oauth/jsonFileStore';
-import type { TokenSet } from '../../src/oauth/tokenSet';
+import { FileTokenStore } from '../../src/cli/store/fileTokenStore';
+import { isTokenSet } from '../../src/oauth/tokens/tokenSet';
+import { JsonFileStore } from '../../src/cli/store/jsonFileStore';
+import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
 
 const isWindows = process.platform === 'win32';
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -258,7 +258,7 @@ describe('JsonFileStore', () => {
       // Every process starts at the same moment, once the children have had time to load.
       const startAt = Date.now() + 2_000;
       const child = [
-        `const { JsonFileStore } = require(${JSON.stringify(path.join(repoRoot, 'src/oauth/jsonFileStore.ts'))});`,
+        `const { JsonFileStore } = require(${JSON.stringify(path.join(repoRoot, 'src/cli/store/jsonFileStore.ts'))});`,
         `const store = new JsonFileStore(${JSON.stringify(file)});`,
         'const slow = (c) => new Promise((r) => setTimeout(() => r((c ?? 0) + 1), 2));',
         `setTimeout(async () => { for (let i = 0; i < ${rounds}; i++) await store.update('counter', slow); }, ${startAt} - Date.now());`,

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { loadCallbackPages } from '../../src/cli/callbackPage';
 import { CancelledError, McpOAuthError } from '../../src/oauth/errors';
-import { startLoopbackReceiver, type LoopbackReceiver } from '../../src/oauth/loopbackReceiver';
+import { startLoopbackReceiver, type LoopbackReceiver } from '../../src/oauth/session/loopbackReceiver';
 
 const SUCCESS = '<!doctype html><title>ok</title><p>SUCCESS-PAGE</p>';
 const ERROR = '<!doctype html><title>failed</title><p>ERROR-PAGE</p>';

@@ -280,7 +280,7 @@ describe('manifest (package.json)', () => {
         'dist/stale.js',
         'media/screenshots/sidebar.png',
         'src/extension.ts',
-        'src/oauth/discovery.ts',
+        'src/oauth/discovery/discover.ts',
         'test/unit/manifest.test.ts',
         'test/fixtures/peer.ts',
         'out/integration/index.js',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseServers } from '../../src/mcp/serverConfig';
+import { parseServers } from '../../src/vscode/model/serverConfig';
 
 /**
  * The README is the marketplace page: its settings examples must be entries the extension accepts, and

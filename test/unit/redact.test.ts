@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { redact } from '../../src/oauth/redact';
+import { redact } from '../../src/oauth/http/redact';
 
 describe('log redaction', () => {
   const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseServers, slug } from '../../src/mcp/serverConfig';
+import { parseServers, slug } from '../../src/vscode/model/serverConfig';
 
 describe('mcpOAuth.servers validation', () => {
   it('accepts the contract example and derives the id from the name', () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import type * as vscode from 'vscode';
-import type { ServerEntry } from '../../src/mcp/serverConfig';
-import { parseServers } from '../../src/mcp/serverConfig';
-import { CachedTokenStore } from '../../src/oauth/cachedTokenStore';
+import type { ServerEntry } from '../../src/vscode/model/serverConfig';
+import { parseServers } from '../../src/vscode/model/serverConfig';
+import { CachedTokenStore } from '../../src/oauth/tokens/cachedTokenStore';
 import { McpOAuthError } from '../../src/oauth/errors';
-import { nullLogger } from '../../src/oauth/logger';
-import { MemoryTokenStore } from '../../src/oauth/memoryTokenStore';
-import type { TokenSet } from '../../src/oauth/tokenSet';
+import { nullLogger } from '../../src/oauth/http/logger';
+import { MemoryTokenStore } from '../../src/oauth/tokens/memoryTokenStore';
+import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
 import type { SessionInfo } from '../../src/vscode/serverState';
 import { SessionList, sessionInfo } from '../../src/vscode/sessionList';
 

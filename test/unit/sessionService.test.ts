@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import type * as vscode from 'vscode';
-import { parseServers, type ServerEntry } from '../../src/mcp/serverConfig';
-import { CachedTokenStore } from '../../src/oauth/cachedTokenStore';
+import { parseServers, type ServerEntry } from '../../src/vscode/model/serverConfig';
+import { CachedTokenStore } from '../../src/oauth/tokens/cachedTokenStore';
 import { McpOAuthError } from '../../src/oauth/errors';
-import { nullLogger } from '../../src/oauth/logger';
+import { nullLogger } from '../../src/oauth/http/logger';
 import { SecretTokenStore, SECRET_KEYS } from '../../src/vscode/secretStores';
 import { SessionService, type SessionHost, type SignInUi } from '../../src/vscode/sessionService';
 import type { UriCallbacks } from '../../src/vscode/uriCallbacks';

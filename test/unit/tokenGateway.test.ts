@@ -2,14 +2,14 @@
 // real tokens from a real sign-in against oidc-provider, and SDK-built protected MCP servers upstream.
 import assert from 'node:assert/strict';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { SIGN_IN_REQUIRED } from '../../src/mcp/gatewayReplies';
+import { SIGN_IN_REQUIRED } from '../../src/mcp/gateway/gatewayReplies';
 import {
   TokenGateway,
   tokenManagerSource,
   type GatewayRegistration,
   type GatewayTokenSource,
-} from '../../src/mcp/tokenGateway';
-import type { BearerChallenge } from '../../src/oauth/challenge';
+} from '../../src/mcp/gateway/tokenGateway';
+import type { BearerChallenge } from '../../src/oauth/discovery/challenge';
 import { McpOAuthError } from '../../src/oauth/errors';
 import { startAuthServer, type AuthServer } from '../fixtures/authServer';
 import { startSplitDomainServer, type McpServerFixture } from '../fixtures/mcpServers';

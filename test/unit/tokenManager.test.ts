@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { HttpRequestError, McpOAuthError, OAuthResponseError } from '../../src/oauth/errors';
-import { MemoryTokenStore } from '../../src/oauth/memoryTokenStore';
-import { TokenManager, type TokenStatus } from '../../src/oauth/tokenManager';
-import type { TokenSet } from '../../src/oauth/tokenSet';
-import type { TokenStore } from '../../src/oauth/tokenStore';
+import { MemoryTokenStore } from '../../src/oauth/tokens/memoryTokenStore';
+import { TokenManager, type TokenStatus } from '../../src/oauth/tokens/tokenManager';
+import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
+import type { TokenStore } from '../../src/oauth/tokens/tokenStore';
 
 /**
  * The token manager against an in-memory store, an injected clock and a fake refresh function that counts

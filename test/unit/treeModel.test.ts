@@ -15,7 +15,7 @@ import {
   type DisplayStatus,
   type ServerSummary,
   type SessionSummary,
-} from '../../src/mcp/treeModel';
+} from '../../src/vscode/model/treeModel';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const MIN = 60_000;

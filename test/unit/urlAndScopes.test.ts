@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { authServerMetadataUrls } from '../../src/oauth/authServerMetadata';
+import { authServerMetadataUrls } from '../../src/oauth/discovery/authServerMetadata';
 import { McpOAuthError, type ErrorCode } from '../../src/oauth/errors';
-import { resourceCovers, resourceMetadataUrls } from '../../src/oauth/resourceMetadata';
-import { Scopes, selectScopes, type ScopeSources } from '../../src/oauth/scopes';
-import { canonicalServerUrl, describeUrl, isLoopbackHost, secureUrl } from '../../src/oauth/url';
+import { resourceCovers, resourceMetadataUrls } from '../../src/oauth/discovery/resourceMetadata';
+import { Scopes, selectScopes, type ScopeSources } from '../../src/oauth/tokens/scopes';
+import { canonicalServerUrl, describeUrl, isLoopbackHost, secureUrl } from '../../src/oauth/http/url';
 
 function throwsCode(fn: () => unknown, code: ErrorCode): void {
   assert.throws(fn, (error: unknown) => {

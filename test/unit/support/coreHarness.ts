@@ -3,16 +3,16 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { authorizedFetch } from '../../../src/mcp/authorizedFetch';
 import { connectMcp } from '../../../src/mcp/mcpConnection';
-import type { AuthEnvironment, AuthorizationUserAgent } from '../../../src/oauth/authEnvironment';
-import type { AuthOptions } from '../../../src/oauth/authOptions';
-import type { ClientCredentials } from '../../../src/oauth/clientAuth';
-import type { ClientRegistration, ClientStore } from '../../../src/oauth/clientRegistration';
-import { defaultHttpPolicy } from '../../../src/oauth/http';
-import type { Logger } from '../../../src/oauth/logger';
-import { MemoryTokenStore } from '../../../src/oauth/memoryTokenStore';
-import { cryptoRandom } from '../../../src/oauth/random';
-import { ServerAuth } from '../../../src/oauth/serverAuth';
-import type { TokenStore } from '../../../src/oauth/tokenStore';
+import type { AuthEnvironment, AuthorizationUserAgent } from '../../../src/oauth/session/environment';
+import type { AuthOptions } from '../../../src/oauth/session/authOptions';
+import type { ClientCredentials } from '../../../src/oauth/client/clientAuth';
+import type { ClientRegistration, ClientStore } from '../../../src/oauth/client/registration';
+import { defaultHttpPolicy } from '../../../src/oauth/http/policyFetch';
+import type { Logger } from '../../../src/oauth/http/logger';
+import { MemoryTokenStore } from '../../../src/oauth/tokens/memoryTokenStore';
+import { cryptoRandom } from '../../../src/oauth/http/random';
+import { ServerAuth } from '../../../src/oauth/session/serverAuth';
+import type { TokenStore } from '../../../src/oauth/tokens/tokenStore';
 import { approveAuthorization, type UserOptions } from '../../fixtures/userAgent';
 
 export class MemoryClientStore implements ClientStore {

@@ -4,10 +4,10 @@ import type http from 'node:http';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { authorizedFetch } from '../../../src/mcp/authorizedFetch';
 import { connectMcp } from '../../../src/mcp/mcpConnection';
-import type { DeviceClock } from '../../../src/oauth/deviceCode';
+import type { DeviceClock } from '../../../src/oauth/grants/deviceCode';
 import { CancelledError } from '../../../src/oauth/errors';
-import type { FetchLike } from '../../../src/oauth/http';
-import type { ServerAuth } from '../../../src/oauth/serverAuth';
+import type { FetchLike } from '../../../src/oauth/http/policyFetch';
+import type { ServerAuth } from '../../../src/oauth/session/serverAuth';
 import { listenOnLoopback, type LoopbackServer } from '../../fixtures/loopback';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';

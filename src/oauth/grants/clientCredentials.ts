@@ -1,12 +1,12 @@
 import * as oauth from 'oauth4webapi';
-import type { AuthServerMetadata } from './authServerMetadata';
-import { clientAuthentication, toClient, type ClientCredentials } from './clientAuth';
-import type { ClientRegistration } from './clientRegistration';
-import type { FetchLike } from './http';
-import { oauthStep, requestOptions } from './oauthCall';
-import type { Scopes } from './scopes';
+import type { AuthServerMetadata } from '../discovery/authServerMetadata';
+import { clientAuthentication, toClient, type ClientCredentials } from '../client/clientAuth';
+import type { ClientRegistration } from '../client/registration';
+import type { FetchLike } from '../http/policyFetch';
+import { oauthStep, requestOptions } from './oauthStep';
+import type { Scopes } from '../tokens/scopes';
 import { toTokenSet } from './tokenResponse';
-import type { TokenSet } from './tokenSet';
+import type { TokenSet } from '../tokens/tokenSet';
 
 /** OAuth 2.1 §4.2 client credentials, for machine-to-machine access. Runs again instead of refreshing. */
 export async function clientCredentialsGrant(

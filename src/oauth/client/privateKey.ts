@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { importPKCS8 } from 'jose';
 import type * as oauth from 'oauth4webapi';
-import { McpOAuthError } from './errors';
+import { McpOAuthError } from '../errors';
 
 /**
  * Loads a PKCS#8 PEM private key for `private_key_jwt`: RS256 for RSA keys, ES256 for P-256 keys (or the

@@ -1,4 +1,4 @@
-import { InvalidResponseError, McpOAuthError, quote } from './errors';
+import { InvalidResponseError, McpOAuthError, quote } from '../errors';
 import { secureUrl } from './url';
 
 /**

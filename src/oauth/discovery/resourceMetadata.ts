@@ -1,7 +1,7 @@
-import { InvalidResponseError, McpOAuthError } from './errors';
-import { Fields } from './fields';
-import { readJsonObject, type FetchLike } from './http';
-import { describeUrl, secureUrl } from './url';
+import { InvalidResponseError, McpOAuthError } from '../errors';
+import { Fields } from '../http/fields';
+import { readJsonObject, type FetchLike } from '../http/policyFetch';
+import { describeUrl, secureUrl } from '../http/url';
 
 /** RFC 9728 protected resource metadata, validated. */
 export interface ResourceMetadata {

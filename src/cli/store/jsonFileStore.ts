@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { McpOAuthError, quote } from './errors';
+import { McpOAuthError, quote } from '../../oauth/errors';
 
 /**
  * A small JSON key-value file, safe to share between processes (the CLI keeps tokens and client

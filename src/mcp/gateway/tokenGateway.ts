@@ -8,12 +8,12 @@ import http, {
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { bearerChallenge, type BearerChallenge } from '../oauth/challenge';
-import { HttpRequestError, McpOAuthError, quote } from '../oauth/errors';
-import { nullLogger, type Logger } from '../oauth/logger';
-import { cryptoRandom, randomToken, type RandomBytes } from '../oauth/random';
-import type { TokenManager } from '../oauth/tokenManager';
-import { describeUrl, secureUrl } from '../oauth/url';
+import { bearerChallenge, type BearerChallenge } from '../../oauth/discovery/challenge';
+import { HttpRequestError, McpOAuthError, quote } from '../../oauth/errors';
+import { nullLogger, type Logger } from '../../oauth/http/logger';
+import { cryptoRandom, randomToken, type RandomBytes } from '../../oauth/http/random';
+import type { TokenManager } from '../../oauth/tokens/tokenManager';
+import { describeUrl, secureUrl } from '../../oauth/http/url';
 import { GatewayAccess } from './gatewayAccess';
 import { replyAuthRequired, replyText } from './gatewayReplies';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxyHeaders';

@@ -1,4 +1,4 @@
-import { CancelledError, HttpRequestError, McpOAuthError } from './errors';
+import { CancelledError, HttpRequestError, McpOAuthError } from '../errors';
 import { assertSecureUrl, describeUrl } from './url';
 
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;

@@ -1,6 +1,6 @@
 import { JsonFileStore, type EntryUpdate, type JsonFileStoreOptions } from './jsonFileStore';
-import { isTokenSet, type TokenSet } from './tokenSet';
-import type { TokenStore } from './tokenStore';
+import { isTokenSet, type TokenSet } from '../../oauth/tokens/tokenSet';
+import type { TokenStore } from '../../oauth/tokens/tokenStore';
 
 /**
  * Token sets in a 0600 JSON file (the CLI's `tokens.json`). Each call reads the file again, so a refresh

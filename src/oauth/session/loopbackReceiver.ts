@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CancelledError, McpOAuthError } from './errors';
+import { CancelledError, McpOAuthError } from '../errors';
 
 /**
  * The loopback redirect receiver of the authorization-code flow (RFC 8252 §7.3): a tiny HTTP server on

@@ -1,14 +1,14 @@
 import * as oauth from 'oauth4webapi';
-import type { AuthServerMetadata } from './authServerMetadata';
-import { clientAuthentication, toClient, type ClientCredentials } from './clientAuth';
-import type { ClientRegistration } from './clientRegistration';
-import { CancelledError, InvalidResponseError, McpOAuthError, OAuthResponseError } from './errors';
-import type { FetchLike } from './http';
-import { oauthStep, requestOptions } from './oauthCall';
-import type { Scopes } from './scopes';
+import type { AuthServerMetadata } from '../discovery/authServerMetadata';
+import { clientAuthentication, toClient, type ClientCredentials } from '../client/clientAuth';
+import type { ClientRegistration } from '../client/registration';
+import { CancelledError, InvalidResponseError, McpOAuthError, OAuthResponseError } from '../errors';
+import type { FetchLike } from '../http/policyFetch';
+import { oauthStep, requestOptions } from './oauthStep';
+import type { Scopes } from '../tokens/scopes';
 import { toTokenSet } from './tokenResponse';
-import type { TokenSet } from './tokenSet';
-import { describeUrl, secureUrl } from './url';
+import type { TokenSet } from '../tokens/tokenSet';
+import { describeUrl, secureUrl } from '../http/url';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 

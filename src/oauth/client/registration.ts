@@ -1,12 +1,12 @@
 import * as oauth from 'oauth4webapi';
-import type { AuthOptions, TokenEndpointAuthMethod } from './authOptions';
-import type { AuthServerMetadata } from './authServerMetadata';
-import { McpOAuthError } from './errors';
-import { Fields } from './fields';
-import { readJsonObject, type FetchLike } from './http';
-import { oauthStep, requestOptions } from './oauthCall';
-import { Scopes } from './scopes';
-import { describeUrl, secureUrl } from './url';
+import type { AuthOptions, TokenEndpointAuthMethod } from '../session/authOptions';
+import type { AuthServerMetadata } from '../discovery/authServerMetadata';
+import { McpOAuthError } from '../errors';
+import { Fields } from '../http/fields';
+import { readJsonObject, type FetchLike } from '../http/policyFetch';
+import { oauthStep, requestOptions } from '../grants/oauthStep';
+import { Scopes } from '../tokens/scopes';
+import { describeUrl, secureUrl } from '../http/url';
 
 /** A client identity at one authorization server. Kept per issuer and never used with another AS. */
 export interface ClientRegistration {

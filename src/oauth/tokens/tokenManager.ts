@@ -1,5 +1,5 @@
-import { HttpRequestError, McpOAuthError, OAuthResponseError } from './errors';
-import type { Logger } from './logger';
+import { HttpRequestError, McpOAuthError, OAuthResponseError } from '../errors';
+import type { Logger } from '../http/logger';
 import type { TokenSet } from './tokenSet';
 import { isExpired } from './tokenSet';
 import type { TokenStore } from './tokenStore';

@@ -1,15 +1,15 @@
 import * as oauth from 'oauth4webapi';
-import { assertPkceS256, type AuthServerMetadata } from './authServerMetadata';
-import { clientAuthentication, toClient, type ClientCredentials } from './clientAuth';
-import type { ClientRegistration } from './clientRegistration';
-import { McpOAuthError, OAuthResponseError, quote } from './errors';
-import type { FetchLike } from './http';
-import { oauthStep, requestOptions } from './oauthCall';
-import { randomToken, type RandomBytes } from './random';
-import type { Scopes } from './scopes';
+import { assertPkceS256, type AuthServerMetadata } from '../discovery/authServerMetadata';
+import { clientAuthentication, toClient, type ClientCredentials } from '../client/clientAuth';
+import type { ClientRegistration } from '../client/registration';
+import { McpOAuthError, OAuthResponseError, quote } from '../errors';
+import type { FetchLike } from '../http/policyFetch';
+import { oauthStep, requestOptions } from './oauthStep';
+import { randomToken, type RandomBytes } from '../http/random';
+import type { Scopes } from '../tokens/scopes';
 import { toTokenSet } from './tokenResponse';
-import type { TokenSet } from './tokenSet';
-import { describeUrl } from './url';
+import type { TokenSet } from '../tokens/tokenSet';
+import { describeUrl } from '../http/url';
 
 /** An authorization request in flight. Holds the PKCE verifier: keep it in memory only. */
 export interface PendingAuthorization {

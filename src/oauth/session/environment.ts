@@ -1,9 +1,9 @@
-import type { ClientCredentials } from './clientAuth';
-import type { ClientRegistration, ClientStore } from './clientRegistration';
-import type { HttpPolicy } from './http';
-import type { Logger } from './logger';
-import type { RandomBytes } from './random';
-import type { TokenStore } from './tokenStore';
+import type { ClientCredentials } from '../client/clientAuth';
+import type { ClientRegistration, ClientStore } from '../client/registration';
+import type { HttpPolicy } from '../http/policyFetch';
+import type { Logger } from '../http/logger';
+import type { RandomBytes } from '../http/random';
+import type { TokenStore } from '../tokens/tokenStore';
 
 /** Everything the core takes from its host: transport, clock, randomness, storage, secrets and logging. */
 export interface AuthEnvironment {

@@ -1,4 +1,4 @@
-import { McpOAuthError } from './errors';
+import { McpOAuthError } from '../errors';
 
 /** One challenge of a `WWW-Authenticate` header (RFC 9110 §11.6.1). Parameter names are lower-cased. */
 export interface AuthChallenge {

@@ -1,11 +1,11 @@
-import type { AuthEnvironment, AuthorizationUserAgent } from './authEnvironment';
+import type { AuthEnvironment, AuthorizationUserAgent } from './environment';
 import type { AuthOptions } from './authOptions';
-import { createAuthorizationRequest, redeemAuthorizationCallback } from './authorizationCode';
-import type { AuthServerMetadata } from './authServerMetadata';
-import type { BearerChallenge } from './challenge';
-import type { ClientCredentials } from './clientAuth';
-import { clientCredentialsGrant } from './clientCredentialsGrant';
-import { resolveClient, type ClientRegistration } from './clientRegistration';
+import { createAuthorizationRequest, redeemAuthorizationCallback } from '../grants/authorizationCode';
+import type { AuthServerMetadata } from '../discovery/authServerMetadata';
+import type { BearerChallenge } from '../discovery/challenge';
+import type { ClientCredentials } from '../client/clientAuth';
+import { clientCredentialsGrant } from '../grants/clientCredentials';
+import { resolveClient, type ClientRegistration } from '../client/registration';
 import {
   assertDeviceFlowSupported,
   DEVICE_CODE_GRANT,
@@ -13,16 +13,16 @@ import {
   startDeviceAuthorization,
   type DeviceAuthorization,
   type DeviceClock,
-} from './deviceCode';
-import { discover, type DiscoveredServer } from './discovery';
-import { CancelledError, McpOAuthError, OAuthResponseError } from './errors';
-import { policyFetch, type FetchLike } from './http';
-import { refreshTokens } from './refresh';
-import { revokeTokens, type RevocationResult } from './revocation';
-import { Scopes, selectScopes } from './scopes';
-import { TokenManager, type TokenStatus } from './tokenManager';
-import type { TokenSet } from './tokenSet';
-import { canonicalServerUrl, describeUrl } from './url';
+} from '../grants/deviceCode';
+import { discover, type DiscoveredServer } from '../discovery/discover';
+import { CancelledError, McpOAuthError, OAuthResponseError } from '../errors';
+import { policyFetch, type FetchLike } from '../http/policyFetch';
+import { refreshTokens } from '../grants/refresh';
+import { revokeTokens, type RevocationResult } from '../grants/revocation';
+import { Scopes, selectScopes } from '../tokens/scopes';
+import { TokenManager, type TokenStatus } from '../tokens/tokenManager';
+import type { TokenSet } from '../tokens/tokenSet';
+import { canonicalServerUrl, describeUrl } from '../http/url';
 
 export interface SignInRequest {
   /** The challenge that prompted the sign-in (its `scope` and `resource_metadata`). */

@@ -1,10 +1,10 @@
 import * as oauth from 'oauth4webapi';
-import { clientAuthentication, toClient, type ClientCredentials } from './clientAuth';
-import type { ClientRegistration } from './clientRegistration';
-import { McpOAuthError } from './errors';
-import type { FetchLike } from './http';
-import { oauthStep, requestOptions } from './oauthCall';
-import type { TokenSet } from './tokenSet';
+import { clientAuthentication, toClient, type ClientCredentials } from '../client/clientAuth';
+import type { ClientRegistration } from '../client/registration';
+import { McpOAuthError } from '../errors';
+import type { FetchLike } from '../http/policyFetch';
+import { oauthStep, requestOptions } from './oauthStep';
+import type { TokenSet } from '../tokens/tokenSet';
 
 export type RevocationOutcome = 'revoked' | 'not_supported' | 'failed' | 'none';
 

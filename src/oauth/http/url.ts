@@ -1,4 +1,4 @@
-import { McpOAuthError } from './errors';
+import { McpOAuthError } from '../errors';
 
 /** 127.0.0.0/8, ::1 and localhost: the only hosts where plain http is acceptable (RFC 8252 §8.3). */
 export function isLoopbackHost(hostname: string): boolean {

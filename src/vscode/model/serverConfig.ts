@@ -1,6 +1,6 @@
-import type { AuthOptions, Flow, TokenEndpointAuthMethod } from '../oauth/authOptions';
-import { McpOAuthError, quote } from '../oauth/errors';
-import { canonicalServerUrl, secureUrl } from '../oauth/url';
+import type { AuthOptions, Flow, TokenEndpointAuthMethod } from '../../oauth/session/authOptions';
+import { McpOAuthError, quote } from '../../oauth/errors';
+import { canonicalServerUrl, secureUrl } from '../../oauth/http/url';
 
 /** One validated entry of `mcpOAuth.servers` (CONTRACT.md). Never holds a secret. */
 export interface ServerEntry {

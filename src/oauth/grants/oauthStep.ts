@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
-import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote, type ErrorCode } from './errors';
-import type { FetchLike } from './http';
+import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote, type ErrorCode } from '../errors';
+import type { FetchLike } from '../http/policyFetch';
 
 /**
  * Options for every oauth4webapi request: our policy fetch does the transport (https except loopback,

@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
-import type { ClientRegistration } from './clientRegistration';
-import { McpOAuthError } from './errors';
+import type { ClientRegistration } from './registration';
+import { McpOAuthError } from '../errors';
 
 /** Client credentials that never live in settings: a secret, or a private key for private_key_jwt. */
 export interface ClientCredentials {

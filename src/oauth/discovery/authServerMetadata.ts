@@ -1,8 +1,8 @@
 import type { AuthorizationServer } from 'oauth4webapi';
-import { InvalidResponseError, McpOAuthError } from './errors';
-import { Fields } from './fields';
-import { readJsonObject, type FetchLike } from './http';
-import { describeUrl, secureUrl } from './url';
+import { InvalidResponseError, McpOAuthError } from '../errors';
+import { Fields } from '../http/fields';
+import { readJsonObject, type FetchLike } from '../http/policyFetch';
+import { describeUrl, secureUrl } from '../http/url';
 
 /** Validated RFC 8414 / OIDC metadata, in the shape oauth4webapi takes. Only checked fields are kept. */
 export type AuthServerMetadata = AuthorizationServer & {

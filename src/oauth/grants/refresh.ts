@@ -1,12 +1,12 @@
 import * as oauth from 'oauth4webapi';
-import { clientAuthentication, toClient, type ClientCredentials } from './clientAuth';
-import type { ClientRegistration } from './clientRegistration';
-import { McpOAuthError } from './errors';
-import type { FetchLike } from './http';
-import { oauthStep, requestOptions } from './oauthCall';
-import { Scopes } from './scopes';
+import { clientAuthentication, toClient, type ClientCredentials } from '../client/clientAuth';
+import type { ClientRegistration } from '../client/registration';
+import { McpOAuthError } from '../errors';
+import type { FetchLike } from '../http/policyFetch';
+import { oauthStep, requestOptions } from './oauthStep';
+import { Scopes } from '../tokens/scopes';
 import { toTokenSet } from './tokenResponse';
-import type { TokenSet } from './tokenSet';
+import type { TokenSet } from '../tokens/tokenSet';
 
 /**
  * Redeems a refresh token. Needs no discovery: the token set remembers its issuer and token endpoint. A

@@ -1,10 +1,10 @@
 import { decodeJwt } from 'jose';
-import { InvalidResponseError, McpOAuthError } from './errors';
-import { Fields } from './fields';
+import { InvalidResponseError, McpOAuthError } from '../errors';
+import { Fields } from '../http/fields';
 import { Scopes } from './scopes';
 import type { TokenSet } from './tokenSet';
-import { resourceCovers } from './resourceMetadata';
-import { canonicalServerUrl } from './url';
+import { resourceCovers } from '../discovery/resourceMetadata';
+import { canonicalServerUrl } from '../http/url';
 
 /**
  * A token obtained elsewhere ("sideloading"): `mcp-oauth export` writes one, `mcp-oauth import` and the

@@ -1,10 +1,10 @@
-import type { AuthOptions } from './authOptions';
+import type { AuthOptions } from '../session/authOptions';
 import { fetchAuthServerMetadata, authServerMetadataUrls, type AuthServerMetadata } from './authServerMetadata';
 import type { BearerChallenge } from './challenge';
-import { InvalidResponseError, McpOAuthError } from './errors';
-import type { FetchLike } from './http';
+import { InvalidResponseError, McpOAuthError } from '../errors';
+import type { FetchLike } from '../http/policyFetch';
 import { fetchResourceMetadata, resourceMetadataUrls, type ResourceMetadata } from './resourceMetadata';
-import { describeUrl, secureUrl } from './url';
+import { describeUrl, secureUrl } from '../http/url';
 
 /** Everything discovery learns about a server; cached so that reconnecting sends no discovery request. */
 export interface DiscoveredServer {

@@ -1,8 +1,8 @@
 import { decodeJwt } from 'jose';
 import type * as oauth from 'oauth4webapi';
-import { InvalidResponseError } from './errors';
-import { Scopes } from './scopes';
-import type { TokenSet } from './tokenSet';
+import { InvalidResponseError } from '../errors';
+import { Scopes } from '../tokens/scopes';
+import type { TokenSet } from '../tokens/tokenSet';
 
 export interface TokenContext {
   readonly issuer: string;
