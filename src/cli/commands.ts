@@ -156,7 +156,7 @@ export async function call(cmd: Command<'call'>, io: CliIO): Promise<void> {
   for (const part of result.content ?? []) {
     io.stdout(part.type === 'text' ? `${part.text}\n` : `${JSON.stringify(part)}\n`);
   }
-  if (result.isError) throw new McpOAuthError('http_error', `The tool ${JSON.stringify(cmd.tool)} reported an error`);
+  if (result.isError) throw new McpOAuthError('tool_error', `The tool ${JSON.stringify(cmd.tool)} reported an error`);
 }
 
 export async function logout(cmd: UrlCommand, io: CliIO): Promise<void> {

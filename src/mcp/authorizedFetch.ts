@@ -37,7 +37,7 @@ export function authorizedFetch(options: AuthorizedFetchOptions): FetchLike {
       if (response.status >= 300 && response.status < 400) {
         const location = response.headers.get('location');
         if (location && new URL(location, url).origin !== url.origin) {
-          throw new McpOAuthError(
+          throw new HttpRequestError(
             'cross_origin_redirect',
             'The MCP server redirected to another origin; the request was not followed so the token stays with its server',
           );

@@ -1,52 +1,65 @@
 /**
- * Typed errors with stable codes. Dispatch on `instanceof` or `code`, never on message text.
+ * Typed errors with stable codes. Dispatch on `instanceof` or `code`, never on message text. Each code belongs
+ * to exactly one class ({@link ERROR_CLASSES}), so knowing the code tells the class and the other way round.
  * Messages name the offending field and never contain a token, code, verifier or secret value.
  */
-export type ErrorCode =
-  // transport
-  | 'insecure_url'
-  | 'invalid_url'
-  | 'network_error'
-  | 'timeout'
-  | 'response_too_large'
-  | 'cross_origin_redirect'
-  | 'too_many_redirects'
-  | 'http_error'
-  | 'invalid_json'
-  // discovery and metadata
-  | 'invalid_challenge'
-  | 'invalid_metadata'
-  | 'resource_mismatch'
-  | 'issuer_mismatch'
-  | 'no_authorization_server'
-  | 'metadata_not_found'
-  | 'pkce_unsupported'
-  | 'unsupported_flow'
-  // registration
-  | 'registration_unavailable'
-  | 'registration_failed'
-  // authorization response
-  | 'state_mismatch'
-  | 'iss_mismatch'
-  | 'authorization_denied'
-  | 'authorization_failed'
-  | 'callback_timeout'
-  | 'device_code_expired'
-  | 'port_in_use'
-  // tokens
-  | 'token_error'
-  | 'invalid_token_response'
-  | 'refresh_failed'
-  | 'not_signed_in'
-  | 'step_up_limit'
-  | 'invalid_bundle'
-  // token gateway
-  | 'request_too_large'
-  | 'gateway_closed'
-  // storage and configuration
-  | 'storage_error'
-  | 'invalid_config'
-  | 'cancelled';
+export const ERROR_CLASSES = {
+  // The transport failed or the server answered at the HTTP level (HttpRequestError): worth trying again later.
+  network_error: 'HttpRequestError',
+  timeout: 'HttpRequestError',
+  response_too_large: 'HttpRequestError',
+  cross_origin_redirect: 'HttpRequestError',
+  too_many_redirects: 'HttpRequestError',
+  http_error: 'HttpRequestError',
+  invalid_json: 'HttpRequestError',
+  // A document, a response or a URL in one failed validation (InvalidResponseError); the message names the field.
+  insecure_url: 'InvalidResponseError',
+  blocked_address: 'InvalidResponseError',
+  invalid_challenge: 'InvalidResponseError',
+  invalid_metadata: 'InvalidResponseError',
+  resource_mismatch: 'InvalidResponseError',
+  issuer_mismatch: 'InvalidResponseError',
+  invalid_response: 'InvalidResponseError',
+  invalid_token_response: 'InvalidResponseError',
+  invalid_bundle: 'InvalidResponseError',
+  state_mismatch: 'InvalidResponseError',
+  iss_mismatch: 'InvalidResponseError',
+  // The authorization server refused a step (OAuthResponseError, with its `error` code and HTTP status).
+  registration_failed: 'OAuthResponseError',
+  authorization_denied: 'OAuthResponseError',
+  authorization_failed: 'OAuthResponseError',
+  device_code_expired: 'OAuthResponseError',
+  token_error: 'OAuthResponseError',
+  refresh_failed: 'OAuthResponseError',
+  // The user or the caller cancelled (CancelledError).
+  cancelled: 'CancelledError',
+  // Everything else (McpOAuthError): configuration, capabilities, the session, local resources.
+  invalid_url: 'McpOAuthError',
+  invalid_config: 'McpOAuthError',
+  metadata_not_found: 'McpOAuthError',
+  pkce_unsupported: 'McpOAuthError',
+  unsupported_flow: 'McpOAuthError',
+  registration_unavailable: 'McpOAuthError',
+  callback_timeout: 'McpOAuthError',
+  port_in_use: 'McpOAuthError',
+  not_signed_in: 'McpOAuthError',
+  request_too_large: 'McpOAuthError',
+  gateway_closed: 'McpOAuthError',
+  storage_error: 'McpOAuthError',
+  tool_error: 'McpOAuthError',
+} as const satisfies Record<string, ErrorKind>;
+
+export type ErrorKind =
+  'McpOAuthError' | 'HttpRequestError' | 'InvalidResponseError' | 'OAuthResponseError' | 'CancelledError';
+export type ErrorCode = keyof typeof ERROR_CLASSES;
+/** The codes of one class. */
+export type CodeOf<K extends ErrorKind> = {
+  [C in ErrorCode]: (typeof ERROR_CLASSES)[C] extends K ? C : never;
+}[ErrorCode];
+
+export interface ErrorOptions {
+  readonly cause?: unknown;
+}
 
 /** Marks our errors, so `instanceof` also works across bundles (the extension loads its core separately). */
 const BRAND = Symbol.for('mcp-oauth.McpOAuthError');
@@ -54,12 +67,10 @@ const BRAND = Symbol.for('mcp-oauth.McpOAuthError');
 export class McpOAuthError extends Error {
   override name = 'McpOAuthError';
   readonly [BRAND] = true;
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: ErrorCode;
+  constructor(code: CodeOf<'McpOAuthError'>, message: string, options?: ErrorOptions) {
     super(message, options);
+    this.code = code;
   }
 
   /**
@@ -74,43 +85,85 @@ export class McpOAuthError extends Error {
   }
 
   /** The `name` its instances carry; subclasses set their own. */
-  static readonly kind: string = 'McpOAuthError';
+  static readonly kind: ErrorKind = 'McpOAuthError';
 }
 
-/** The transport failed: network, timeout, size limit, redirect policy, or a non-https URL. */
+/** The transport failed: network, timeout, size limit, redirect policy, or an HTTP status that is not an answer. */
 export class HttpRequestError extends McpOAuthError {
-  static override readonly kind: string = 'HttpRequestError';
+  static override readonly kind: ErrorKind = 'HttpRequestError';
   override name = 'HttpRequestError';
+  constructor(code: CodeOf<'HttpRequestError'>, message: string, options?: ErrorOptions) {
+    super(code as CodeOf<'McpOAuthError'>, message, options); // the table, not the base signature, decides
+  }
 }
 
-/** A metadata document or response body failed validation; the message names the field. */
+/** A metadata document, a response body or a URL failed validation; the message names the field. */
 export class InvalidResponseError extends McpOAuthError {
-  static override readonly kind: string = 'InvalidResponseError';
+  static override readonly kind: ErrorKind = 'InvalidResponseError';
   override name = 'InvalidResponseError';
+  constructor(code: CodeOf<'InvalidResponseError'>, message: string, options?: ErrorOptions) {
+    super(code as CodeOf<'McpOAuthError'>, message, options);
+  }
 }
 
-/** The authorization server answered with an OAuth error (`error`, `error_description`). */
+/** The authorization server refused a step: `error` is its OAuth error code when it sent one. */
 export class OAuthResponseError extends McpOAuthError {
-  static override readonly kind: string = 'OAuthResponseError';
+  static override readonly kind: ErrorKind = 'OAuthResponseError';
   override name = 'OAuthResponseError';
   constructor(
-    code: ErrorCode,
+    code: CodeOf<'OAuthResponseError'>,
     message: string,
-    readonly error: string,
+    readonly error: string | undefined,
     readonly status: number | undefined,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
-    super(code, message, options);
+    super(code as CodeOf<'McpOAuthError'>, message, options);
   }
 }
 
-/** The user or the caller cancelled. Not shown to the user as an error. */
+/** The user or the caller cancelled. Not shown to the user as an error. The only form cancellation takes. */
 export class CancelledError extends McpOAuthError {
-  static override readonly kind: string = 'CancelledError';
+  static override readonly kind: ErrorKind = 'CancelledError';
   override name = 'CancelledError';
   constructor(message = 'The operation was cancelled.') {
-    super('cancelled', message);
+    super('cancelled' as CodeOf<'McpOAuthError'>, message);
   }
+}
+
+/** An error of `code`, of the class the table gives it. `error` and `status` apply to OAuthResponseError. */
+export function createError(
+  code: ErrorCode,
+  message: string,
+  options: ErrorOptions & { readonly error?: string; readonly status?: number } = {},
+): McpOAuthError {
+  const { error, status, ...rest } = options;
+  switch (ERROR_CLASSES[code]) {
+    case 'HttpRequestError':
+      return new HttpRequestError(code as CodeOf<'HttpRequestError'>, message, rest);
+    case 'InvalidResponseError':
+      return new InvalidResponseError(code as CodeOf<'InvalidResponseError'>, message, rest);
+    case 'OAuthResponseError':
+      return new OAuthResponseError(code as CodeOf<'OAuthResponseError'>, message, error, status, rest);
+    case 'CancelledError':
+      return new CancelledError(message);
+    case 'McpOAuthError':
+      return new McpOAuthError(code as CodeOf<'McpOAuthError'>, message, rest);
+  }
+}
+
+/**
+ * The one way to re-raise: `error` as an error of `code`, keeping it as the `cause`. Our own errors keep
+ * their message (it already says what happened); anything else gets `message`. An error that already has
+ * `code`, and a cancellation, stay as they are.
+ */
+export function rewrap(error: unknown, code: ErrorCode, message: string): McpOAuthError {
+  if (error instanceof CancelledError || (error instanceof McpOAuthError && error.code === code)) return error;
+  return createError(code, error instanceof McpOAuthError ? error.message : message, { cause: error });
+}
+
+/** Whether `error` is a cancellation: ours, or an `AbortError` from a fetch or a timer whose signal fired. */
+export function isCancellation(error: unknown): boolean {
+  return error instanceof CancelledError || (error instanceof Error && error.name === 'AbortError');
 }
 
 /**

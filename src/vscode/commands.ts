@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { parseServers, type InvalidEntry } from './model/serverConfig';
 import { timeLeft } from './model/treeModel';
-import { CancelledError, McpOAuthError, quote, type ErrorCode } from '../oauth/errors';
+import { InvalidResponseError, isCancellation, McpOAuthError, quote, type ErrorCode } from '../oauth/errors';
 import type { Logger } from '../oauth/http/logger';
 import { addServer } from './addServer';
 import type { ServerManager } from './serverManager';
@@ -15,7 +15,7 @@ const SIGN_IN_FIXES = new Set<ErrorCode>([
   'refresh_failed',
   'token_error',
   'invalid_token_response',
-  'step_up_limit',
+  'invalid_response',
   'authorization_failed',
   'authorization_denied',
   'state_mismatch',
@@ -28,7 +28,6 @@ const SETTINGS_FIXES = new Set<ErrorCode>([
   'invalid_config',
   'registration_unavailable',
   'metadata_not_found',
-  'no_authorization_server',
   'pkce_unsupported',
   'unsupported_flow',
   'resource_mismatch',
@@ -52,7 +51,7 @@ export function registerCommands(manager: ServerManager, logger: Logger): vscode
 
   /** Shows a failure with the actions that may fix it. */
   const report = (command: string, error: unknown, serverId?: string): void => {
-    if (isCancellation(error)) return;
+    if (isUserCancellation(error)) return;
     const where = serverId ? ` [${serverId}]` : '';
     const actions: string[] = [];
     let message: string;
@@ -275,13 +274,8 @@ function isInvalidNode(arg: unknown): arg is { kind: 'invalid'; entry: InvalidEn
   return typeof arg === 'object' && arg !== null && 'kind' in arg && arg.kind === 'invalid' && 'entry' in arg;
 }
 
-function isCancellation(error: unknown): boolean {
-  return (
-    error instanceof vscode.CancellationError ||
-    error instanceof CancelledError ||
-    (error instanceof McpOAuthError && error.code === 'cancelled') ||
-    (error instanceof Error && error.name === 'AbortError')
-  );
+function isUserCancellation(error: unknown): boolean {
+  return error instanceof vscode.CancellationError || isCancellation(error);
 }
 
 /** Asks for a server; with `filter`, only among those (and says so when none qualifies). */
@@ -404,6 +398,6 @@ async function readBundle(serverName: string): Promise<string | undefined> {
   if (!file) return undefined;
   const stat = await vscode.workspace.fs.stat(file);
   if (stat.size > MAX_BUNDLE_BYTES)
-    throw new McpOAuthError('invalid_bundle', 'That file is too large to be a token bundle');
+    throw new InvalidResponseError('invalid_bundle', 'That file is too large to be a token bundle');
   return new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
 }

@@ -166,7 +166,7 @@ export class ServerManager implements vscode.Disposable {
       return tokens;
     } catch (error) {
       this.setTransient(id, undefined);
-      if (error instanceof CancelledError || (error instanceof McpOAuthError && error.code === 'cancelled')) {
+      if (error instanceof CancelledError) {
         this.logger.info(`[signIn] [${id}] cancelled`);
         return undefined;
       }

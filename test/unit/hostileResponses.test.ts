@@ -45,6 +45,9 @@ import {
   type HostileServer,
 } from './support/hostileServer';
 
+/** An error class, as the tests name the class they expect. */
+type ErrorClass = new (...args: never[]) => McpOAuthError;
+
 /**
  * Hostile and malformed answers from a real loopback server, read through the real policy fetch with a
  * short timeout and a 1 MB body limit. Every failure must be an McpOAuthError with the exact code, must not
@@ -198,7 +201,7 @@ describe('hostile responses', function () {
         return json(200, doc);
       };
 
-    const cases: { name: string; code: ErrorCode; serve: () => Handler; type?: typeof McpOAuthError }[] = [
+    const cases: { name: string; code: ErrorCode; serve: () => Handler; type?: ErrorClass }[] = [
       {
         name: '"resource" a number',
         code: 'invalid_metadata',
@@ -279,12 +282,12 @@ describe('hostile responses', function () {
       },
       {
         name: '"authorization_servers" a relative URL',
-        code: 'invalid_url',
+        code: 'invalid_metadata',
         serve: body(() => ({ authorization_servers: ['/as'] })),
       },
       {
         name: '"authorization_servers" with credentials',
-        code: 'invalid_url',
+        code: 'invalid_metadata',
         serve: body(() => ({ authorization_servers: ['https://admin:hunter2@as.example.com'] })),
       },
       {
@@ -550,28 +553,28 @@ describe('hostile responses', function () {
     const cases: { name: string; code: ErrorCode; serve: Handler; check?: (error: McpOAuthError) => void }[] = [
       {
         name: '"client_id" missing',
-        code: 'registration_failed',
+        code: 'invalid_response',
         serve: json(201, { client_secret: PLANTED, client_secret_expires_at: 0 }),
       },
       {
         name: '"client_id" a number',
-        code: 'registration_failed',
+        code: 'invalid_response',
         serve: json(201, { client_id: 12345, registration_access_token: PLANTED }),
       },
-      { name: '"client_id" empty', code: 'registration_failed', serve: json(201, { client_id: '' }) },
+      { name: '"client_id" empty', code: 'invalid_response', serve: json(201, { client_id: '' }) },
       {
         name: '"client_secret" a number',
-        code: 'registration_failed',
+        code: 'invalid_response',
         serve: json(201, { client_id: 'c', client_secret: 42 }),
       },
       {
         name: 'an unsupported "token_endpoint_auth_method"',
-        code: 'registration_failed',
+        code: 'invalid_response',
         serve: json(201, { client_id: 'c', token_endpoint_auth_method: 'private_key_jwt', client_secret: PLANTED }),
       },
       {
         name: 'a client_secret_post method without a client_secret',
-        code: 'registration_failed',
+        code: 'invalid_response',
         serve: json(201, { client_id: 'c', token_endpoint_auth_method: 'client_secret_post' }),
       },
       {
@@ -584,7 +587,7 @@ describe('hostile responses', function () {
           assert.equal(error.status, 400);
         },
       },
-      { name: 'a 400 with an HTML body', code: 'registration_failed', serve: htmlError(400) },
+      { name: 'a 400 with an HTML body', code: 'invalid_response', serve: htmlError(400) },
       { name: 'a 500 with an HTML body', code: 'registration_failed', serve: htmlError(500) },
       { name: 'a 201 with a non-JSON body', code: 'invalid_json', serve: htmlError(201) },
       { name: 'a 201 with a JSON array', code: 'invalid_json', serve: json(201, [{ client_id: 'c' }]) },
@@ -697,13 +700,13 @@ describe('hostile responses', function () {
         name: '"token_type" missing',
         serve: tokenBody({}, ['token_type']),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: '"token_type" mac',
         serve: tokenBody({ token_type: 'mac' }),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: '"token_type" DPoP, never asked for',
@@ -715,13 +718,13 @@ describe('hostile responses', function () {
         name: '"token_type" a number',
         serve: tokenBody({ token_type: 1 }),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: '"expires_in" negative',
         serve: tokenBody({ expires_in: -3600 }),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: '"expires_in" zero',
@@ -733,25 +736,25 @@ describe('hostile responses', function () {
         name: '"expires_in" not a number',
         serve: tokenBody({ expires_in: 'soon' }),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: '"access_token" a number',
         serve: tokenBody({ access_token: 12345 }),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: '"access_token" missing',
         serve: tokenBody({}, ['access_token']),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: '"access_token" empty',
         serve: tokenBody({ access_token: '' }),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: '"access_token" with CR LF (header injection)',
@@ -763,19 +766,19 @@ describe('hostile responses', function () {
         name: '"refresh_token" a number',
         serve: tokenBody({ refresh_token: 7 }),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: '"scope" an array',
         serve: tokenBody({ scope: ['mcp'] }),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: '"id_token" not a JWT',
         serve: tokenBody({ id_token: `${PLANTED}-id-token` }),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: 'an OAuth error invalid_grant (400)',
@@ -802,19 +805,19 @@ describe('hostile responses', function () {
         name: 'a 200 with a non-JSON body',
         serve: raw(200, `access_token=${PLANTED_AT}&token_type=bearer`, { 'content-type': 'text/plain' }),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: 'a 200 with a JSON array',
         serve: json(200, [good]),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       {
         name: 'a 400 with an HTML body',
         serve: htmlError(400),
         redeem: 'invalid_token_response',
-        refresh: 'refresh_failed',
+        refresh: 'invalid_token_response',
       },
       { name: 'a 500 with an HTML body', serve: htmlError(500), redeem: 'transient', refresh: 'transient' },
       {
@@ -994,7 +997,7 @@ describe('hostile responses', function () {
       },
       {
         name: 'two states, the right one first',
-        code: 'authorization_failed',
+        code: 'invalid_response',
         query: (s) => [
           ['code', PLANTED_CODE],
           ['state', s],
@@ -1066,10 +1069,10 @@ describe('hostile responses', function () {
         code: 'state_mismatch',
         query: () => ({ error: 'access_denied', state: 'attacker' }),
       },
-      { name: 'no code', code: 'authorization_failed', query: (s) => ({ state: s }) },
+      { name: 'no code', code: 'invalid_response', query: (s) => ({ state: s }) },
       {
         name: 'an implicit-flow access_token',
-        code: 'authorization_failed',
+        code: 'invalid_response',
         query: (s) => ({ state: s, code: PLANTED_CODE, token: PLANTED_AT }),
       },
     ];
@@ -1193,13 +1196,13 @@ describe('hostile responses', function () {
       });
     }
 
-    it('registration: a registration answer without client_id → registration_failed, no client and no tokens stored, the browser never opened', async () => {
+    it('registration: a registration answer without client_id → invalid_response, no client and no tokens stored, the browser never opened', async () => {
       serveDiscovery();
       server.route('/register', json(201, { client_secret: PLANTED }));
       const { env, tokens, clients } = makeEnv();
       const auth = new ServerAuth(env, `${o}/mcp`);
       const a = agent((state) => ({ code: PLANTED_CODE, state }));
-      await rejectsWithCode(auth.signIn(a), 'registration_failed', [PLANTED]);
+      await rejectsWithCode(auth.signIn(a), 'invalid_response', [PLANTED]);
       assert.equal(clients.sets, 0);
       assert.deepEqual(await tokens.keys(), []);
       assert.equal(a.calls, 0);

@@ -10,7 +10,8 @@ import {
   type GatewayTokenSource,
 } from '../../src/mcp/gateway/tokenGateway';
 import type { BearerChallenge } from '../../src/oauth/discovery/challenge';
-import { McpOAuthError } from '../../src/oauth/errors';
+import type { McpOAuthError } from '../../src/oauth/errors';
+import { CancelledError } from '../../src/oauth/errors';
 import { startAuthServer, type AuthServer } from '../fixtures/authServer';
 import { startSplitDomainServer, type McpServerFixture } from '../fixtures/mcpServers';
 import { coreEnvironment, newServerAuth, RecordingLogger, ScriptedUser, text } from './support/coreHarness';
@@ -472,7 +473,7 @@ describe('token gateway', () => {
       upstream.url,
       staticTokens('t', {
         stepUp: async () => {
-          throw new McpOAuthError('cancelled', 'The user cancelled');
+          throw new CancelledError('The user cancelled');
         },
       }),
     );

@@ -367,8 +367,8 @@ describe('TokenManager', () => {
         () => new OAuthResponseError('refresh_failed', 'x', 'temporarily_unavailable', 503),
       ],
       [
-        'McpOAuthError http_error',
-        () => new McpOAuthError('http_error', 'https://as.example.com/token answered HTTP 502'),
+        'HttpRequestError http_error',
+        () => new HttpRequestError('http_error', 'https://as.example.com/token answered HTTP 502'),
       ],
     ];
 

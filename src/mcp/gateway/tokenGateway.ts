@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { bearerChallenge, type BearerChallenge } from '../../oauth/discovery/challenge';
-import { HttpRequestError, McpOAuthError, quote } from '../../oauth/errors';
+import { CancelledError, HttpRequestError, McpOAuthError, quote } from '../../oauth/errors';
 import { nullLogger, type Logger } from '../../oauth/http/logger';
 import { cryptoRandom, randomToken, type RandomBytes } from '../../oauth/http/random';
 import type { TokenManager } from '../../oauth/tokens/tokenManager';
@@ -453,7 +453,7 @@ export class TokenGateway {
     try {
       return await pending;
     } catch (error) {
-      if (!(error instanceof McpOAuthError && error.code === 'cancelled')) {
+      if (!(error instanceof CancelledError)) {
         this.logger.warn(`[gateway] [${route.id}] step-up failed: ${describeError(error)}`);
       }
       return false;
@@ -519,7 +519,7 @@ export class TokenGateway {
     const { route, res } = exchange;
     if (error instanceof McpOAuthError && error.code === 'request_too_large') {
       replyText(res, 413, error.message, { connection: 'close' });
-    } else if (error instanceof McpOAuthError && error.code === 'cancelled') {
+    } else if (error instanceof CancelledError) {
       res.destroy();
     } else if (error instanceof HttpRequestError) {
       this.logger.warn(`[gateway] [${route.id}] ${error.message}`);
@@ -597,7 +597,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     // 'close' also fires after every complete request: only an incomplete one is a cancellation (and only
     // then is an error, with its stack, worth building).
     req.once('close', () => {
-      if (!req.complete) reject(new McpOAuthError('cancelled', 'The client closed the request'));
+      if (!req.complete) reject(new CancelledError('The client closed the request'));
     });
   });
 }

@@ -128,7 +128,7 @@ export async function registerClient(
   const body = new Fields(
     await readJsonObject(response, 'client registration response'),
     'client registration response',
-    'registration_failed',
+    'invalid_response',
   );
   const clientId = body.string('client_id');
   const clientSecret = body.optionalString('client_secret');

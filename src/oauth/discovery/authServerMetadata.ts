@@ -1,5 +1,5 @@
 import type { AuthorizationServer } from 'oauth4webapi';
-import { InvalidResponseError, McpOAuthError } from '../errors';
+import { HttpRequestError, InvalidResponseError, McpOAuthError } from '../errors';
 import { Fields } from '../http/fields';
 import { readJsonObject, type FetchLike } from '../http/policyFetch';
 import { describeUrl, secureUrl } from '../http/url';
@@ -42,7 +42,7 @@ export async function fetchAuthServerMetadata(
     const response = await fetch(url, { headers: { accept: 'application/json' } });
     if (response.status >= 400 && response.status < 500) continue;
     if (response.status !== 200) {
-      throw new McpOAuthError(
+      throw new HttpRequestError(
         'http_error',
         `${describeUrl(url)} answered HTTP ${response.status} for authorization server metadata`,
       );

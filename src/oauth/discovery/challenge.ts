@@ -1,4 +1,4 @@
-import { McpOAuthError } from '../errors';
+import { InvalidResponseError } from '../errors';
 
 /** One challenge of a `WWW-Authenticate` header (RFC 9110 §11.6.1). Parameter names are lower-cased. */
 export interface AuthChallenge {
@@ -24,7 +24,7 @@ export function parseWwwAuthenticate(header: string): AuthChallenge[] {
   const challenges: AuthChallenge[] = [];
   let rest = header.trim();
   const fail = (): never => {
-    throw new McpOAuthError('invalid_challenge', 'The WWW-Authenticate header is malformed');
+    throw new InvalidResponseError('invalid_challenge', 'The WWW-Authenticate header is malformed');
   };
   const skip = (pattern: RegExp) => {
     rest = rest.replace(pattern, '');

@@ -1,5 +1,5 @@
-import { InvalidResponseError, McpOAuthError } from '../errors';
-import { Fields } from '../http/fields';
+import { HttpRequestError, InvalidResponseError } from '../errors';
+import { Fields, receivedUrl } from '../http/fields';
 import { readJsonObject, type FetchLike } from '../http/policyFetch';
 import { describeUrl, secureUrl } from '../http/url';
 
@@ -36,7 +36,7 @@ export async function fetchResourceMetadata(
     const response = await fetch(url, { headers: { accept: 'application/json' } });
     if (response.status >= 400 && response.status < 500) continue;
     if (response.status !== 200) {
-      throw new McpOAuthError(
+      throw new HttpRequestError(
         'http_error',
         `${describeUrl(url)} answered HTTP ${response.status} for resource metadata`,
       );
@@ -68,11 +68,7 @@ export function processResourceMetadata(
   if (authorizationServers.length === 0)
     fields.fail('authorization_servers', 'must name at least one authorization server');
   authorizationServers.forEach((issuer, i) => {
-    try {
-      secureUrl(issuer, `resource metadata "authorization_servers[${i}]"`);
-    } catch (error) {
-      throw new InvalidResponseError((error as McpOAuthError).code, (error as Error).message);
-    }
+    receivedUrl(issuer, `resource metadata "authorization_servers[${i}]"`, 'invalid_metadata');
   });
   const scopesSupported = fields.optionalStringArray('scopes_supported');
   return { resource, authorizationServers, ...(scopesSupported ? { scopesSupported } : {}), source };

@@ -2,7 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { assertPkceS256, type AuthServerMetadata } from '../discovery/authServerMetadata';
 import { clientAuthentication, toClient, type ClientCredentials } from '../client/clientAuth';
 import type { ClientRegistration } from '../client/registration';
-import { McpOAuthError, OAuthResponseError, quote } from '../errors';
+import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote } from '../errors';
 import type { FetchLike } from '../http/policyFetch';
 import { oauthStep, requestOptions } from './oauthStep';
 import { randomToken, type RandomBytes } from '../http/random';
@@ -70,14 +70,14 @@ export async function redeemAuthorizationCallback(
 ): Promise<TokenSet> {
   const params = callbackUrl.searchParams;
   if (params.get('state') !== pending.state) {
-    throw new McpOAuthError(
+    throw new InvalidResponseError(
       'state_mismatch',
       'The authorization response does not belong to this sign-in (state mismatch); sign in again',
     );
   }
   const iss = params.get('iss');
   if (iss !== null ? iss !== as.issuer : as.authorization_response_iss_parameter_supported === true) {
-    throw new McpOAuthError(
+    throw new InvalidResponseError(
       'iss_mismatch',
       iss === null
         ? 'The authorization response has no "iss" although the authorization server promises one (RFC 9207); sign-in refused'
@@ -97,7 +97,7 @@ export async function redeemAuthorizationCallback(
     );
   }
   if (!params.get('code')) {
-    throw new McpOAuthError('authorization_failed', 'The authorization response carries no code; sign in again');
+    throw new InvalidResponseError('invalid_response', 'The authorization response carries no code; sign in again');
   }
   const oauthClient = toClient(client);
   const validated = await oauthStep('The authorization response', 'authorization_failed', () =>

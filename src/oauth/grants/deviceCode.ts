@@ -8,7 +8,8 @@ import { oauthStep, requestOptions } from './oauthStep';
 import type { Scopes } from '../tokens/scopes';
 import { toTokenSet } from './tokenResponse';
 import type { TokenSet } from '../tokens/tokenSet';
-import { describeUrl, secureUrl } from '../http/url';
+import { receivedUrl } from '../http/fields';
+import { describeUrl } from '../http/url';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -168,20 +169,18 @@ export async function pollDeviceAuthorization(
   }
 }
 
-function expired(): McpOAuthError {
-  return new McpOAuthError(
+function expired(): OAuthResponseError {
+  return new OAuthResponseError(
     'device_code_expired',
     'The device code expired before it was approved; start the sign-in again',
+    'expired_token',
+    undefined,
   );
 }
 
 /** The verification page is opened in a browser: it must be https (or loopback http), never `javascript:`. */
 function checkedUri(value: string, field: string): string {
-  try {
-    return secureUrl(value, `device authorization response "${field}"`).href;
-  } catch (error) {
-    throw new InvalidResponseError((error as McpOAuthError).code ?? 'invalid_metadata', (error as Error).message);
-  }
+  return receivedUrl(value, `device authorization response "${field}"`, 'invalid_response').href;
 }
 
 /** A real sleep that honours cancellation. */

@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote, type ErrorCode } from '../errors';
+import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote, type CodeOf } from '../errors';
 import type { FetchLike } from '../http/policyFetch';
 
 /**
@@ -15,7 +15,10 @@ export function requestOptions(fetch: FetchLike, extra: Record<string, unknown> 
 }
 
 /** Runs an oauth4webapi step and turns its errors into ours, keeping the original as `cause`. */
-export async function oauthStep<T>(what: string, code: ErrorCode, step: () => Promise<T> | T): Promise<T> {
+/** The code a step fails with when the authorization server refuses it. */
+export type StepCode = CodeOf<'OAuthResponseError'>;
+
+export async function oauthStep<T>(what: string, code: StepCode, step: () => Promise<T> | T): Promise<T> {
   try {
     return await step();
   } catch (error) {
@@ -23,7 +26,7 @@ export async function oauthStep<T>(what: string, code: ErrorCode, step: () => Pr
   }
 }
 
-export function toMcpOAuthError(error: unknown, what: string, code: ErrorCode): McpOAuthError {
+export function toMcpOAuthError(error: unknown, what: string, code: StepCode): McpOAuthError {
   if (error instanceof McpOAuthError) return error;
   if (error instanceof oauth.ResponseBodyError) {
     const description = typeof error.error_description === 'string' ? `: ${quote(error.error_description)}` : '';
@@ -76,11 +79,9 @@ export function toMcpOAuthError(error: unknown, what: string, code: ErrorCode): 
     error instanceof oauth.UnsupportedOperationError ||
     error instanceof TypeError
   ) {
-    return new InvalidResponseError(
-      code === 'token_error' ? 'invalid_token_response' : code,
-      `${what}: ${error.message}`,
-      { cause: error },
-    );
+    const malformed =
+      code === 'token_error' || code === 'refresh_failed' ? 'invalid_token_response' : 'invalid_response';
+    return new InvalidResponseError(malformed, `${what}: ${error.message}`, { cause: error });
   }
-  return new McpOAuthError(code, `${what} failed`, { cause: error });
+  return new OAuthResponseError(code, `${what} failed`, undefined, undefined, { cause: error });
 }

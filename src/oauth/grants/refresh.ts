@@ -19,8 +19,7 @@ export async function refreshTokens(
   credentials: ClientCredentials,
   now: () => number,
 ): Promise<TokenSet> {
-  if (!tokens.refreshToken)
-    throw new McpOAuthError('refresh_failed', 'The session has no refresh token; sign in again');
+  if (!tokens.refreshToken) throw new McpOAuthError('not_signed_in', 'The session has no refresh token; sign in again');
   const as: oauth.AuthorizationServer = { issuer: tokens.issuer, token_endpoint: tokens.tokenEndpoint };
   const oauthClient = toClient(client);
   const requestedAt = now();

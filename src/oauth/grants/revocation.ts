@@ -40,7 +40,7 @@ export async function revokeTokens(
   const revoke = async (token: string, hint: string): Promise<{ outcome: RevocationOutcome; reason?: string }> => {
     try {
       const oauthClient = toClient(client);
-      const response = await oauthStep('The revocation request', 'http_error', () =>
+      const response = await oauthStep('The revocation request', 'token_error', () =>
         oauth.revocationRequest(
           as,
           oauthClient,
@@ -49,7 +49,7 @@ export async function revokeTokens(
           requestOptions(fetch, { additionalParameters: { token_type_hint: hint } }),
         ),
       );
-      await oauthStep('The revocation request', 'http_error', () => oauth.processRevocationResponse(response));
+      await oauthStep('The revocation request', 'token_error', () => oauth.processRevocationResponse(response));
       return { outcome: 'revoked' };
     } catch (error) {
       const reason = error instanceof McpOAuthError ? error.message : 'the revocation request failed';

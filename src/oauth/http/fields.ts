@@ -1,5 +1,18 @@
-import { InvalidResponseError, McpOAuthError, quote } from '../errors';
+import { InvalidResponseError, McpOAuthError, quote, rewrap, type CodeOf } from '../errors';
 import { secureUrl } from './url';
+
+/**
+ * A URL a server sent (an endpoint, a verification page, an issuer): absolute, https or loopback http, no
+ * fragment. A failure is `insecure_url`, or `code` for any other problem, with the cause kept.
+ */
+export function receivedUrl(value: unknown, field: string, code: CodeOf<'InvalidResponseError'>): URL {
+  try {
+    return secureUrl(value, field);
+  } catch (error) {
+    if (error instanceof McpOAuthError && error.code === 'insecure_url') throw error;
+    throw rewrap(error, code, `${field} is not a valid URL`);
+  }
+}
 
 /**
  * Strict readers for a JSON object received from a server. Every read checks the type, and a failure
@@ -10,8 +23,7 @@ export class Fields {
   constructor(
     private readonly object: Record<string, unknown>,
     private readonly what: string,
-    private readonly code:
-      'invalid_metadata' | 'invalid_token_response' | 'registration_failed' | 'invalid_bundle' = 'invalid_metadata',
+    private readonly code: CodeOf<'InvalidResponseError'> = 'invalid_metadata',
   ) {}
 
   fail(field: string, problem: string): never {
@@ -35,14 +47,7 @@ export class Fields {
 
   /** An endpoint: absolute, https or loopback http, no fragment. */
   url(field: string): string {
-    const value = this.string(field);
-    try {
-      return secureUrl(value, `${this.what} "${field}"`).href;
-    } catch (error) {
-      if (error instanceof McpOAuthError)
-        throw new InvalidResponseError(error.code === 'insecure_url' ? 'insecure_url' : this.code, error.message);
-      throw error;
-    }
+    return receivedUrl(this.string(field), `${this.what} "${field}"`, this.code).href;
   }
 
   optionalUrl(field: string): string | undefined {

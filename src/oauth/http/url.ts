@@ -1,4 +1,4 @@
-import { McpOAuthError } from '../errors';
+import { InvalidResponseError, McpOAuthError } from '../errors';
 
 /** 127.0.0.0/8, ::1 and localhost: the only hosts where plain http is acceptable (RFC 8252 §8.3). */
 export function isLoopbackHost(hostname: string): boolean {
@@ -22,7 +22,7 @@ export function parseUrl(value: unknown, field: string): URL {
 export function assertSecureUrl(url: URL, field: string): URL {
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
-  throw new McpOAuthError(
+  throw new InvalidResponseError(
     'insecure_url',
     `${field} must use https (plain http is allowed only on loopback), got ${url.protocol}//${url.host}`,
   );

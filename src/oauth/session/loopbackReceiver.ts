@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CancelledError, McpOAuthError } from '../errors';
+import { CancelledError, HttpRequestError, McpOAuthError } from '../errors';
 
 /**
  * The loopback redirect receiver of the authorization-code flow (RFC 8252 §7.3): a tiny HTTP server on
@@ -171,7 +171,7 @@ function listenError(error: NodeJS.ErrnoException, port: number): McpOAuthError 
       { cause: error },
     );
   }
-  return new McpOAuthError(
+  return new HttpRequestError(
     'network_error',
     `Could not listen on ${HOST}:${port} for the sign-in response (${error.code ?? 'unknown error'}).`,
     { cause: error },

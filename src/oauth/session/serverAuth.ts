@@ -206,7 +206,7 @@ export class ServerAuth {
     if (
       !found.defaultEndpoints ||
       !(error instanceof McpOAuthError) ||
-      error.code === 'cancelled' ||
+      error instanceof CancelledError ||
       error.code === 'authorization_denied'
     )
       return error;

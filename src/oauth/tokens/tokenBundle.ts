@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { InvalidResponseError, McpOAuthError } from '../errors';
+import { InvalidResponseError } from '../errors';
 import { Fields } from '../http/fields';
 import { Scopes } from './scopes';
 import type { TokenSet } from './tokenSet';
@@ -100,20 +100,20 @@ export function fromBundle(text: string, serverUrl: string, now: number): TokenS
       audiences.length &&
       !audiences.some((aud) => typeof aud === 'string' && (resourceCovers(aud, server) || aud === resource))
     ) {
-      throw new McpOAuthError(
+      throw new InvalidResponseError(
         'invalid_bundle',
         'The access token in the bundle is for another resource (its "aud" claim does not name this server)',
       );
     }
     if (typeof claims.iss === 'string' && claims.iss !== issuer) {
-      throw new McpOAuthError(
+      throw new InvalidResponseError(
         'invalid_bundle',
         'The access token in the bundle was issued by another authorization server than the bundle names',
       );
     }
   }
   if (expiresAt !== undefined && expiresAt <= now && !refreshToken) {
-    throw new McpOAuthError(
+    throw new InvalidResponseError(
       'invalid_bundle',
       'The access token in the bundle has expired and there is no refresh token; export a fresh one',
     );
@@ -137,6 +137,9 @@ function jwtClaims(token: string): Record<string, unknown> | undefined {
   try {
     return decodeJwt(token);
   } catch {
-    throw new McpOAuthError('invalid_bundle', 'The access token in the bundle looks like a JWT but cannot be decoded');
+    throw new InvalidResponseError(
+      'invalid_bundle',
+      'The access token in the bundle looks like a JWT but cannot be decoded',
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { HttpRequestError, McpOAuthError, OAuthResponseError } from '../errors';
+import { HttpRequestError, McpOAuthError, OAuthResponseError, rewrap } from '../errors';
 import type { Logger } from '../http/logger';
 import type { TokenSet } from './tokenSet';
 import { isExpired } from './tokenSet';
@@ -115,9 +115,7 @@ export class TokenManager {
 
   private async recover(used: TokenSet, error: unknown): Promise<TokenSet> {
     const wrapped =
-      error instanceof McpOAuthError
-        ? error
-        : new McpOAuthError('refresh_failed', 'The token refresh failed', { cause: error });
+      error instanceof McpOAuthError ? error : rewrap(error, 'refresh_failed', 'The token refresh failed');
     if (wrapped.code === 'not_signed_in') {
       this.report({ state: 'expired', ...expiry(used), error: wrapped });
       throw wrapped;
@@ -137,9 +135,7 @@ export class TokenManager {
       });
     }
     const transient =
-      error instanceof HttpRequestError ||
-      (error instanceof OAuthResponseError && (error.status ?? 0) >= 500) ||
-      wrapped.code === 'http_error';
+      error instanceof HttpRequestError || (error instanceof OAuthResponseError && (error.status ?? 0) >= 500);
     if (transient && !isExpired(used, this.options.now())) {
       this.options.logger?.warn(
         `[refresh] [${this.options.key}] authorization server unavailable (${wrapped.code}); keeping the current token until it expires`,
