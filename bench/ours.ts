@@ -1,10 +1,11 @@
 // Our client, built the way the product builds it: ServerAuth (discovery, registration, authorization code
-// with PKCE, token) + authorizedFetch + connectMcp/listAllTools, over one counting fetch.
+// with PKCE, token) through the hosts' one sign-in entry point (signInToServer / connectToServer), over one
+// counting fetch.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { authorizedFetch } from '../src/mcp/authorizedFetch';
-import { probeChallenge } from '../src/mcp/challengeProbe';
 import { connectMcp, listAllTools } from '../src/mcp/mcpConnection';
+import { connectToServer, signInToServer } from '../src/mcp/serverSession';
 import type { AuthEnvironment } from '../src/oauth/session/environment';
 import type { ClientStore } from '../src/oauth/client/registration';
 import { defaultHttpPolicy, type FetchLike } from '../src/oauth/http/policyFetch';
@@ -37,28 +38,19 @@ export interface Connected {
  */
 export async function oursConnect(url: string, fetch: FetchLike, stores: Stores): Promise<Connected> {
   const auth = new ServerAuth(environment(fetch, stores), url);
-  const user = new ScriptedUser();
-  const authorized = authorizedFetch({
-    fetch,
-    tokens: auth.tokenManager(),
-    signIn: async (challenge, extraScopes) => {
-      await auth.signIn(user, { ...(challenge ? { challenge } : {}), ...(extraScopes ? { extraScopes } : {}) });
-    },
-  });
-  const client = await connectMcp(auth.serverUrl, authorized);
+  const client = await connectToServer(auth, new ScriptedUser(), fetch);
   return { client, tools: await listAllTools(client) };
 }
 
 /**
- * The extension's path: "Sign In" (SessionService.signIn: an unauthenticated initialize probe for the
- * challenge, then ServerAuth.signIn), then the tool listing (SessionService.listTools: connectMcp with an
- * authorizedFetch that never prompts).
+ * The extension's path: "Sign In" (SessionService.signIn: signInToServer, which probes the server for its
+ * challenge, then ServerAuth.signIn), then the tool listing (SessionService.listTools: connectToServer
+ * without a host, so it never prompts).
  */
 export async function oursExtension(url: string, fetch: FetchLike, stores: Stores): Promise<Connected> {
   const auth = new ServerAuth(environment(fetch, stores), url);
-  const challenge = await probeChallenge(fetch, auth.serverUrl);
-  await auth.signIn(new ScriptedUser(), challenge ? { challenge } : {});
-  const client = await connectMcp(auth.serverUrl, authorizedFetch({ fetch, tokens: auth.tokenManager() }));
+  await signInToServer(auth, new ScriptedUser(), {}, fetch);
+  const client = await connectToServer(auth, undefined, fetch);
   return { client, tools: await listAllTools(client) };
 }
 

@@ -13,8 +13,8 @@ import {
   timeLeft,
   tokenDescription,
   type ServerSummary,
-  type SessionSummary,
 } from '../src/vscode/model/treeModel';
+import type { SessionInfo } from '../src/vscode/model/sessionInfo';
 import { median, round } from './stats';
 
 export interface ScaleTool {
@@ -27,7 +27,7 @@ export interface ScaleServer extends ServerSummary {
   readonly id: string;
   readonly name: string;
   readonly url: string;
-  readonly session: SessionSummary;
+  readonly session: SessionInfo;
   readonly tools: readonly ScaleTool[];
 }
 
@@ -62,7 +62,7 @@ export function scaleData(servers: number, tools: number, now: number): ScaleSer
       issuer: `https://as-${i % 10}.example.test`,
       clientId: `client-${i}`,
       registration: 'dcr',
-      tokenState: 'valid',
+      obtainedAt: now,
     },
     tools: toolList,
   }));

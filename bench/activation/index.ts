@@ -349,15 +349,15 @@ async function connectMany(api: McpOAuthApi, results: HostResults, secrets: Set<
         await timedCalls(modes[which], 50, samples[which]);
       }
     }
-    const core = await api.manager.core();
+    const store = api.manager.sessions.tokens;
     const reads: number[] = [];
     const freshReads: number[] = [];
     for (let i = 0; i < 200; i++) {
       const readStarted = performance.now();
-      await core.tokens.get(ids[0]!);
+      await store.get(ids[0]!);
       reads.push(performance.now() - readStarted);
       const freshStarted = performance.now();
-      await core.tokens.get(ids[0]!, { fresh: true });
+      await store.get(ids[0]!, { fresh: true });
       freshReads.push(performance.now() - freshStarted);
     }
     const p = (values: number[], q: number) => round(quantile(values, q), 3);
@@ -464,7 +464,7 @@ async function activation(results: HostResults): Promise<McpOAuthApi> {
   results.loadedAfterActivation = extensionModules(root);
   results.coreLoadedBeforeSignIn = results.loadedAfterActivation.some((m) => m.path === `dist${sep}core.js`);
   results.configuredServers = api.manager.snapshot().servers.length;
-  results.storedSessions = Object.keys(api.manager.sessions()).length;
+  results.storedSessions = Object.keys(api.manager.sessions.all()).length;
   results.heapAfterActivationMb = round(await heapMb(gcFunction()), 1);
   if (results.phase !== '1') {
     let started = performance.now();

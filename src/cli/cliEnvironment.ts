@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AuthEnvironment } from '../oauth/session/environment';
 import type { AuthOptions } from '../oauth/session/authOptions';
+import type { ClientCredentials } from '../oauth/client/clientAuth';
 import type { ClientRegistration, ClientStore } from '../oauth/client/registration';
 import { McpOAuthError } from '../oauth/errors';
 import { FileTokenStore } from './store/fileTokenStore';
@@ -47,27 +48,43 @@ export function cliEnvironment(
     tokens: new FileTokenStore(paths.tokensFile),
     clients: clientStore,
     refreshBeforeMs: 120_000,
-    credentials: async (registration) => {
-      if (registration.clientId !== options.clientId) return {};
-      if (options.privateKeyFile) {
-        const pem = await readFile(options.privateKeyFile, 'utf8').catch((error: unknown) => {
-          throw new McpOAuthError('invalid_config', `Cannot read the private key file named by --private-key`, {
-            cause: error,
-          });
-        });
-        return { privateKey: await loadPrivateKey(pem) };
+    // The secret's variable and the key file are named on the command line; nothing is ever asked for.
+    credentials: { lookup: (registration) => lookupCredentials(registration, options, env) },
+    clientInUse: async (issuer, clientId) => {
+      const tokens = new FileTokenStore(paths.tokensFile);
+      for (const key of await tokens.keys()) {
+        const held = await tokens.get(key).catch(() => undefined);
+        if (held?.issuer === issuer && held.clientId === clientId) return true;
       }
-      if (!options.clientSecretEnv) return {};
-      const secret = env[options.clientSecretEnv];
-      if (!secret) {
-        throw new McpOAuthError(
-          'invalid_config',
-          `The environment variable ${options.clientSecretEnv} (named by --client-secret-env) is not set`,
-        );
-      }
-      return { clientSecret: secret };
+      return false;
     },
   };
+}
+
+/** A pre-registered client's secret (from the named environment variable) or key (from the named file). */
+async function lookupCredentials(
+  registration: ClientRegistration,
+  options: Partial<FlowOptions>,
+  env: NodeJS.ProcessEnv,
+): Promise<ClientCredentials> {
+  if (registration.clientId !== options.clientId) return {};
+  if (options.privateKeyFile) {
+    const pem = await readFile(options.privateKeyFile, 'utf8').catch((error: unknown) => {
+      throw new McpOAuthError('invalid_config', `Cannot read the private key file named by --private-key`, {
+        cause: error,
+      });
+    });
+    return { privateKey: await loadPrivateKey(pem) };
+  }
+  if (!options.clientSecretEnv) return {};
+  const secret = env[options.clientSecretEnv];
+  if (!secret) {
+    throw new McpOAuthError(
+      'invalid_config',
+      `The environment variable ${options.clientSecretEnv} (named by --client-secret-env) is not set`,
+    );
+  }
+  return { clientSecret: secret };
 }
 
 /** The CLI's flow options as the core's `auth` options. */
@@ -84,5 +101,6 @@ export function authOptionsFrom(options: Partial<FlowOptions>): AuthOptions {
     ...(options.authorizationServerMetadataUrl
       ? { authorizationServerMetadataUrl: options.authorizationServerMetadataUrl }
       : {}),
+    ...(options.redirectPort ? { redirect: 'loopback' as const, loopbackPort: options.redirectPort } : {}),
   };
 }

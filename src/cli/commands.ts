@@ -1,19 +1,15 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { authorizedFetch } from '../mcp/authorizedFetch';
-import { probeChallenge } from '../mcp/challengeProbe';
-import { callTool, connectMcp, listAllTools } from '../mcp/mcpConnection';
+import { callTool, listAllTools } from '../mcp/mcpConnection';
+import { connectToServer, signInToServer } from '../mcp/serverSession';
 import { describeAccount } from '../oauth/tokens/claims';
-import type { BearerChallenge } from '../oauth/discovery/challenge';
-import { sleep, type DeviceAuthorization } from '../oauth/grants/deviceCode';
 import { McpOAuthError } from '../oauth/errors';
 import { JsonFileStore } from './store/jsonFileStore';
 import { ServerAuth } from '../oauth/session/serverAuth';
 import { canonicalServerUrl } from '../oauth/http/url';
-import { fromBundle, toBundle } from '../oauth/tokens/tokenBundle';
+import { toBundle } from '../oauth/tokens/tokenBundle';
 import type { CliCommand, FlowOptions } from './args';
-import { openBrowser } from './browser';
-import { startBrowserAgent } from './browserAgent';
 import { authOptionsFrom, cliEnvironment } from './cliEnvironment';
+import { cliHost } from './cliHost';
 import { statePaths } from './paths';
 
 export interface CliIO {
@@ -61,65 +57,28 @@ function remembered(options: FlowOptions): Partial<FlowOptions> {
   return rest;
 }
 
-/** Connects an MCP client whose 401s and 403s lead to a browser sign-in (or step-up). */
+/**
+ * Connects an MCP client whose 401s and 403s lead to a sign-in (or step-up) through the CLI host; with
+ * `signInFirst` (login), signs in before connecting. Which flow runs is the core's plan.
+ */
 async function withMcp<T>(
   url: string,
   options: FlowOptions,
   use: (client: Client, auth: ServerAuth) => Promise<T>,
-  forceSignIn = false,
+  signInFirst = false,
 ): Promise<T> {
   const auth = serverAuth(url, options);
-  let agent: Awaited<ReturnType<typeof startBrowserAgent>> | undefined;
-  const signIn = async (challenge?: BearerChallenge, extraScopes?: readonly string[]) => {
-    const request = { ...(challenge ? { challenge } : {}), ...(extraScopes ? { extraScopes } : {}) };
-    if (options.flow === 'deviceCode') {
-      await auth.signInWithDeviceCode({
-        ...request,
-        clock: { now: Date.now, sleep },
-        present: (device) => presentDeviceCode(device, options.openBrowser),
-      });
-    } else if (options.flow === 'clientCredentials') {
-      await auth.signInWithClientCredentials(request);
-    } else {
-      agent ??= await startAgentOnRegisteredPort(auth, options, challenge);
-      await auth.signIn(agent, request);
-    }
-  };
+  const host = cliHost(options);
+  if (signInFirst) {
+    await signInToServer(auth, host);
+    await profiles().set(auth.serverUrl, remembered(options));
+  }
+  const client = await connectToServer(auth, host);
   try {
-    if (forceSignIn) {
-      await signIn(await probeChallenge(globalThis.fetch, auth.serverUrl));
-      await profiles().set(auth.serverUrl, remembered(options));
-    }
-    const fetch = authorizedFetch({ fetch: globalThis.fetch, tokens: auth.tokenManager(), signIn });
-    const client = await connectMcp(auth.serverUrl, fetch);
-    try {
-      return await use(client, auth);
-    } finally {
-      await client.close();
-    }
+    return await use(client, auth);
   } finally {
-    await agent?.close();
+    await client.close();
   }
-}
-
-/**
- * The loopback port: `--redirect-port`, else the one the stored registration at this AS was made with (so
- * the registration is reused: not every AS accepts another loopback port), else an ephemeral one.
- */
-async function startAgentOnRegisteredPort(auth: ServerAuth, options: FlowOptions, challenge?: BearerChallenge) {
-  const open = { openBrowser: options.openBrowser };
-  if (options.redirectPort) return startBrowserAgent({ ...open, port: options.redirectPort });
-  const issuer = (await auth.discover(challenge)).authServer.issuer;
-  const registered = (await cliEnvironment(options).clients.get(issuer))?.redirectUris[0];
-  const port = registered ? Number(new URL(registered).port) : 0;
-  if (port) {
-    try {
-      return await startBrowserAgent({ ...open, port });
-    } catch (error) {
-      if (!(error instanceof McpOAuthError && error.code === 'port_in_use')) throw error;
-    }
-  }
-  return startBrowserAgent(open);
 }
 
 export async function login(cmd: Command<'login'>, io: CliIO): Promise<void> {
@@ -180,13 +139,6 @@ export async function logout(cmd: UrlCommand, io: CliIO): Promise<void> {
   );
 }
 
-/** RFC 8628: the code and where to enter it go to stderr; the complete URI is opened when a browser is wanted. */
-async function presentDeviceCode(device: DeviceAuthorization, open: boolean): Promise<void> {
-  process.stderr.write(`To sign in, open ${device.verificationUri} and enter the code ${device.userCode}\n`);
-  if (device.verificationUriComplete) process.stderr.write(`  (or open ${device.verificationUriComplete})\n`);
-  if (open) await openBrowser(device.verificationUriComplete ?? device.verificationUri);
-}
-
 export async function exportBundle(cmd: UrlCommand, io: CliIO): Promise<void> {
   const auth = await rememberedAuth(cmd.url);
   const tokens = await auth.tokenManager().getTokens();
@@ -194,10 +146,8 @@ export async function exportBundle(cmd: UrlCommand, io: CliIO): Promise<void> {
 }
 
 export async function importBundle(cmd: UrlCommand, io: CliIO): Promise<void> {
-  const auth = serverAuth(cmd.url);
-  const env = cliEnvironment();
-  const tokens = fromBundle(await io.readStdin(), auth.serverUrl, env.now());
-  await env.tokens.set(auth.tokenKey, tokens);
+  const auth = await rememberedAuth(cmd.url);
+  const tokens = await auth.importBundle(await io.readStdin());
   io.stdout(
     `Imported a token for ${auth.serverUrl} (${describeAccount(tokens)}; ${tokens.refreshToken ? 'refreshable' : 'not refreshable'}).\n`,
   );

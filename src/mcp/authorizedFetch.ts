@@ -3,32 +3,28 @@ import { HttpRequestError, McpOAuthError } from '../oauth/errors';
 import { describeUrl } from '../oauth/http/url';
 import type { FetchLike } from '../oauth/http/policyFetch';
 import type { TokenManager } from '../oauth/tokens/tokenManager';
+import { RetryPolicy } from './retryPolicy';
 
 export interface AuthorizedFetchOptions {
   readonly fetch: FetchLike;
   readonly tokens: TokenManager;
   /**
-   * Runs an interactive sign-in (or step-up, with `extraScopes`). Absent where none may happen, such as
-   * the token gateway's hot path; then a needed sign-in surfaces as `not_signed_in`.
+   * Runs an interactive sign-in (or, with `stepUp`, a re-authorization for the wider scope the challenge
+   * names). Absent where none may happen, such as a background tool listing; then a needed sign-in
+   * surfaces as the server's 401.
    */
-  readonly signIn?: (challenge: BearerChallenge | undefined, extraScopes?: readonly string[]) => Promise<void>;
-  /** Step-ups allowed for one request before giving up (the server keeps asking for more scope). */
-  readonly maxStepUps?: number;
+  readonly signIn?: (challenge: BearerChallenge | undefined, stepUp: boolean) => Promise<void>;
 }
 
 /**
- * A fetch for talking to a protected MCP server. It sends the current access token; on a 401 it refreshes
- * once (or signs in) and retries; on a 403 `insufficient_scope` it re-authorizes with the union of the
- * granted and challenged scopes, a bounded number of times. Only a resource's own origin gets the token.
+ * A fetch for talking to a protected MCP server. It sends the current access token and follows the
+ * product's one {@link RetryPolicy} on a 401 or 403. Only a resource's own origin gets the token.
  */
 export function authorizedFetch(options: AuthorizedFetchOptions): FetchLike {
-  const maxStepUps = options.maxStepUps ?? 2;
   return async (input, init = {}) => {
     const url = new URL(String(input instanceof Request ? input.url : input));
+    const policy = new RetryPolicy({ signIn: !!options.signIn, stepUp: !!options.signIn });
     let token = await currentToken(options.tokens);
-    let refreshed = false;
-    let signedIn = false;
-    let stepUps = 0;
     for (;;) {
       const headers = new Headers(init.headers);
       if (token) headers.set('authorization', `Bearer ${token}`);
@@ -44,37 +40,22 @@ export function authorizedFetch(options: AuthorizedFetchOptions): FetchLike {
         }
         return response;
       }
-      if (response.status === 401) {
-        const challenge = bearerChallenge(response.headers);
-        if (token && !refreshed) {
-          refreshed = true;
-          const next = await options.tokens.forceRefresh(token).catch(() => undefined);
-          if (next && next.accessToken !== token) {
-            await drain(response);
-            token = next.accessToken;
-            continue;
-          }
-        }
-        if (options.signIn && !signedIn) {
-          signedIn = true;
+      if (response.status !== 401 && response.status !== 403) return response;
+      const challenge = bearerChallenge(response.headers);
+      let retry = policy.next(response.status, challenge, !!token);
+      if (retry === 'refresh') {
+        const next = await options.tokens.forceRefresh(token).catch(() => undefined);
+        if (next && next.accessToken !== token) {
           await drain(response);
-          await options.signIn(challenge);
-          token = await currentToken(options.tokens);
+          token = next.accessToken;
           continue;
         }
-        return response;
+        retry = policy.next(response.status, challenge, false); // nothing new to retry with: sign in instead
       }
-      if (response.status === 403) {
-        const challenge = bearerChallenge(response.headers);
-        if (challenge?.error === 'insufficient_scope' && options.signIn && stepUps < maxStepUps) {
-          stepUps++;
-          await drain(response);
-          await options.signIn(challenge, challenge.scopes ?? []);
-          token = await currentToken(options.tokens);
-          continue;
-        }
-      }
-      return response;
+      if (retry === undefined || !options.signIn) return response;
+      await drain(response);
+      await options.signIn(challenge, retry === 'stepUp');
+      token = await currentToken(options.tokens);
     }
   };
 }

@@ -24,6 +24,8 @@ export const ERROR_CLASSES = {
   invalid_bundle: 'InvalidResponseError',
   state_mismatch: 'InvalidResponseError',
   iss_mismatch: 'InvalidResponseError',
+  redirect_mismatch: 'InvalidResponseError',
+  browser_mismatch: 'InvalidResponseError',
   // The authorization server refused a step (OAuthResponseError, with its `error` code and HTTP status).
   registration_failed: 'OAuthResponseError',
   authorization_denied: 'OAuthResponseError',

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { parseServers, slug, type ServerEntry } from './model/serverConfig';
-import { oneLine, registrationPlan, registrationPlanText } from './model/treeModel';
+import { clientKind } from '../oauth/client/clientKind';
+import { clientKindText, oneLine } from './model/treeModel';
 import type { DiscoveredServer } from '../oauth/discovery/discover';
 import { McpOAuthError, quote } from '../oauth/errors';
 import type { Logger } from '../oauth/http/logger';
@@ -49,7 +50,7 @@ export async function addServer(
   if (probe === 'cancelled') return undefined;
 
   if (probe.found) {
-    let plan = registrationPlan({}, probe.found.authServer);
+    let plan = clientKind({}, probe.found.authServer);
     if (plan === 'needsClientId') {
       const clientId = await askClientId(name.trim(), probe.found);
       if (clientId === undefined) return undefined;
@@ -83,7 +84,7 @@ export async function addServer(
   await appendServer(raw, target);
   logger.info(`[addServer] [${id}] added to the ${targetLabel(target)}`);
 
-  const needsClientId = probe.found && !raw.auth && registrationPlan({}, probe.found.authServer) === 'needsClientId';
+  const needsClientId = probe.found && !raw.auth && clientKind({}, probe.found.authServer) === 'needsClientId';
   const signIn = 'Sign In';
   const openSettings = 'Open Settings';
   const overridden = target === vscode.ConfigurationTarget.Global && workspaceOverrides();
@@ -160,7 +161,7 @@ async function discover(
       const sub = token.onCancellationRequested(() => abort.abort());
       try {
         const core = await manager.core();
-        return { found: await core.auth(entry).discover(undefined, abort.signal) };
+        return { found: await core.discover(entry, abort.signal) };
       } catch (error) {
         if (token.isCancellationRequested) return 'cancelled' as const;
         if (error instanceof McpOAuthError) {
@@ -209,7 +210,7 @@ async function askTarget(): Promise<ServersTarget | undefined> {
 }
 
 /** The modal's detail: what discovery found and what the first sign-in will do. */
-function preview(url: string, found: DiscoveredServer, plan: ReturnType<typeof registrationPlan>): string {
+function preview(url: string, found: DiscoveredServer, plan: ReturnType<typeof clientKind>): string {
   const as = found.authServer;
   const scopes = found.resourceMetadata?.scopesSupported ?? as.scopes_supported;
   const via =
@@ -224,7 +225,7 @@ function preview(url: string, found: DiscoveredServer, plan: ReturnType<typeof r
       ? `Authorization server: none published. The default endpoints at ${as.issuer} will be tried; the server may not need OAuth.`
       : `Authorization server: ${oneLine(as.issuer)} (found via ${via})`,
     `Scopes supported: ${scopes?.length ? oneLine(scopes.slice(0, 20).join(' ') + (scopes.length > 20 ? ` … (+${scopes.length - 20})` : ''), 400) : 'not advertised'}`,
-    `Client registration: ${registrationPlanText(plan)}`,
+    `Client registration: ${clientKindText(plan)}`,
     `Device code sign-in: ${as.device_authorization_endpoint ? 'supported' : 'not supported'}`,
     `PKCE (S256): ${as.code_challenge_methods_supported?.includes('S256') ? 'supported' : 'not advertised; the browser sign-in will be refused'}`,
   ];

@@ -46,7 +46,7 @@ const MAX_BUNDLE_BYTES = 1024 * 1024;
 export function registerCommands(manager: ServerManager, logger: Logger): vscode.Disposable[] {
   const details = new TokenDetailsProvider(manager);
   const name = (id: string) => manager.entry(id)?.name ?? id;
-  const signedIn = (id: string) => !!manager.sessions()[id];
+  const signedIn = (id: string) => !!manager.sessions.get(id);
   const showLog = () => (logger as Partial<{ show(): void }>).show?.();
 
   /** Shows a failure with the actions that may fix it. */
@@ -108,9 +108,9 @@ export function registerCommands(manager: ServerManager, logger: Logger): vscode
     });
 
   const signIn = async (id: string, flow?: 'deviceCode') => {
-    const tokens = await manager.signIn(id, flow);
+    const tokens = await manager.signIn(id, flow ? { flow } : {});
     if (!tokens) return;
-    const account = manager.sessions()[id]?.account;
+    const account = manager.sessions.get(id)?.account;
     void vscode.window.showInformationMessage(
       account ? `Signed in to ${name(id)} as ${account}.` : `Signed in to ${name(id)}.`,
     );
@@ -162,7 +162,7 @@ export function registerCommands(manager: ServerManager, logger: Logger): vscode
         if (choice !== replace) return;
       }
       await manager.importToken(id, text);
-      const session = manager.sessions()[id];
+      const session = manager.sessions.get(id);
       logger.info(`[importToken] [${id}] imported a token (scopes ${JSON.stringify(session?.scopes.join(' ') ?? '')})`);
       void vscode.window.showInformationMessage(
         session ? `Imported a token for ${name(id)} (${session.account}).` : `Imported a token for ${name(id)}.`,
@@ -177,7 +177,7 @@ export function registerCommands(manager: ServerManager, logger: Logger): vscode
           { location: vscode.ProgressLocation.Window, title: `Refreshing the token for ${name(id)}` },
           () => manager.refreshToken(id),
         );
-        const left = timeLeft(manager.sessions()[id]?.expiresAt, Date.now());
+        const left = timeLeft(manager.sessions.get(id)?.expiresAt, Date.now());
         void vscode.window.showInformationMessage(
           `Refreshed the access token for ${name(id)}${left && left !== 'expired' ? `; it expires in ${left}` : ''}.`,
         );
@@ -192,7 +192,7 @@ export function registerCommands(manager: ServerManager, logger: Logger): vscode
         const token = await manager.accessToken(id);
         await vscode.env.clipboard.writeText(token);
         logger.info(`[copyAccessToken] [${id}] copied the access token to the clipboard`);
-        const left = timeLeft(manager.sessions()[id]?.expiresAt, Date.now());
+        const left = timeLeft(manager.sessions.get(id)?.expiresAt, Date.now());
         void vscode.window.showInformationMessage(
           `Copied the access token for ${name(id)}. Treat it like a password: whoever has it can act as you${left && left !== 'expired' ? ` for the next ${left}` : ''}.`,
         );
@@ -304,7 +304,7 @@ async function removeServer(manager: ServerManager, logger: Logger, id: string):
       `${entry.name} is not in the mcpOAuth.servers list of your ${targetLabel(effectiveTarget())}; remove it where it is defined`,
     );
   }
-  const session = manager.sessions()[id];
+  const session = manager.sessions.get(id);
   const remove = 'Remove';
   const choice = await vscode.window.showWarningMessage(
     `Remove ${entry.name}?`,

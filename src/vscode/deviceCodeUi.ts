@@ -10,7 +10,7 @@ import { openExternalUrl } from './openExternal';
 export async function presentDeviceCode(
   entry: ServerEntry,
   device: DeviceAuthorization,
-  abort: AbortController,
+  abort: () => void,
   progress: vscode.Progress<{ message?: string }>,
 ): Promise<void> {
   progress.report({ message: `Enter the code ${device.userCode} at ${device.verificationUri}` });
@@ -26,7 +26,7 @@ export async function presentDeviceCode(
         await vscode.env.clipboard.writeText(device.userCode);
         await openExternalUrl(device.verificationUriComplete ?? device.verificationUri);
       } else if (choice === 'Cancel') {
-        abort.abort();
+        abort();
       }
     });
 }

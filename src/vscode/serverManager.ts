@@ -1,46 +1,39 @@
 import * as vscode from 'vscode';
-import type { ServerEntry } from './model/serverConfig';
 import type { BearerChallenge } from '../oauth/discovery/challenge';
-import type { DeviceAuthorization } from '../oauth/grants/deviceCode';
 import { CancelledError, McpOAuthError } from '../oauth/errors';
 import type { Logger } from '../oauth/http/logger';
+import type { SignInRequest } from '../oauth/session/serverAuth';
 import type { TokenSet } from '../oauth/tokens/tokenSet';
+import type { ServerEntry } from './model/serverConfig';
+import type { RuntimeState, ServersSnapshot, ServerView } from './serverState';
 import type * as Core from './sessionService';
-import type { SessionService, SignInFlow, SignInUi } from './sessionService';
-import { CachedTokenStore } from '../oauth/tokens/cachedTokenStore';
-import { SecretTokenStore, serverIdOfTokensKey } from './secretStores';
-import { registrationMethod, SessionList, sessionInfo } from './sessionList';
-import type { ServersSnapshot, ServerView, SessionInfo } from './serverState';
+import type { SessionService } from './sessionService';
+import { SessionStore } from './sessionStore';
+import { vscodeSignInHost } from './signInHost';
 import type { Settings } from './settings';
 import { UriCallbacks } from './uriCallbacks';
-import { presentDeviceCode } from './deviceCodeUi';
-import { openExternalUrl } from './openExternal';
-
-const FALLBACK_AFTER_MS = 20_000;
 
 /** Loads the heavy half (OAuth core, MCP SDK, gateway) on first use; activation stays cheap. */
 export type CoreLoader = () => Promise<typeof Core>;
 
 /**
- * The extension's model of its servers: settings, session metadata, status and tools. It owns sign-in and
- * sign-out with their UI (progress, cancellation, device code), and tells the tree, the authentication
- * provider and the MCP definition provider when anything changes.
+ * The extension's model of its servers: the settings, the sessions (one {@link SessionStore}) and what is
+ * happening now (signing in, the tools, an error, a token the AS could not renew: runtime state, never
+ * persisted). It runs sign-in and sign-out with their progress and cancellation, and tells the tree, the
+ * authentication provider and the MCP definition provider when anything changes.
  */
 export class ServerManager implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<string | undefined>();
   /** Fires with a server id, or undefined when the whole list may have changed. */
   readonly onDidChange = this.emitter.event;
-  private readonly transient = new Map<string, Pick<ServerView, 'status' | 'tools' | 'error'>>();
+  private readonly settingsEmitter = new vscode.EventEmitter<void>();
+  /** The `mcpOAuth.*` settings changed (and were re-read). */
+  readonly onDidChangeSettings = this.settingsEmitter.event;
+  private readonly runtime = new Map<string, RuntimeState>();
   private readonly disposables: vscode.Disposable[] = [];
   private service: Promise<SessionService> | undefined;
-  /** The sessions' non-secret metadata, kept in line with SecretStorage. */
-  private readonly sessionList: SessionList;
-  /**
-   * The token sets in SecretStorage, with an in-memory copy that every reader shares (the gateway, the
-   * Accounts menu, the tree's re-reads), so the hot paths make no IPC round trip. Invalidated per server
-   * when SecretStorage reports a change, here or in another window. Small: no need for the heavy half.
-   */
-  readonly tokens: CachedTokenStore;
+  /** Whether each server is signed in: SecretStorage behind one in-memory view, followed across windows. */
+  readonly sessions: SessionStore;
   readonly callbacks: UriCallbacks;
 
   constructor(
@@ -50,31 +43,30 @@ export class ServerManager implements vscode.Disposable {
     private readonly loadCore: CoreLoader,
   ) {
     this.callbacks = new UriCallbacks((reason) => logger.warn(`[callback] ignored ${reason}`));
-    this.tokens = new CachedTokenStore(new SecretTokenStore(context.secrets));
-    this.sessionList = new SessionList({
+    this.sessions = new SessionStore({
+      secrets: context.secrets,
       memento: context.globalState,
-      tokens: this.tokens,
       logger,
       entries: () => settings.servers().servers,
-      onDidChange: (id) => this.emitter.fire(id),
-      onReadError: (id, message) => this.setTransient(id, { status: 'error', error: message }),
     });
     this.disposables.push(
+      this.sessions,
+      this.sessions.onDidChange((change) => {
+        if (change.kind === 'removed') this.runtime.delete(change.id);
+        this.emitter.fire(change.id);
+      }),
+      this.sessions.onDidChangeProblem((id) => this.emitter.fire(id)),
       settings.onDidChange(() => {
         this.reportInvalid();
+        this.settingsEmitter.fire();
         this.emitter.fire(undefined);
-        void this.sessionList.reconcile();
+        void this.sessions.reconcile();
       }),
-      context.secrets.onDidChange((e) => {
-        const id = serverIdOfTokensKey(e.key);
-        if (!id) return;
-        this.tokens.invalidate(id);
-        void this.sessionList.sync(id);
-      }),
+      this.settingsEmitter,
     );
     this.reportInvalid();
     // After activation, not during it: SecretStorage reads are IPC round trips, one per server.
-    const reconcileLater = setTimeout(() => void this.sessionList.reconcile(), 0);
+    const reconcileLater = setTimeout(() => void this.sessions.reconcile(), 0);
     this.disposables.push({ dispose: () => clearTimeout(reconcileLater) });
   }
 
@@ -88,15 +80,18 @@ export class ServerManager implements vscode.Disposable {
   }
 
   view(entry: ServerEntry): ServerView {
-    const session = this.sessions()[entry.id];
-    const transient = this.transient.get(entry.id);
-    const status = transient?.status ?? (session ? 'signedIn' : 'signedOut');
+    const session = this.sessions.get(entry.id);
+    const runtime = this.runtime.get(entry.id);
+    const problem = this.sessions.problem(entry.id);
+    const error = runtime?.error ?? problem;
+    const status = runtime?.status ?? (error ? 'error' : session ? 'signedIn' : 'signedOut');
     return {
       entry,
       status,
       ...(session ? { session } : {}),
-      ...(transient?.tools ? { tools: transient.tools } : {}),
-      ...(transient?.error ? { error: transient.error } : {}),
+      ...(runtime?.tokenState ? { tokenState: runtime.tokenState } : {}),
+      ...(runtime?.tools ? { tools: runtime.tools } : {}),
+      ...(error ? { error } : {}),
     };
   }
 
@@ -106,41 +101,27 @@ export class ServerManager implements vscode.Disposable {
       ({ SessionService }) =>
         new SessionService({
           secrets: this.context.secrets,
-          tokens: this.tokens,
+          tokens: this.sessions.tokens,
+          sessions: () => this.sessions.all(),
           logger: this.logger,
-          callbacks: this.callbacks,
-          redirectUri: () => UriCallbacks.redirectUri(),
-          externalUrl: async (url) => (await vscode.env.asExternalUri(vscode.Uri.parse(url))).toString(),
           settings: () => this.settings.timeouts(),
-          askClientSecret: (entry) => askClientSecret(entry),
-          askPrivateKey: (entry) => askPrivateKey(entry),
-          approveStepUp: (entry, challenge) => this.approveStepUp(entry, challenge),
           onStatus: (entry, status) => {
-            const info = this.sessions()[entry.id];
-            if (!info) return;
-            const tokenState = status.state === 'stale' ? 'stale' : status.state === 'expired' ? 'expired' : 'valid';
-            void this.saveSession(entry.id, {
-              ...info,
-              tokenState,
-              ...(status.expiresAt !== undefined ? { expiresAt: status.expiresAt } : {}),
-            });
+            const tokenState = status.state === 'stale' || status.state === 'expired' ? status.state : undefined;
+            if (this.runtime.get(entry.id)?.tokenState === tokenState) return;
+            this.setRuntime(entry.id, { tokenState });
           },
+          stepUp: async (entry, challenge) => !!(await this.stepUp(entry, challenge)),
         }),
     ));
   }
 
-  /** The flow a plain "Sign In" uses for this entry. */
-  defaultFlow(entry: ServerEntry): SignInFlow {
-    return entry.auth.flow === 'deviceCode' || entry.auth.flow === 'clientCredentials'
-      ? entry.auth.flow
-      : 'authorizationCode';
-  }
-
-  /** Signs in with progress and cancellation; returns undefined when the user cancelled. */
-  async signIn(id: string, flow?: SignInFlow, extraScopes?: readonly string[]): Promise<TokenSet | undefined> {
+  /**
+   * Signs in with progress and cancellation; returns undefined when the user cancelled. The flow is the
+   * core's plan (`request.flow` only when the user asked for one, such as "Sign In with Device Code…").
+   */
+  async signIn(id: string, request: SignInRequest = {}): Promise<TokenSet | undefined> {
     const entry = this.require(id);
-    const chosen = flow ?? this.defaultFlow(entry);
-    this.setTransient(id, { status: 'connecting' });
+    this.setRuntime(id, { status: 'connecting', error: undefined });
     try {
       const tokens = await vscode.window.withProgress(
         {
@@ -153,19 +134,23 @@ export class ServerManager implements vscode.Disposable {
           const sub = token.onCancellationRequested(() => abort.abort());
           try {
             const core = await this.core();
-            return await core.signIn(entry, chosen, this.signInUi(entry, chosen, abort, progress), extraScopes);
+            const host = vscodeSignInHost(
+              entry,
+              { signal: abort.signal, abort: () => abort.abort(), progress },
+              this.callbacks,
+            );
+            return await core.signIn(entry, host, request);
           } finally {
             sub.dispose();
           }
         },
       );
-      await this.saveSession(id, sessionInfo(tokens, registrationMethod(entry, tokens)));
-      this.setTransient(id, undefined);
+      this.runtime.delete(id);
       this.logger.info(`[signIn] [${id}] signed in`);
       void this.refreshTools(id);
       return tokens;
     } catch (error) {
-      this.setTransient(id, undefined);
+      this.setRuntime(id, { status: undefined });
       if (error instanceof CancelledError) {
         this.logger.info(`[signIn] [${id}] cancelled`);
         return undefined;
@@ -174,56 +159,11 @@ export class ServerManager implements vscode.Disposable {
     }
   }
 
-  private signInUi(
-    entry: ServerEntry,
-    flow: SignInFlow,
-    abort: AbortController,
-    progress: vscode.Progress<{ message?: string }>,
-  ): SignInUi {
-    return {
-      signal: abort.signal,
-      report: (message) => progress.report({ message }),
-      openBrowser: async (url) => {
-        await openExternalUrl(url);
-        if (flow === 'authorizationCode') this.offerFallbacks(entry, abort);
-      },
-      presentDeviceCode: (device: DeviceAuthorization) => presentDeviceCode(entry, device, abort, progress),
-    };
-  }
-
-  /** When no callback arrives: offer the device code and pasting the redirect URL. */
-  private offerFallbacks(entry: ServerEntry, abort: AbortController): void {
-    const timer = setTimeout(async () => {
-      if (abort.signal.aborted || this.callbacks.pending === 0) return;
-      const paste = 'Paste the Redirect URL…';
-      const device = 'Use a Device Code';
-      const choice = await vscode.window.showInformationMessage(
-        `Still waiting for the browser to return to VS Code for ${entry.name}.`,
-        paste,
-        device,
-      );
-      if (choice === paste) {
-        const url = await vscode.window.showInputBox({
-          title: 'Paste the URL the browser ended on',
-          ignoreFocusOut: true,
-          password: true,
-          prompt: 'It starts with the redirect URI and carries code and state.',
-        });
-        if (url && !this.callbacks.deliver(url))
-          void vscode.window.showWarningMessage('That URL does not belong to this sign-in.');
-      } else if (choice === device) {
-        abort.abort();
-        void vscode.commands.executeCommand('mcpOAuth.signInWithDeviceCode', entry.id);
-      }
-    }, FALLBACK_AFTER_MS);
-    abort.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-  }
-
   async signOut(id: string): Promise<string> {
     const entry = this.require(id);
     const result = await (await this.core()).signOut(entry);
-    await this.saveSession(id, undefined);
-    this.setTransient(id, undefined);
+    this.runtime.delete(id);
+    this.emitter.fire(id);
     if (!result.wasSignedIn) return `Not signed in to ${entry.name}.`;
     const revoked = result.refreshToken === 'revoked' || result.accessToken === 'revoked';
     return revoked
@@ -232,30 +172,25 @@ export class ServerManager implements vscode.Disposable {
   }
 
   async refreshToken(id: string): Promise<void> {
-    const entry = this.require(id);
-    const tokens = await (await this.core()).refresh(entry);
-    const info = this.sessions()[id];
-    if (info) await this.saveSession(id, { ...info, ...sessionInfo(tokens, info.registration, info) });
+    await (await this.core()).refresh(this.require(id));
   }
 
   async refreshTools(id: string): Promise<void> {
     const entry = this.require(id);
-    if (!this.sessions()[id]) return;
+    if (!this.sessions.get(id)) return;
     try {
       const tools = await (await this.core()).listTools(entry);
-      this.setTransient(id, { status: 'signedIn', tools });
+      this.setRuntime(id, { status: 'signedIn', tools, error: undefined });
       this.logger.info(`[tools] [${id}] discovered ${tools.length} tools`);
     } catch (error) {
       const message = error instanceof McpOAuthError ? error.message : 'the tool listing failed';
       this.logger.warn(`[tools] [${id}] ${message}`);
-      this.setTransient(id, { status: 'error', error: message });
+      this.setRuntime(id, { status: 'error', error: message });
     }
   }
 
   async importToken(id: string, bundle: string): Promise<void> {
-    const entry = this.require(id);
-    const tokens = await (await this.core()).importToken(entry, bundle);
-    await this.saveSession(id, sessionInfo(tokens, 'imported'));
+    await (await this.core()).importToken(this.require(id), bundle);
     void this.refreshTools(id);
   }
 
@@ -268,8 +203,9 @@ export class ServerManager implements vscode.Disposable {
     return (await this.core()).accessToken(this.require(id));
   }
 
+  /** The stored token set of a server whose session is bound to it (never one made for another URL). */
   async storedTokens(id: string): Promise<TokenSet | undefined> {
-    return this.tokens.get(id);
+    return this.sessions.get(id) ? this.sessions.tokens.get(id) : undefined;
   }
 
   require(id: string): ServerEntry {
@@ -282,29 +218,16 @@ export class ServerManager implements vscode.Disposable {
     return entry;
   }
 
-  sessions(): Readonly<Record<string, SessionInfo>> {
-    return this.sessionList.all();
+  /** The step-up the gateway asks for: the user confirms the wider scope, then signs in for it. */
+  private stepUp(entry: ServerEntry, challenge: BearerChallenge): Promise<TokenSet | undefined> {
+    return this.signIn(entry.id, { challenge, extraScopes: challenge.scopes ?? [], stepUp: true });
   }
 
-  private saveSession(id: string, info: SessionInfo | undefined): Promise<void> {
-    return this.sessionList.save(id, info);
-  }
-
-  private async approveStepUp(entry: ServerEntry, challenge: BearerChallenge): Promise<boolean> {
-    const scopes = challenge.scopes?.join(' ') ?? 'more access';
-    const approve = 'Approve';
-    const choice = await vscode.window.showWarningMessage(
-      `${entry.name} asks for more access (${scopes}).`,
-      { modal: true, detail: 'You will be asked to sign in again in the browser.' },
-      approve,
-    );
-    if (choice !== approve) return false;
-    return !!(await this.signIn(entry.id, this.defaultFlow(entry), challenge.scopes ?? []));
-  }
-
-  private setTransient(id: string, value: Pick<ServerView, 'status' | 'tools' | 'error'> | undefined): void {
-    if (value) this.transient.set(id, { ...this.transient.get(id), ...value });
-    else this.transient.delete(id);
+  private setRuntime(id: string, patch: Partial<RuntimeState>): void {
+    const next: RuntimeState = { ...this.runtime.get(id), ...patch };
+    const empty = Object.values(next).every((v) => v === undefined);
+    if (empty) this.runtime.delete(id);
+    else this.runtime.set(id, next);
     this.emitter.fire(id);
   }
 
@@ -318,25 +241,4 @@ export class ServerManager implements vscode.Disposable {
     this.emitter.dispose();
     void this.service?.then((s) => s.dispose());
   }
-}
-
-async function askClientSecret(entry: ServerEntry): Promise<string | undefined> {
-  return vscode.window.showInputBox({
-    title: `Client secret for ${entry.name}`,
-    prompt: `The client ${entry.auth.clientId ?? ''} needs its secret. It is kept in VS Code's secret storage, never in settings.`,
-    password: true,
-    ignoreFocusOut: true,
-  });
-}
-
-/** The client's private key for private_key_jwt, read from a PEM file the user picks (on the remote side in a remote window). */
-async function askPrivateKey(entry: ServerEntry): Promise<string | undefined> {
-  const [file] =
-    (await vscode.window.showOpenDialog({
-      title: `Private key of the client ${entry.auth.clientId ?? ''} for ${entry.name} (PKCS#8 PEM; kept in VS Code's secret storage)`,
-      openLabel: 'Use This Key',
-      canSelectMany: false,
-      filters: { 'PEM private key': ['pem', 'key'], 'All files': ['*'] },
-    })) ?? [];
-  return file ? new TextDecoder().decode(await vscode.workspace.fs.readFile(file)) : undefined;
 }

@@ -4,7 +4,7 @@ import { registrationText, timeLeft } from './model/treeModel';
 import { McpOAuthError } from '../oauth/errors';
 import type { TokenSet } from '../oauth/tokens/tokenSet';
 import type { ServerManager } from './serverManager';
-import type { SessionInfo } from './serverState';
+import type { SessionInfo } from './model/sessionInfo';
 
 /** Read-only documents `mcp-oauth-token:/<server id>/<title>.json`, computed when opened. */
 export const TOKEN_DETAILS_SCHEME = 'mcp-oauth-token';
@@ -41,7 +41,7 @@ export class TokenDetailsProvider implements vscode.TextDocumentContentProvider,
     try {
       const tokens = await this.manager.storedTokens(id);
       if (!tokens) return json({ server: entry.name, error: 'Not signed in' });
-      return json(tokenDetails(entry, this.manager.sessions()[id], tokens, Date.now()));
+      return json(tokenDetails(entry, this.manager.sessions.get(id), tokens, Date.now()));
     } catch (error) {
       return json({
         server: entry.name,
@@ -88,7 +88,6 @@ export function tokenDetails(
     expiresIn: left === undefined ? 'no expiry reported' : left,
     refreshable: !!tokens.refreshToken || tokens.grantType === 'client_credentials',
     hasRefreshToken: !!tokens.refreshToken,
-    state: info?.tokenState,
     accessToken: describeToken(tokens.accessToken),
     ...(tokens.idToken ? { idToken: describeToken(tokens.idToken) } : {}),
   };

@@ -225,7 +225,7 @@ export class ServersTreeDataProvider implements vscode.TreeDataProvider<TreeNode
             : `${new Date(session.expiresAt).toLocaleString()} (${left === 'expired' ? 'expired' : `in ${left}`})`,
         );
         line(tooltip, 'Refreshable', session.refreshable ? 'yes' : 'no');
-        if (session.tokenState && session.tokenState !== 'valid') line(tooltip, 'State', session.tokenState);
+        if (view.tokenState) line(tooltip, 'State', view.tokenState);
         item.tooltip = tooltip;
         item.command = { title: 'Show Token Details', command: 'mcpOAuth.showTokenDetails', arguments: [serverId] };
         break;

@@ -109,7 +109,7 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
 
   it('signs in through the browser and the URI-handler callback', async () => {
     await vscode.commands.executeCommand('mcpOAuth.signIn', 'split');
-    const session = await waitFor('the session', () => api.manager.sessions().split);
+    const session = await waitFor('the session', () => api.manager.sessions.get('split'));
     assert.equal(session.account, 'alice@example.test');
     assert.ok(session.refreshable);
     await remember(api, 'split');
@@ -132,15 +132,18 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     const headers = resolved.headers as Record<string, string>;
     assert.match(await callWhoami(resolved.uri.toString(), headers), /alice/);
 
-    const core = await api.manager.core();
-    const before = (await core.tokens.get('split'))!;
-    await core.tokens.set('split', { ...before, accessToken: 'expired-token-xyz', expiresAt: Date.now() - 1000 });
+    const before = (await api.manager.sessions.tokens.get('split'))!;
+    await api.manager.sessions.tokens.set('split', {
+      ...before,
+      accessToken: 'expired-token-xyz',
+      expiresAt: Date.now() - 1000,
+    });
     assert.match(
       await callWhoami(resolved.uri.toString(), headers),
       /alice/,
       'works again after the expiry, with no prompt',
     );
-    const after = (await core.tokens.get('split'))!;
+    const after = (await api.manager.sessions.tokens.get('split'))!;
     assert.notEqual(after.accessToken, before.accessToken, 'the gateway refreshed');
     await remember(api, 'split');
   });
@@ -176,7 +179,7 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     // Notification toasts are not shown while extension tests run: open the list, where the user clicks.
     setTimeout(() => void vscode.commands.executeCommand('notifications.showList'), 1500);
     await vscode.commands.executeCommand('mcpOAuth.signInWithDeviceCode', 'device');
-    const session = await waitFor('the device session', () => api.manager.sessions().device, 60_000);
+    const session = await waitFor('the device session', () => api.manager.sessions.get('device'), 60_000);
     assert.equal(session.registration, 'preregistered');
     await remember(api, 'device');
   });
@@ -200,7 +203,7 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
           (id) =>
             saved[id] &&
             saved[id]!.expiresAt === expected[id] &&
-            api.manager.sessions()[id]?.expiresAt === expected[id],
+            api.manager.sessions.get(id)?.expiresAt === expected[id],
         );
         return ok || undefined;
       },
@@ -208,7 +211,7 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     );
   });
 
-  it('gives a stdio server its token in tokenEnv, and provides it again when the token changes', async () => {
+  it('gives a stdio server its token in tokenEnv only as it starts (never in a provided definition), and provides it again when the token changes', async () => {
     const config = vscode.workspace.getConfiguration('mcpOAuth');
     const configured = config.get<unknown[]>('servers') ?? [];
     const stdio = {
@@ -222,7 +225,6 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
       env: { KEEP: '1' },
     };
     await config.update('servers', [...configured, stdio], vscode.ConfigurationTarget.Global);
-    const core = await api.manager.core();
     try {
       await waitFor('the stdio entry', () => api.manager.entry('stdio'));
       const stdioDefinition = async () =>
@@ -231,39 +233,45 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
         ) as vscode.McpStdioServerDefinition;
       assert.equal((await stdioDefinition()).env.MCP_TOKEN, undefined, 'no token before a session');
       // A session for it (the device session's tokens, for the same server URL), stored as a sign-in would.
-      const tokens = (await core.tokens.get('device'))!;
+      const tokens = (await api.manager.sessions.tokens.get('device'))!;
       let changed = waitForEvent(api.mcpProvider.onDidChangeMcpServerDefinitions);
-      await core.tokens.set('stdio', tokens);
+      await api.manager.sessions.tokens.set('stdio', tokens);
       await changed;
       const first = await stdioDefinition();
       assert.equal(first.command, process.execPath);
       assert.deepEqual(first.args, ['server.js']);
       assert.equal(first.env.KEEP, '1');
-      assert.equal(first.env.MCP_TOKEN, tokens.accessToken, 'the access token in the named variable');
+      assert.equal(first.env.MCP_TOKEN, undefined, 'a provided definition never holds the token (VS Code may keep it)');
+      const started = (await api.mcpProvider.resolveMcpServerDefinition(first)) as vscode.McpStdioServerDefinition;
+      assert.equal(started.env.MCP_TOKEN, tokens.accessToken, 'the token goes in only as VS Code starts the server');
+      assert.equal(started.env.KEEP, '1');
       // A new token (a refresh, here or in another window): VS Code is told, and gets the new one.
       const renewed = {
         ...tokens,
         accessToken: 'renewed-access-token-for-stdio',
         expiresAt: (tokens.expiresAt ?? Date.now()) + 60_000,
+        obtainedAt: tokens.obtainedAt + 1,
       };
       changed = waitForEvent(api.mcpProvider.onDidChangeMcpServerDefinitions);
-      await core.tokens.set('stdio', renewed);
+      await api.manager.sessions.tokens.set('stdio', renewed);
       await changed;
       const second = await stdioDefinition();
-      assert.equal(second.env.MCP_TOKEN, renewed.accessToken);
+      assert.equal(second.env.MCP_TOKEN, undefined);
       assert.notEqual(second.version, first.version, 'a new version, so VS Code restarts the server');
+      const restarted = (await api.mcpProvider.resolveMcpServerDefinition(second)) as vscode.McpStdioServerDefinition;
+      assert.equal(restarted.env.MCP_TOKEN, renewed.accessToken);
     } finally {
-      await core.tokens.delete('stdio'); // locally only: the tokens are the device session's
+      await api.manager.sessions.tokens.delete('stdio'); // locally only: the tokens are the device session's
       await config.update('servers', configured, vscode.ConfigurationTarget.Global);
     }
     await waitFor('the stdio entry to go', () => (api.manager.entry('stdio') ? undefined : true));
-    assert.ok(api.manager.sessions().device, 'the device session is untouched');
+    assert.ok(api.manager.sessions.get('device'), 'the device session is untouched');
   });
 
   it('signs out, revoking the refresh token at the authorization server', async () => {
     const tokens = (await api.manager.storedTokens('split'))!;
     await vscode.commands.executeCommand('mcpOAuth.signOut', 'split');
-    assert.equal(api.manager.sessions().split, undefined);
+    assert.equal(api.manager.sessions.get('split'), undefined);
     assert.equal(await api.manager.storedTokens('split'), undefined);
     const response = await fetch(`${AS}/token/introspection`, {
       method: 'POST',

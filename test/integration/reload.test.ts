@@ -11,7 +11,7 @@ describe('after a reload of the window', function () {
     const api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
     // SecretStorage is the truth; the metadata copy in globalState may lag behind a reload (VS Code for the
     // web writes it back lazily), and is rebuilt from the stored tokens when it does.
-    await waitFor(() => api.manager.sessions().device);
+    await waitFor(() => api.manager.sessions.get('device'));
     const tokens = await api.manager.storedTokens('device');
     assert.ok(tokens?.refreshToken, 'the tokens survived in SecretStorage');
     const [session] = await api.authProvider.getSessions(['server:device']);
@@ -33,7 +33,7 @@ describe('after a reload of the window', function () {
     // Another window refreshed: a later expiry. The metadata and the in-memory token copy both follow.
     const renewed = { ...current, expiresAt: current.expiresAt + 60_000 };
     await secrets.store('mcpOAuth.tokens/device', JSON.stringify(renewed));
-    await waitFor(() => api.manager.sessions().device?.expiresAt === renewed.expiresAt || undefined);
+    await waitFor(() => api.manager.sessions.get('device')?.expiresAt === renewed.expiresAt || undefined);
     assert.equal(
       (await api.manager.storedTokens('device'))?.expiresAt,
       renewed.expiresAt,
@@ -41,7 +41,7 @@ describe('after a reload of the window', function () {
     );
     // Another window signed out.
     await secrets.delete('mcpOAuth.tokens/device');
-    await waitFor(() => (api.manager.sessions().device ? undefined : true));
+    await waitFor(() => (api.manager.sessions.get('device') ? undefined : true));
     assert.equal(await api.manager.storedTokens('device'), undefined);
     assert.equal((await api.authProvider.getSessions(['server:device'])).length, 0, 'gone from the Accounts menu');
   });
@@ -59,7 +59,7 @@ describe('after a reload of the window', function () {
     assert.notEqual(split.status, 'error', 'the other server is unaffected');
     await vscode.commands.executeCommand('mcpOAuth.signOut', 'device');
     assert.equal(await secrets.get('mcpOAuth.tokens/device'), undefined, 'reset');
-    assert.equal(api.manager.sessions().device, undefined);
+    assert.equal(api.manager.sessions.get('device'), undefined);
     assert.notEqual(api.manager.snapshot().servers.find((s) => s.entry.id === 'device')!.status, 'error');
   });
 });

@@ -51,6 +51,7 @@ describe('mcp-oauth CLI against real peers', function () {
         MCP_OAUTH_HOME: options.home ?? home,
         BROWSER: browser,
         APPROVING_BROWSER_LOG: browserLog,
+        APPROVING_BROWSER_REQUESTS: `${browserLog}.requests`,
         MCP_OAUTH_DEBUG: options.debug === false ? undefined : '1', // the most diagnostics, for the leak check
         ...options.env,
       },
@@ -128,8 +129,9 @@ describe('mcp-oauth CLI against real peers', function () {
     const result = ok(await cli(['call', split.url, 'admin_action']));
     assert.equal(result.stdout, 'admin action done for alice\n');
     assert.equal((await browserActionsOnce(2)).length, 2, 'one more browser round trip');
-    const asked = /Open this URL to sign in:\n\s+(\S+)/.exec(result.stderr)?.[1];
-    assert.ok(asked);
+    assert.match(result.stderr, /Open this URL to sign in:\n\s+http:\/\/127\.0\.0\.1:\d+\/start\//);
+    const asked = readFileSync(`${browserLog}.requests`, 'utf8').trim().split('\n').at(-1);
+    assert.ok(asked, 'the browser reached the authorization server');
     assert.deepEqual(new URL(asked).searchParams.get('scope')!.split(' ').sort(), [
       'mcp:read',
       'mcp:write',

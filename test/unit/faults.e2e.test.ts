@@ -12,17 +12,27 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import { authorizedFetch } from '../../src/mcp/authorizedFetch';
 import { connectMcp, listAllTools } from '../../src/mcp/mcpConnection';
 import { TokenGateway, tokenManagerSource } from '../../src/mcp/gateway/tokenGateway';
-import type { AuthorizationUserAgent } from '../../src/oauth/session/environment';
 import type { ClientRegistration } from '../../src/oauth/client/registration';
 import type { DeviceAuthorization } from '../../src/oauth/grants/deviceCode';
 import { CancelledError, McpOAuthError, OAuthResponseError, type ErrorCode } from '../../src/oauth/errors';
 import type { FetchLike } from '../../src/oauth/http/policyFetch';
+import { cryptoRandom } from '../../src/oauth/http/random';
+import type { ReceiverKind, ReceiverOptions, RedirectReceiver } from '../../src/oauth/session/host';
 import { startLoopbackReceiver } from '../../src/oauth/session/loopbackReceiver';
+import { issuerKey } from '../../src/oauth/session/serverAuth';
 import { startAuthServer, type AsFault, type AuthServer } from '../fixtures/authServer';
 import { startSplitDomainServer, type McpServerFixture } from '../fixtures/mcpServers';
 import { staticClients } from '../fixtures/testClients';
+import { approveAuthorization, Browser } from '../fixtures/userAgent';
 import { ensureCliBuilt, REPO, runCli } from './support/cliRunner';
-import { coreEnvironment, type MemoryClientStore, newServerAuth, ScriptedUser, text } from './support/coreHarness';
+import {
+  coreEnvironment,
+  deviceSignIn,
+  type MemoryClientStore,
+  newServerAuth,
+  ScriptedUser,
+  text,
+} from './support/coreHarness';
 import { closedPort, connectViaGateway, signInHint } from './support/gatewayHarness';
 import { connectWithTokens, DEVICE_GRANT, VirtualClock } from './support/headlessHarness';
 
@@ -119,7 +129,7 @@ describe('faults against real peers', function () {
           assert.equal(await env.tokens.get(auth.tokenKey), undefined, 'no tokens stored');
           const registration = await env.clients.get(as.issuer);
           if (step === 'the token request') {
-            assertWholeRegistration(registration, as, user.redirectUri);
+            assertWholeRegistration(registration, as, user.lastRedirectUri);
             assert.ok(registration, 'the registration made before the token request is kept, whole');
           } else {
             assert.equal(registration, undefined, 'no client registration stored');
@@ -221,7 +231,7 @@ describe('faults against real peers', function () {
         await new Promise<void>((resolve) => other.listen(0, host, resolve));
         const port = (other.address() as { port: number }).port;
         try {
-          const error = await rejection(startLoopbackReceiver({ port, successHtml: 'ok' }));
+          const error = await rejection(startLoopbackReceiver({ port, returnTo: 'the tests', random: cryptoRandom }));
           assert.equal(error.code, 'port_in_use');
           assert.ok(error.message.includes(`Port ${port} on 127.0.0.1 is already in use`), error.message);
           assert.match(error.message, /Stop the program that uses it, or configure another redirect port/);
@@ -257,7 +267,7 @@ describe('faults against real peers', function () {
       const redirectPortShown = (stderr: string): number => {
         const url = /Open this URL to sign in:\n\s+(\S+)/.exec(stderr)?.[1];
         assert.ok(url, stderr);
-        return Number(new URL(new URL(url).searchParams.get('redirect_uri')!).port);
+        return Number(new URL(url).port); // the loopback receiver's start URL
       };
 
       it('login falls back to an ephemeral port when the registered one is busy, and signs in', async () => {
@@ -270,7 +280,8 @@ describe('faults against real peers', function () {
           JSON.parse(readFileSync(path.join(home, 'clients.json'), 'utf8')) as {
             entries: Record<string, ClientRegistration>;
           };
-        assert.deepEqual(clientsFile().entries[as.issuer]!.redirectUris, [`http://127.0.0.1:${port}/callback`]);
+        const callbackPath = `/callback/${issuerKey(as.issuer)}`;
+        assert.deepEqual(clientsFile().entries[as.issuer]!.redirectUris, [`http://127.0.0.1:${port}${callbackPath}`]);
 
         await occupy(port);
         const again = await cli(home, ['login', split.url]);
@@ -282,7 +293,7 @@ describe('faults against real peers', function () {
         assert.equal(occupantHits, 0, 'the program on the busy port never got the callback');
         assert.deepEqual(
           clientsFile().entries[as.issuer]!.redirectUris,
-          [`http://127.0.0.1:${used}/callback`],
+          [`http://127.0.0.1:${used}${callbackPath}`],
           'registered again for the port in use',
         );
       });
@@ -343,7 +354,7 @@ describe('faults against real peers', function () {
       const before = registrations(as);
       as.setFault('slow', ['/.well-known/oauth-authorization-server']);
       const started = Date.now();
-      isCancelled(await rejection(auth.signIn(user, { signal: controller.signal })));
+      isCancelled(await rejection(auth.signIn(user.withSignal(controller.signal))));
       assert.ok(Date.now() - started < 1000, 'stopped at once, not after the slow answer');
       as.setFault(undefined);
       assert.equal(registrations(as) - before, 0);
@@ -360,7 +371,7 @@ describe('faults against real peers', function () {
       const auth = newServerAuth(env, split.url);
       const user = new ScriptedUser();
       as.setFault('slow', ['/reg']);
-      isCancelled(await rejection(auth.signIn(user, { signal: controller.signal })));
+      isCancelled(await rejection(auth.signIn(user.withSignal(controller.signal))));
       as.setFault(undefined);
       assert.equal(user.shown.length, 0);
       assert.equal((env.clients as MemoryClientStore).entries.size, 0, 'no half-written registration');
@@ -372,42 +383,41 @@ describe('faults against real peers', function () {
     });
 
     it('while waiting for the callback (real loopback receiver) → CancelledError; the waiter is gone, a late callback redeems nothing', async () => {
-      const receiver = await startLoopbackReceiver({ successHtml: 'ok' });
-      try {
-        const controller = new AbortController();
-        const env = coreEnvironment();
-        const auth = newServerAuth(env, split.url);
-        let approved: URL | undefined;
-        const agent: AuthorizationUserAgent = {
-          redirectUri: receiver.redirectUri,
-          async authorize(url, state, signal) {
-            const waiting = receiver.waitForCallback(state, { timeoutMs: 10_000, ...(signal ? { signal } : {}) });
-            approved = await new ScriptedUser(receiver.redirectUri).authorize(url); // the user approves, but the browser never comes back
-            controller.abort();
-            return waiting;
-          },
-        };
-        const tokensBefore = tokenRequests(as);
-        const error = await rejection(auth.signIn(agent, { signal: controller.signal }));
-        assert.ok(error instanceof CancelledError, `${error.name}: ${error.message}`);
-        isCancelled(error);
-        assert.equal(await env.tokens.get(auth.tokenKey), undefined);
-        assertWholeRegistration(await env.clients.get(as.issuer), as, receiver.redirectUri);
-
-        assert.ok(approved);
-        const late = await fetch(approved, { redirect: 'manual' });
-        assert.equal(late.status, 400, 'the browser coming back late finds no waiter');
-        await late.body?.cancel();
-        assert.equal(tokenRequests(as) - tokensBefore, 0, 'the code was never redeemed');
-
-        const registered = registrations(as);
-        const user = new ScriptedUser(receiver.redirectUri);
-        await auth.signIn(user);
-        assert.equal(registrations(as) - registered, 0, 'the kept registration is whole: reused as is');
-        assert.ok(await env.tokens.get(auth.tokenKey));
-      } finally {
-        await receiver.close();
+      const controller = new AbortController();
+      const env = coreEnvironment();
+      const auth = newServerAuth(env, split.url);
+      let approved: URL | undefined;
+      const browser = new Browser();
+      let redirectUri = '';
+      /** The CLI's way: a real loopback receiver; the user approves, but the browser never comes back. */
+      class Abandoning extends ScriptedUser {
+        override async openReceiver(_kind: ReceiverKind, { path }: ReceiverOptions): Promise<RedirectReceiver> {
+          const receiver = await startLoopbackReceiver({ path, returnTo: 'the tests', random: cryptoRandom });
+          redirectUri = receiver.redirectUri;
+          return receiver;
+        }
+        override async openBrowser(url: string): Promise<void> {
+          approved = await approveAuthorization(url, { browser });
+          controller.abort();
+        }
       }
+      const tokensBefore = tokenRequests(as);
+      const error = await rejection(auth.signIn(new Abandoning().withSignal(controller.signal)));
+      assert.ok(error instanceof CancelledError, `${error.name}: ${error.message}`);
+      isCancelled(error);
+      assert.equal(await env.tokens.get(auth.tokenKey), undefined);
+      assertWholeRegistration(await env.clients.get(as.issuer), as, redirectUri);
+
+      assert.ok(approved);
+      const late = await fetch(approved, { redirect: 'manual' }).catch(() => undefined);
+      assert.ok(!late || late.status >= 400, 'the browser coming back late finds no waiter (or no receiver at all)');
+      await late?.body?.cancel();
+      assert.equal(tokenRequests(as) - tokensBefore, 0, 'the code was never redeemed');
+
+      const registered = registrations(as);
+      await auth.signIn(new ScriptedUser(redirectUri));
+      assert.equal(registrations(as) - registered, 0, 'the kept registration is whole: reused as is');
+      assert.ok(await env.tokens.get(auth.tokenKey));
     });
 
     it('during the token request (a slow token endpoint) → cancelled; no tokens stored, the registration whole', async () => {
@@ -417,12 +427,12 @@ describe('faults against real peers', function () {
       const user = new ScriptedUser();
       as.setFault('slow', ['/token']);
       const started = Date.now();
-      isCancelled(await rejection(auth.signIn(user, { signal: controller.signal })));
+      isCancelled(await rejection(auth.signIn(user.withSignal(controller.signal))));
       assert.ok(Date.now() - started < 1500, 'stopped before the slow answer');
       as.setFault(undefined);
       assert.equal(user.shown.length, 1);
       assert.equal(await env.tokens.get(auth.tokenKey), undefined);
-      assertWholeRegistration(await env.clients.get(as.issuer), as, user.redirectUri);
+      assertWholeRegistration(await env.clients.get(as.issuer), as, user.lastRedirectUri);
       const registered = registrations(as);
       await auth.signIn(user);
       assert.equal(registrations(as) - registered, 0);
@@ -437,7 +447,7 @@ describe('faults against real peers', function () {
       as.setFault('slow', [deviceEndpointPath]);
       isCancelled(
         await rejection(
-          auth.signInWithDeviceCode({
+          deviceSignIn(auth, {
             clock: new VirtualClock(),
             signal: controller.signal,
             present: (d) => void shown.push(d),
@@ -460,9 +470,7 @@ describe('faults against real peers', function () {
       const clock = new VirtualClock();
       as.setFault('slow', ['/token']);
       isCancelled(
-        await rejection(
-          auth.signInWithDeviceCode({ clock, signal: controller.signal, present: (d) => void shown.push(d) }),
-        ),
+        await rejection(deviceSignIn(auth, { clock, signal: controller.signal, present: (d) => void shown.push(d) })),
       );
       as.setFault(undefined);
       assert.equal(shown.length, 1);
@@ -477,10 +485,10 @@ describe('faults against real peers', function () {
       const { env, seen } = abortingEnv(controller, () => false);
       const auth = newServerAuth(env, split.url);
       const before = as.requests.length;
-      isCancelled(await rejection(auth.signIn(new ScriptedUser(), { signal: controller.signal })));
+      isCancelled(await rejection(auth.signIn(new ScriptedUser().withSignal(controller.signal))));
       isCancelled(
         await rejection(
-          auth.signInWithDeviceCode({
+          deviceSignIn(auth, {
             clock: new VirtualClock(),
             signal: controller.signal,
             present: () => assert.fail('nothing to show'),

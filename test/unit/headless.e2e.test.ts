@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, decodeJwt, type CryptoKey } from 'jose';
 import { authorizedFetch } from '../../src/mcp/authorizedFetch';
+import { RETRY_LIMITS } from '../../src/mcp/retryPolicy';
+import { issuerKey } from '../../src/oauth/session/serverAuth';
 import type { DeviceAuthorization } from '../../src/oauth/grants/deviceCode';
 import { CancelledError, type McpOAuthError } from '../../src/oauth/errors';
 import { FileTokenStore } from '../../src/cli/store/fileTokenStore';
@@ -18,6 +20,8 @@ import { approveAuthorization, approveDevice } from '../fixtures/userAgent';
 import {
   connectWithSignIn,
   coreEnvironment,
+  deviceSignIn,
+  machineSignIn,
   MemoryClientStore,
   newServerAuth,
   ScriptedUser,
@@ -74,7 +78,7 @@ describe('headless sign-in against real peers', function () {
         if (n === 2) await approveDevice(shown!.verificationUri, shown!.userCode); // the user types the code while polling goes on
       });
       const pendingBefore = countGrants(as, DEVICE_GRANT, 'authorization_pending');
-      const tokens = await auth.signInWithDeviceCode({
+      const tokens = await deviceSignIn(auth, {
         clock,
         present: (device) => {
           shown = device;
@@ -118,7 +122,7 @@ describe('headless sign-in against real peers', function () {
       });
       const deniedBefore = countGrants(as, DEVICE_GRANT, 'access_denied');
       await assert.rejects(
-        auth.signInWithDeviceCode({
+        deviceSignIn(auth, {
           clock,
           present: (d) => {
             shown = d;
@@ -140,7 +144,7 @@ describe('headless sign-in against real peers', function () {
         if (n === 2) c.jump(shown!.expiresAt - c.now() + 1); // nobody approves; time runs out
       });
       await assert.rejects(
-        auth.signInWithDeviceCode({
+        deviceSignIn(auth, {
           clock,
           present: (d) => {
             shown = d;
@@ -160,7 +164,7 @@ describe('headless sign-in against real peers', function () {
       const limiter = pollRateLimiter(`${as.issuer}/token`, clock.now, 10_000);
       const env = coreEnvironment();
       const auth = newServerAuth({ ...env, http: { ...env.http, fetch: limiter.fetch } }, split.url);
-      const tokens = await auth.signInWithDeviceCode({
+      const tokens = await deviceSignIn(auth, {
         clock,
         present: (d) => {
           shown = d;
@@ -180,7 +184,7 @@ describe('headless sign-in against real peers', function () {
         if (n === 2) controller.abort();
       });
       await assert.rejects(
-        auth.signInWithDeviceCode({ clock, signal: controller.signal, present: () => undefined }),
+        deviceSignIn(auth, { clock, signal: controller.signal, present: () => undefined }),
         (e: McpOAuthError) => {
           assert.ok(e instanceof CancelledError);
           return isCode('cancelled')(e);
@@ -198,7 +202,7 @@ describe('headless sign-in against real peers', function () {
         if (n === 1) await approveDevice(shown!.verificationUriComplete!);
       });
       let shown: DeviceAuthorization | undefined;
-      const tokens = await auth.signInWithDeviceCode({
+      const tokens = await deviceSignIn(auth, {
         clock,
         present: (d) => {
           shown = d;
@@ -231,7 +235,7 @@ describe('headless sign-in against real peers', function () {
       const clock = new VirtualClock(async (n) => {
         if (n === 1) await approveDevice(shown!.verificationUriComplete!);
       });
-      const tokens = await auth.signInWithDeviceCode({
+      const tokens = await deviceSignIn(auth, {
         clock,
         present: (d) => {
           shown = d;
@@ -258,7 +262,7 @@ describe('headless sign-in against real peers', function () {
         const auth = newServerAuth(env, server.url);
         assert.equal((await auth.discover()).authServer.device_authorization_endpoint, undefined);
         await assert.rejects(
-          auth.signInWithDeviceCode({ clock: new VirtualClock(), present: () => assert.fail('nothing to show') }),
+          deviceSignIn(auth, { clock: new VirtualClock(), present: () => assert.fail('nothing to show') }),
           (e: McpOAuthError) => {
             isCode('unsupported_flow')(e);
             assert.match(e.message, /device/);
@@ -304,7 +308,7 @@ describe('headless sign-in against real peers', function () {
           : (label as 'client_secret_basic' | 'client_secret_post');
         const auth = newServerAuth(env, split.url, { clientId, tokenEndpointAuthMethod: method, scopes: ['mcp:read'] });
         const before = countGrants(as, 'client_credentials');
-        const tokens = await auth.signInWithClientCredentials();
+        const tokens = await machineSignIn(auth);
         assert.equal(countGrants(as, 'client_credentials') - before, 1);
         assert.equal(
           sent[0]!.get('scope'),
@@ -379,7 +383,7 @@ describe('headless sign-in against real peers', function () {
           client_name: 'limited',
           application_type: 'native',
           token_endpoint_auth_method: 'none',
-          redirect_uris: ['http://127.0.0.1/callback'],
+          redirect_uris: [`http://127.0.0.1/callback/${issuerKey(as.issuer)}`],
           grant_types: ['authorization_code', 'refresh_token'],
           response_types: ['code'],
           scope: 'mcp:read offline_access',
@@ -399,7 +403,7 @@ describe('headless sign-in against real peers', function () {
           `${as.issuer}/auth?${new URLSearchParams({
             client_id: limited.client_id,
             response_type: 'code',
-            redirect_uri: 'http://127.0.0.1/callback',
+            redirect_uri: `http://127.0.0.1/callback/${issuerKey(as.issuer)}`,
             scope: 'mcp:read mcp:write',
             code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
             code_challenge_method: 'S256',
@@ -415,7 +419,7 @@ describe('headless sign-in against real peers', function () {
           clientId: limited.client_id,
           method: 'dcr',
           tokenEndpointAuthMethod: 'none',
-          redirectUris: ['http://127.0.0.1/callback'],
+          redirectUris: [`http://127.0.0.1/callback/${issuerKey(as.issuer)}`],
           grantTypes: ['authorization_code', 'refresh_token'],
           registeredAt: Date.now(),
           ...(withScope ? { scope: limited.scope! } : {}),
@@ -461,36 +465,37 @@ describe('headless sign-in against real peers', function () {
         const user = new ScriptedUser();
         const auth = newServerAuth(env, split.url);
         await auth.signIn(user);
-        for (const maxStepUps of [undefined, 3]) {
-          const shownBefore = user.shown.length;
-          const hitsBefore = greedy.hits.length;
-          const authorizeBefore = as.requests.filter((r) => r.path === '/auth').length;
-          let signIns = 0;
-          const fetch = authorizedFetch({
-            fetch: globalThis.fetch,
-            tokens: auth.tokenManager(),
-            ...(maxStepUps ? { maxStepUps } : {}),
-            signIn: async (challenge, extraScopes) => {
-              signIns++;
-              await auth.signIn(user, { ...(challenge ? { challenge } : {}), ...(extraScopes ? { extraScopes } : {}) });
-            },
-          });
-          const response = await fetch(`${greedy.origin}/mcp`, { method: 'POST', body: '{}' });
-          assert.equal(response.status, 403, 'the last 403 is handed back');
-          const expected = maxStepUps ?? 2;
-          assert.equal(signIns, expected, `re-authorized ${expected} times`);
-          assert.equal(user.shown.length - shownBefore, expected);
-          assert.equal(
-            as.requests.filter((r) => r.path === '/auth').length - authorizeBefore,
-            expected,
-            'authorization requests at the AS',
-          );
-          assert.equal(
-            greedy.hits.length - hitsBefore,
-            expected + 1,
-            'the request was sent once plus once per step-up',
-          );
-        }
+        const shownBefore = user.shown.length;
+        const hitsBefore = greedy.hits.length;
+        const authorizeBefore = as.requests.filter((r) => r.path === '/auth').length;
+        let signIns = 0;
+        const fetch = authorizedFetch({
+          fetch: globalThis.fetch,
+          tokens: auth.tokenManager(),
+          signIn: async (challenge, stepUp) => {
+            signIns++;
+            await auth.signIn(user, {
+              ...(challenge ? { challenge } : {}),
+              ...(stepUp ? { extraScopes: challenge?.scopes ?? [], stepUp } : {}),
+            });
+          },
+        });
+        const response = await fetch(`${greedy.origin}/mcp`, { method: 'POST', body: '{}' });
+        assert.equal(response.status, 403, 'the last 403 is handed back');
+        const expected = RETRY_LIMITS.stepUp;
+        assert.equal(signIns, expected, `re-authorized ${expected} times`);
+        assert.equal(user.shown.length - shownBefore, expected);
+        assert.equal(
+          user.questions.filter((q) => q.kind === 'stepUp').length,
+          expected,
+          'each step-up confirmed first',
+        );
+        assert.equal(
+          as.requests.filter((r) => r.path === '/auth').length - authorizeBefore,
+          expected,
+          'authorization requests at the AS',
+        );
+        assert.equal(greedy.hits.length - hitsBefore, expected + 1, 'the request was sent once plus once per step-up');
       } finally {
         await greedy.close();
       }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { UnsecuredJWT } from 'jose';
 import { importBundle } from '../../src/cli/commands';
 import { parseEntry, parseServers } from '../../src/vscode/model/serverConfig';
-import type { AuthEnvironment, AuthorizationUserAgent } from '../../src/oauth/session/environment';
+import type { AuthEnvironment } from '../../src/oauth/session/environment';
 import type { AuthServerMetadata } from '../../src/oauth/discovery/authServerMetadata';
 import { fetchAuthServerMetadata } from '../../src/oauth/discovery/authServerMetadata';
 import { redeemAuthorizationCallback, createAuthorizationRequest } from '../../src/oauth/grants/authorizationCode';
@@ -33,7 +33,7 @@ import { ServerAuth } from '../../src/oauth/session/serverAuth';
 import { BUNDLE_TYPE, fromBundle } from '../../src/oauth/tokens/tokenBundle';
 import { TokenManager } from '../../src/oauth/tokens/tokenManager';
 import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
-import { RecordingLogger } from './support/coreHarness';
+import { CraftedCallbacks, deviceSignIn, RecordingLogger } from './support/coreHarness';
 import { VirtualClock } from './support/headlessHarness';
 import {
   json,
@@ -43,6 +43,7 @@ import {
   type Handler,
   type HostileServer,
 } from './support/hostileServer';
+import { sessionAuthServer } from '../../src/oauth/grants/grantContext';
 
 const PLANTED = 'planted-secret-4d2a71';
 const PLANTED_AT = `${PLANTED}-access-token`;
@@ -227,12 +228,12 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
   };
 
   /** Runs a device sign-in with a pre-registered public client (so the client store must stay empty). */
-  const deviceSignIn = async (onSleep?: (n: number, c: VirtualClock) => void) => {
+  const signInOnDevice = async (onSleep?: (n: number, c: VirtualClock) => void) => {
     const { env, tokens, clients, logger } = makeEnv();
     const auth = new ServerAuth(env, `${o}/mcp`, { clientId: 'client-1' });
     const shown: DeviceAuthorization[] = [];
     clock = new VirtualClock(onSleep);
-    const outcome = auth.signInWithDeviceCode({ clock, present: (device) => void shown.push(device) });
+    const outcome = deviceSignIn(auth, { clock, present: (device) => void shown.push(device) });
     return { outcome, tokens, clients, logger, shown, auth };
   };
 
@@ -330,7 +331,7 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       },
       {
         name: '"expires_in" zero',
-        code: 'invalid_metadata',
+        code: 'invalid_response',
         serve: () => json(200, goodDevice({ expires_in: 0 })),
         type: InvalidResponseError,
       },
@@ -352,7 +353,7 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       },
       {
         name: '"interval" an hour (out of range)',
-        code: 'invalid_metadata',
+        code: 'invalid_response',
         serve: () => json(200, goodDevice({ interval: 3600 })),
         type: InvalidResponseError,
       },
@@ -390,7 +391,7 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
         serveDeviceDiscovery();
         server.route('/device', c.serve());
         server.route('/token', json(200, { access_token: PLANTED_AT, token_type: 'Bearer', expires_in: 3600 }));
-        const { outcome, tokens, clients, logger, shown } = await deviceSignIn();
+        const { outcome, tokens, clients, logger, shown } = await signInOnDevice();
         const error = await rejectsWithCode(outcome, c.code, [PLANTED]);
         if (c.type) assert.ok(error instanceof c.type, `expected ${c.type.name}, got ${error.name}`);
         assertPresentable(error.message);
@@ -407,7 +408,7 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       serveDeviceDiscovery();
       server.route('/device', json(200, goodDevice()));
       server.route('/token', json(200, { access_token: PLANTED_AT, token_type: 'Bearer', expires_in: 3600 }));
-      const { outcome, tokens, clients, shown, auth } = await deviceSignIn();
+      const { outcome, tokens, clients, shown, auth } = await signInOnDevice();
       const result = await outcome;
       assert.equal(result.accessToken, PLANTED_AT);
       assert.equal(shown.length, 1);
@@ -534,7 +535,7 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
         serveDeviceDiscovery();
         server.route('/device', json(200, goodDevice({ expires_in: 30 })));
         server.route('/token', c.serve);
-        const { outcome, tokens, clients, logger, shown } = await deviceSignIn();
+        const { outcome, tokens, clients, logger, shown } = await signInOnDevice();
         const error = await rejectsWithCode(outcome, c.code, [PLANTED]);
         assertPresentable(error.message);
         assertLogPresentable(logger, error);
@@ -593,13 +594,9 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
         await timed(
           () =>
             resolveClient(
-              fetch(),
-              as(),
+              { fetch: fetch(), as: as(), store: store, now: 0, hasSecret: false },
               {},
               { redirectUri: REDIRECT_URI, grantTypes: ['authorization_code'] },
-              store,
-              0,
-              false,
             ),
           'response_too_large',
         );
@@ -620,7 +617,12 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
         });
         const callback = new URL(`${REDIRECT_URI}?code=${PLANTED_CODE}&state=${pending.state}`);
         await timed(
-          () => redeemAuthorizationCallback(fetch(), as(), client(), {}, pending, callback, Date.now),
+          () =>
+            redeemAuthorizationCallback(
+              { fetch: fetch(), as: as(), client: client(), credentials: {}, now: Date.now },
+              pending,
+              callback,
+            ),
           'response_too_large',
         );
       });
@@ -644,7 +646,11 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
           store,
           now: Date.now,
           refreshBeforeMs: 0,
-          refresh: (t) => refreshTokens(fetch(), t, client(), {}, Date.now),
+          refresh: (t) =>
+            refreshTokens(
+              { fetch: fetch(), as: sessionAuthServer(t), client: client(), credentials: {}, now: Date.now },
+              t,
+            ),
         });
         await timed(() => manager.getAccessToken(), 'response_too_large');
         assert.deepEqual(await store.get('k'), before);
@@ -673,7 +679,11 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       callback.searchParams.set('error', `${HOSTILE_TEXT}${'e'.repeat(10 * MB)}`);
       callback.searchParams.set('error_description', 'd'.repeat(10 * MB));
       const error = await rejectsWithCode(
-        redeemAuthorizationCallback(fetch(), as(), client(), {}, pending, callback, Date.now),
+        redeemAuthorizationCallback(
+          { fetch: fetch(), as: as(), client: client(), credentials: {}, now: Date.now },
+          pending,
+          callback,
+        ),
         'authorization_failed',
       );
       assert.ok(error.message.length < 300, `message of ${error.message.length} characters`);
@@ -700,14 +710,7 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
       );
       server.route('/token', json(200, { access_token: PLANTED_AT, token_type: 'Bearer', expires_in: 3600 }));
     };
-    const agent = (query: (state: string) => [string, string][]): AuthorizationUserAgent => ({
-      redirectUri: REDIRECT_URI,
-      async authorize(_url: string, state: string) {
-        const url = new URL(REDIRECT_URI);
-        for (const [k, v] of query(state)) url.searchParams.append(k, v);
-        return url;
-      },
-    });
+    const agent = (query: (state: string) => [string, string][]) => new CraftedCallbacks(query, REDIRECT_URI);
     const cases: {
       name: string;
       code: ErrorCode;
@@ -1092,8 +1095,16 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
         ).expiresAt,
         (Math.floor(now / 1000) + 600) * 1000,
       );
-      const { out, run } = importText(good());
-      await run;
+      // Importing also checks the bundle against what discovery finds for the server: a real one here.
+      server.reset();
+      server.route(
+        '/.well-known/oauth-protected-resource/mcp',
+        json(200, { resource: `${o}/mcp`, authorization_servers: [o] }),
+      );
+      server.route('/.well-known/oauth-authorization-server', json(200, { issuer: o, token_endpoint: `${o}/token` }));
+      const out: string[] = [];
+      const bundle = good({ serverUrl: `${o}/mcp`, issuer: o, tokenEndpoint: `${o}/token`, resource: `${o}/mcp` });
+      await importBundle({ url: `${o}/mcp` }, { stdout: (t) => void out.push(t), readStdin: async () => bundle });
       assert.match(out.join(''), /Imported a token/);
       assert.ok(existsSync(tokensFile()));
       await rm(tokensFile());

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import type { AuthEnvironment, AuthorizationUserAgent } from '../../src/oauth/session/environment';
+import type { AuthEnvironment } from '../../src/oauth/session/environment';
 import {
   createAuthorizationRequest,
   redeemAuthorizationCallback,
@@ -44,6 +44,8 @@ import {
   type Handler,
   type HostileServer,
 } from './support/hostileServer';
+import { sessionAuthServer } from '../../src/oauth/grants/grantContext';
+import { CraftedCallbacks } from './support/coreHarness';
 
 /** An error class, as the tests name the class they expect. */
 type ErrorClass = new (...args: never[]) => McpOAuthError;
@@ -602,7 +604,11 @@ describe('hostile responses', function () {
         const error = await rejectsWithCode(registerClient(fetch(), as(), needs, NOW), code, [PLANTED]);
         check?.(error);
         const store = new MemoryClientStore();
-        await rejectsWithCode(resolveClient(fetch(), as(), {}, needs, store, NOW, false), code, [PLANTED]);
+        await rejectsWithCode(
+          resolveClient({ fetch: fetch(), as: as(), store: store, now: NOW, hasSecret: false }, {}, needs),
+          code,
+          [PLANTED],
+        );
         assert.equal(store.sets, 0);
         assert.equal(await store.get(o), undefined);
         assert.equal(server.count('/register'), 2);
@@ -612,7 +618,11 @@ describe('hostile responses', function () {
     it('a well-formed registration is stored once', async () => {
       server.route('/register', json(201, { client_id: 'dcr-client' }));
       const store = new MemoryClientStore();
-      const registration = await resolveClient(fetch(), as(), {}, needs, store, NOW, false);
+      const registration = await resolveClient(
+        { fetch: fetch(), as: as(), store: store, now: NOW, hasSecret: false },
+        {},
+        needs,
+      );
       assert.equal(registration.clientId, 'dcr-client');
       assert.equal(store.sets, 1);
     });
@@ -658,16 +668,22 @@ describe('hostile responses', function () {
     const redeem = async (): Promise<TokenSet> => {
       const p = await pending();
       return redeemAuthorizationCallback(
-        fetch(),
-        as(),
-        client(),
-        {},
+        { fetch: fetch(), as: as(), client: client(), credentials: {}, now: () => NOW },
         p,
         new URL(`${REDIRECT_URI}?code=${PLANTED_CODE}&state=${p.state}`),
-        () => NOW,
       );
     };
-    const refresh = (): Promise<TokenSet> => refreshTokens(fetch(), stored(NOW - 1000), client(), {}, () => NOW);
+    const refresh = (): Promise<TokenSet> =>
+      refreshTokens(
+        {
+          fetch: fetch(),
+          as: sessionAuthServer(stored(NOW - 1000)),
+          client: client(),
+          credentials: {},
+          now: () => NOW,
+        },
+        stored(NOW - 1000),
+      );
     const good = { access_token: PLANTED_AT, token_type: 'Bearer', expires_in: 3600, refresh_token: `${PLANTED_RT}-2` };
     const tokenBody = (patch: Record<string, unknown>, drop: string[] = []): Handler => {
       const doc: Record<string, unknown> = { ...good, ...patch };
@@ -911,7 +927,11 @@ describe('hostile responses', function () {
           store,
           now: () => NOW,
           refreshBeforeMs: 60_000,
-          refresh: (tokens) => refreshTokens(fetch(), tokens, client(), {}, () => NOW),
+          refresh: (tokens) =>
+            refreshTokens(
+              { fetch: fetch(), as: sessionAuthServer(tokens), client: client(), credentials: {}, now: () => NOW },
+              tokens,
+            ),
         });
 
       for (const c of cases) {
@@ -1093,7 +1113,11 @@ describe('hostile responses', function () {
         const query = c.query(pending.state, o);
         for (const [k, v] of Array.isArray(query) ? query : Object.entries(query)) callback.searchParams.append(k, v);
         const error = await rejectsWithCode(
-          redeemAuthorizationCallback(fetch(), metadata, registration, {}, pending, callback, () => NOW),
+          redeemAuthorizationCallback(
+            { fetch: fetch(), as: metadata, client: registration, credentials: {}, now: () => NOW },
+            pending,
+            callback,
+          ),
           c.code,
           [PLANTED, pending.state, pending.codeVerifier],
         );
@@ -1123,16 +1147,7 @@ describe('hostile responses', function () {
       };
       return { env, tokens, clients };
     };
-    const agent = (query: (state: string) => Record<string, string>): AuthorizationUserAgent & { calls: number } => ({
-      redirectUri: REDIRECT_URI,
-      calls: 0,
-      async authorize(_url: string, state: string) {
-        this.calls++;
-        const url = new URL(REDIRECT_URI);
-        for (const [k, v] of Object.entries(query(state))) url.searchParams.set(k, v);
-        return url;
-      },
-    });
+    const agent = (query: (state: string) => Record<string, string>) => new CraftedCallbacks(query, REDIRECT_URI);
     const serveDiscovery = (patch: Record<string, unknown> = {}) => {
       server.route(
         '/.well-known/oauth-protected-resource/mcp',

@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { loadCallbackPages } from '../../src/cli/callbackPage';
 import { CancelledError, McpOAuthError } from '../../src/oauth/errors';
+import { cryptoRandom } from '../../src/oauth/http/random';
 import { startLoopbackReceiver, type LoopbackReceiver } from '../../src/oauth/session/loopbackReceiver';
-
-const SUCCESS = '<!doctype html><title>ok</title><p>SUCCESS-PAGE</p>';
-const ERROR = '<!doctype html><title>failed</title><p>ERROR-PAGE</p>';
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -28,9 +25,10 @@ async function outcome(promise: Promise<unknown>): Promise<'resolved' | 'rejecte
 function request(
   url: string,
   method = 'GET',
+  cookie?: string,
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent: false }, (res) => {
+    const req = http.request(url, { method, agent: false, headers: cookie ? { cookie } : {} }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -59,117 +57,169 @@ function connectError(host: string, port: number): Promise<string | undefined> {
 describe('loopbackReceiver', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
 
-  async function start(options: Partial<Parameters<typeof startLoopbackReceiver>[0]> = {}): Promise<LoopbackReceiver> {
-    const receiver = await startLoopbackReceiver({ successHtml: SUCCESS, errorHtml: ERROR, ...options });
+  async function start(
+    options: { port?: number; path?: string; settleTimeoutMs?: number } = {},
+  ): Promise<LoopbackReceiver> {
+    const receiver = await startLoopbackReceiver({ returnTo: 'the tests', random: cryptoRandom, ...options });
     cleanups.push(() => receiver.close());
     return receiver;
+  }
+
+  /** The browser opens the start URL: it gets the cookie and is sent on to the authorization URL. */
+  async function openStart(
+    receiver: LoopbackReceiver,
+    state: string,
+    authorizationUrl = 'https://as.example/authorize?x=1',
+  ) {
+    const startUrl = await receiver.browserUrl(authorizationUrl, state);
+    const response = await request(startUrl);
+    const cookie = String(response.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
+    return { startUrl, response, cookie };
   }
 
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  it('listens on 127.0.0.1 with an ephemeral port and the /callback path', async () => {
+  it('listens on 127.0.0.1 with an ephemeral port and the redirect path', async () => {
     const receiver = await start();
     assert.match(receiver.redirectUri, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
-    assert.notEqual(new URL(receiver.redirectUri).port, '0');
+    assert.equal(new URL(receiver.redirectUri).port, String(receiver.port));
+    const perAs = await start({ path: '/callback/abc123' });
+    assert.match(perAs.redirectUri, /\/callback\/abc123$/);
   });
 
-  it('resolves with the full callback URL and serves the success page', async () => {
+  it('sends the browser to a one-time start URL that sets an HttpOnly cookie and redirects to the AS', async () => {
     const receiver = await start();
-    const waiting = receiver.waitForCallback('state-1', { timeoutMs: 5_000 });
-    const response = await request(`${receiver.redirectUri}?code=abc&state=state-1&iss=https%3A%2F%2Fas.example`);
+    const { startUrl, response, cookie } = await openStart(receiver, 's1', 'https://as.example/authorize?state=s1');
+    assert.match(startUrl, new RegExp(`^http://127\\.0\\.0\\.1:${receiver.port}/start/[A-Za-z0-9_-]{43}$`));
+    assert.doesNotMatch(startUrl, /as\.example|s1/, 'the start URL gives nothing of the authorization request away');
+    assert.equal(response.status, 302);
+    assert.equal(response.headers.location, 'https://as.example/authorize?state=s1');
+    assert.match(String(response.headers['set-cookie']), /HttpOnly/);
+    assert.match(String(response.headers['set-cookie']), /SameSite=Lax/);
+    assert.match(cookie, /^mcp-oauth-signin=[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('resolves with the callback URL when it carries the state and the cookie, and holds the page until settled', async () => {
+    const receiver = await start();
+    const waiting = receiver.wait('state-1', { timeoutMs: 5_000 });
+    const { cookie } = await openStart(receiver, 'state-1');
+    const page = request(`${receiver.redirectUri}?code=abc&state=state-1&iss=https%3A%2F%2Fas.example`, 'GET', cookie);
+    const url = await waiting;
+    assert.equal(url.searchParams.get('code'), 'abc');
+    assert.equal(url.searchParams.get('iss'), 'https://as.example');
+    assert.equal(await outcome(page), 'pending', 'the browser waits for the outcome');
+    receiver.settle('state-1', { ok: true });
+    const response = await page;
     assert.equal(response.status, 200);
-    assert.equal(response.body, SUCCESS);
-    assert.equal(response.headers['content-type'], 'text/html; charset=utf-8');
+    assert.match(response.body, /Signed in/);
     assert.equal(response.headers['cache-control'], 'no-store');
     assert.equal(response.headers['referrer-policy'], 'no-referrer');
     assert.match(String(response.headers['content-security-policy']), /default-src 'none'/);
-    const url = await waiting;
-    assert.equal(url.origin + url.pathname, receiver.redirectUri);
-    assert.equal(url.searchParams.get('code'), 'abc');
-    assert.equal(url.searchParams.get('state'), 'state-1');
-    assert.equal(url.searchParams.get('iss'), 'https://as.example');
+  });
+
+  it('says what failed when the sign-in fails after the browser came back, escaping the message', async () => {
+    const receiver = await start();
+    const waiting = receiver.wait('s', { timeoutMs: 5_000 });
+    const { cookie } = await openStart(receiver, 's');
+    const page = request(`${receiver.redirectUri}?code=c&state=s`, 'GET', cookie);
+    await waiting;
+    receiver.settle('s', { ok: false, message: 'The token request failed with "invalid_grant" <b>x</b>' });
+    const response = await page;
+    assert.equal(response.status, 400);
+    assert.match(response.body, /Sign-in failed/);
+    assert.match(response.body, /invalid_grant/);
+    assert.doesNotMatch(response.body, /Signed in|<b>x<\/b>/);
+  });
+
+  it('says the sign-in is still being completed when nobody settles it in time', async () => {
+    const receiver = await start({ settleTimeoutMs: 50 });
+    const waiting = receiver.wait('s', { timeoutMs: 5_000 });
+    const { cookie } = await openStart(receiver, 's');
+    const response = await request(`${receiver.redirectUri}?code=c&state=s`, 'GET', cookie);
+    await waiting;
+    assert.match(response.body, /still being completed/);
+    assert.doesNotMatch(response.body, /Signed in/);
+  });
+
+  it('refuses the right state without the cookie (another browser), ending that sign-in', async () => {
+    const receiver = await start();
+    const waiting = receiver.wait('s', { timeoutMs: 5_000 });
+    waiting.catch(() => undefined);
+    await openStart(receiver, 's');
+    const response = await request(`${receiver.redirectUri}?code=attacker&state=s`, 'GET', 'mcp-oauth-signin=forged');
+    assert.equal(response.status, 400);
+    assert.doesNotMatch(response.body, /Signed in|attacker/);
+    await assert.rejects(waiting, { code: 'browser_mismatch' });
+  });
+
+  it('ends the sign-in when its start URL is opened a second time', async () => {
+    const receiver = await start();
+    const waiting = receiver.wait('s', { timeoutMs: 5_000 });
+    waiting.catch(() => undefined);
+    const { startUrl } = await openStart(receiver, 's');
+    const second = await request(startUrl);
+    assert.equal(second.status, 400);
+    assert.equal(second.headers.location, undefined, 'the second browser is not sent to the AS');
+    await assert.rejects(waiting, { code: 'browser_mismatch' });
   });
 
   it('ignores a callback with another state, then resolves on the right one', async () => {
     const receiver = await start();
-    const waiting = receiver.waitForCallback('right', { timeoutMs: 5_000 });
+    const waiting = receiver.wait('right', { timeoutMs: 5_000 });
+    const { cookie } = await openStart(receiver, 'right');
     for (const query of ['?code=evil&state=wrong', '?code=evil', '?code=evil&state=right&state=wrong', '']) {
-      const response = await request(`${receiver.redirectUri}${query}`);
+      const response = await request(`${receiver.redirectUri}${query}`, 'GET', cookie);
       assert.equal(response.status, 400, query);
-      assert.doesNotMatch(response.body, /SUCCESS-PAGE|evil/);
+      assert.doesNotMatch(response.body, /Signed in|evil/);
     }
     assert.equal(await outcome(waiting), 'pending');
-    const response = await request(`${receiver.redirectUri}?code=good&state=right`);
-    assert.equal(response.status, 200);
+    const page = request(`${receiver.redirectUri}?code=good&state=right`, 'GET', cookie);
     assert.equal((await waiting).searchParams.get('code'), 'good');
+    receiver.settle('right', { ok: true });
+    assert.equal((await page).status, 200);
   });
 
-  it('answers only GET on the exact path, and leaves the waiter alone otherwise', async () => {
+  it('refuses the right state on another redirect path (mix-up), ending that sign-in', async () => {
+    const receiver = await start({ path: '/callback/as-one' });
+    const waiting = receiver.wait('s', { timeoutMs: 5_000 });
+    waiting.catch(() => undefined);
+    const { cookie } = await openStart(receiver, 's');
+    const base = new URL(receiver.redirectUri).origin;
+    const response = await request(`${base}/callback/as-two?code=c&state=s`, 'GET', cookie);
+    assert.equal(response.status, 400);
+    await assert.rejects(waiting, { code: 'redirect_mismatch' });
+  });
+
+  it('answers only GET on the callback paths and the start URLs, and leaves the waiter alone otherwise', async () => {
     const receiver = await start();
-    const waiting = receiver.waitForCallback('s', { timeoutMs: 5_000 });
+    const waiting = receiver.wait('s', { timeoutMs: 5_000 });
     const base = new URL(receiver.redirectUri);
-    assert.equal((await request(`${base.origin}/callback/?state=s`)).status, 404);
     assert.equal((await request(`${base.origin}/other?state=s`)).status, 404);
+    assert.equal((await request(`${base.origin}/callbacks?state=s`)).status, 404);
     assert.equal((await request(`${base.origin}/%63allback?state=s`)).status, 404);
     assert.equal((await request(`${base.origin}/favicon.ico`)).status, 404);
+    assert.equal((await request(`${base.origin}/start/unknown`)).status, 404);
     const post = await request(`${receiver.redirectUri}?state=s&code=x`, 'POST');
     assert.equal(post.status, 405);
     assert.equal(post.headers.allow, 'GET');
     assert.equal(await outcome(waiting), 'pending');
   });
 
-  it('serves the error page, without any text from the request, when the callback carries error', async () => {
+  it('takes a pasted redirect URL for the waiting sign-in (the user pasted it from their own browser)', async () => {
     const receiver = await start();
-    const waiting = receiver.waitForCallback('s', { timeoutMs: 5_000 });
-    const description = encodeURIComponent('<script>alert(1)</script> call +1-555');
-    const response = await request(
-      `${receiver.redirectUri}?error=access_denied&error_description=${description}&state=s`,
-    );
-    assert.equal(response.status, 200);
-    assert.equal(response.body, ERROR);
-    const url = await waiting;
-    assert.equal(url.searchParams.get('error'), 'access_denied');
-  });
-
-  it('has a fixed default error page', async () => {
-    const receiver = await start({ errorHtml: undefined });
-    const waiting = receiver.waitForCallback('s', { timeoutMs: 5_000 });
-    const response = await request(`${receiver.redirectUri}?error=%3Cb%3Einjected%3C%2Fb%3E&state=s`);
-    assert.match(response.body, /Sign-in failed/);
-    assert.doesNotMatch(response.body, /injected/);
-    await waiting;
-  });
-
-  it('serves the pages from media/callback.html', async () => {
-    const pages = loadCallbackPages();
-    assert.match(pages.successHtml, /Signed in/);
-    assert.match(pages.successHtml, /close this tab/);
-    assert.match(pages.successHtml, /prefers-color-scheme: dark/);
-    assert.match(pages.errorHtml, /Sign-in failed/);
-    assert.doesNotMatch(pages.successHtml + pages.errorHtml, /\{\{|<script|https?:\/\//);
-    const receiver = await start(pages);
-    const waiting = receiver.waitForCallback('s', { timeoutMs: 5_000 });
-    assert.equal((await request(`${receiver.redirectUri}?code=c&state=s`)).body, pages.successHtml);
-    await waiting;
-  });
-
-  it('falls back to a minimal page when media/callback.html is missing', () => {
-    const pages = loadCallbackPages({
-      readFile: () => {
-        throw new Error('ENOENT');
-      },
-      returnTo: 'the terminal',
-    });
-    assert.match(pages.successHtml, /Signed in/);
-    assert.match(pages.successHtml, /return to the terminal/);
-    assert.match(pages.errorHtml, /Sign-in failed/);
+    const waiting = receiver.wait('s', { timeoutMs: 5_000 });
+    await receiver.browserUrl('https://as.example/authorize', 's');
+    assert.equal(receiver.deliver('not a url'), false);
+    assert.equal(receiver.deliver(`${receiver.redirectUri}?code=c&state=other`), false);
+    assert.equal(receiver.deliver(`${receiver.redirectUri}?code=c&state=s`), true);
+    assert.equal((await waiting).searchParams.get('code'), 'c');
   });
 
   it('rejects with callback_timeout after timeoutMs, and then treats the state as unknown', async () => {
     const receiver = await start();
-    await assert.rejects(receiver.waitForCallback('s', { timeoutMs: 30 }), (error: unknown) => {
+    await assert.rejects(receiver.wait('s', { timeoutMs: 30 }), (error: unknown) => {
       assert.ok(error instanceof McpOAuthError);
       assert.equal(error.code, 'callback_timeout');
       assert.match(error.message, /Sign in again/);
@@ -181,76 +231,84 @@ describe('loopbackReceiver', () => {
   it('rejects with CancelledError when the signal aborts, and frees the state', async () => {
     const receiver = await start();
     const controller = new AbortController();
-    const waiting = receiver.waitForCallback('s', { signal: controller.signal, timeoutMs: 5_000 });
+    const waiting = receiver.wait('s', { signal: controller.signal, timeoutMs: 5_000 });
     controller.abort();
     await assert.rejects(waiting, CancelledError);
-    await assert.rejects(
-      receiver.waitForCallback('other', { signal: controller.signal, timeoutMs: 5_000 }),
-      CancelledError,
-    );
-    const again = receiver.waitForCallback('s', { timeoutMs: 5_000 });
-    await request(`${receiver.redirectUri}?code=c&state=s`);
+    await assert.rejects(receiver.wait('other', { signal: controller.signal, timeoutMs: 5_000 }), CancelledError);
+    const again = receiver.wait('s', { timeoutMs: 5_000 });
+    void request(`${receiver.redirectUri}?code=c&state=s`);
     assert.equal((await again).searchParams.get('code'), 'c');
   });
 
   it('refuses a second waiter for the same state', async () => {
     const receiver = await start();
-    const first = receiver.waitForCallback('s', { timeoutMs: 5_000 });
-    await assert.rejects(receiver.waitForCallback('s', { timeoutMs: 5_000 }), { code: 'invalid_config' });
-    await request(`${receiver.redirectUri}?code=c&state=s`);
+    const first = receiver.wait('s', { timeoutMs: 5_000 });
+    await assert.rejects(receiver.wait('s', { timeoutMs: 5_000 }), { code: 'invalid_config' });
+    void request(`${receiver.redirectUri}?code=c&state=s`);
     await first;
   });
 
-  it('rejects pending waiters and ends open connections on close', async () => {
-    const receiver = await startLoopbackReceiver({ successHtml: SUCCESS });
-    const cancelled = assert.rejects(receiver.waitForCallback('s', { timeoutMs: 5_000 }), CancelledError);
-    const { port } = new URL(receiver.redirectUri);
-    const idle = net.connect({ host: '127.0.0.1', port: Number(port) });
+  it('rejects pending waiters, answers held pages and ends open connections on close', async () => {
+    const receiver = await startLoopbackReceiver({ returnTo: 'the tests', random: cryptoRandom });
+    const cancelled = assert.rejects(receiver.wait('s', { timeoutMs: 5_000 }), CancelledError);
+    const held = receiver.wait('h', { timeoutMs: 5_000 });
+    const page = request(`${receiver.redirectUri}?code=c&state=h`);
+    await held;
+    const idle = net.connect({ host: '127.0.0.1', port: receiver.port });
     await new Promise((resolve) => idle.once('connect', resolve));
     const ended = new Promise((resolve) => idle.once('close', resolve));
     await receiver.close();
     await ended;
     await cancelled;
-    await assert.rejects(receiver.waitForCallback('t', { timeoutMs: 5_000 }), CancelledError);
+    assert.doesNotMatch((await page).body, /Signed in/);
+    await assert.rejects(receiver.wait('t', { timeoutMs: 5_000 }), CancelledError);
     await receiver.close(); // idempotent
-    assert.ok(await connectError('127.0.0.1', Number(port)));
+    assert.ok(await connectError('127.0.0.1', receiver.port));
   });
 
   it('reports a busy fixed port with port_in_use, naming the port', async () => {
     const first = await start();
-    const port = Number(new URL(first.redirectUri).port);
-    await assert.rejects(startLoopbackReceiver({ port, successHtml: SUCCESS }), (error: unknown) => {
-      assert.ok(error instanceof McpOAuthError);
-      assert.equal(error.code, 'port_in_use');
-      assert.ok(error.message.includes(String(port)), error.message);
-      return true;
-    });
+    await assert.rejects(
+      startLoopbackReceiver({ port: first.port, returnTo: 'x', random: cryptoRandom }),
+      (error: unknown) => {
+        assert.ok(error instanceof McpOAuthError);
+        assert.equal(error.code, 'port_in_use');
+        assert.ok(error.message.includes(String(first.port)), error.message);
+        return true;
+      },
+    );
   });
 
   it('listens on a fixed free port when asked', async () => {
     const probe = await start();
-    const port = Number(new URL(probe.redirectUri).port);
+    const port = probe.port;
     await probe.close();
     const receiver = await start({ port });
     assert.equal(receiver.redirectUri, `http://127.0.0.1:${port}/callback`);
   });
 
-  it('refuses an invalid port', async () => {
+  it('refuses an invalid port or path', async () => {
     for (const port of [-1, 65536, 1.5]) {
-      await assert.rejects(startLoopbackReceiver({ port, successHtml: SUCCESS }), { code: 'invalid_config' });
+      await assert.rejects(startLoopbackReceiver({ port, returnTo: 'x', random: cryptoRandom }), {
+        code: 'invalid_config',
+      });
+    }
+    for (const path of ['callback', '/callback?x=1', '/start/x']) {
+      await assert.rejects(startLoopbackReceiver({ path, returnTo: 'x', random: cryptoRandom }), {
+        code: 'invalid_config',
+      });
     }
   });
 
   it('cannot be reached on other addresses than 127.0.0.1', async () => {
     const receiver = await start();
-    const port = Number(new URL(receiver.redirectUri).port);
     const others = Object.values(networkInterfaces())
       .flatMap((infos) => infos ?? [])
       .filter((info) => !info.internal)
       .map((info) => info.address);
     for (const host of ['::1', ...others]) {
-      assert.ok(await connectError(host, port), `reachable on ${host}`);
+      assert.ok(await connectError(host, receiver.port), `reachable on ${host}`);
     }
-    assert.equal(await connectError('127.0.0.1', port), undefined);
+    assert.equal(await connectError('127.0.0.1', receiver.port), undefined);
   });
 });

@@ -1,53 +1,22 @@
 import assert from 'node:assert/strict';
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
-import type * as vscode from 'vscode';
 import { parseServers, type ServerEntry } from '../../src/vscode/model/serverConfig';
 import { CachedTokenStore } from '../../src/oauth/tokens/cachedTokenStore';
 import { McpOAuthError } from '../../src/oauth/errors';
 import { nullLogger } from '../../src/oauth/http/logger';
 import { SecretTokenStore, SECRET_KEYS } from '../../src/vscode/secretStores';
-import { SessionService, type SessionHost, type SignInUi } from '../../src/vscode/sessionService';
-import type { UriCallbacks } from '../../src/vscode/uriCallbacks';
+import { SessionService, type SessionHost } from '../../src/vscode/sessionService';
 import { startAuthServer, type AuthServer } from '../fixtures/authServer';
 import { startSplitDomainServer, type McpServerFixture } from '../fixtures/mcpServers';
 import { POST_CLIENT, staticClients } from '../fixtures/testClients';
+import { ScriptedUser } from './support/coreHarness';
+import { MemorySecrets } from './support/memorySecrets';
 
 /**
  * The extension's heavy half (src/vscode/sessionService.ts needs no running VS Code: it only uses the
  * SecretStorage it is given) against the real oidc-provider and an SDK-built MCP server: where a
  * pre-registered client's secret or private key comes from, and that a bad one is never kept.
  */
-
-/** VS Code's SecretStorage, in memory, with its change event. */
-class MemorySecrets implements vscode.SecretStorage {
-  readonly values = new Map<string, string>();
-  private readonly listeners = new Set<(e: vscode.SecretStorageChangeEvent) => void>();
-  readonly onDidChange: vscode.Event<vscode.SecretStorageChangeEvent> = (listener) => {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
-  };
-  async get(key: string): Promise<string | undefined> {
-    return this.values.get(key);
-  }
-  async keys(): Promise<string[]> {
-    return [...this.values.keys()];
-  }
-  async store(key: string, value: string): Promise<void> {
-    this.values.set(key, value);
-    for (const l of this.listeners) l({ key });
-  }
-  async delete(key: string): Promise<void> {
-    this.values.delete(key);
-    for (const l of this.listeners) l({ key });
-  }
-}
-
-const ui = (): SignInUi => ({
-  signal: new AbortController().signal,
-  report: () => undefined,
-  openBrowser: async () => assert.fail('no browser in these flows'),
-  presentDeviceCode: async () => assert.fail('no device code in these flows'),
-});
 
 describe('SessionService: pre-registered client credentials from SecretStorage', function () {
   let as: AuthServer;
@@ -73,15 +42,11 @@ describe('SessionService: pre-registered client credentials from SecretStorage',
     const host: SessionHost = {
       secrets,
       tokens: new CachedTokenStore(new SecretTokenStore(secrets)),
+      sessions: () => ({}),
       logger: nullLogger,
-      callbacks: {} as UriCallbacks,
-      redirectUri: async () => assert.fail('no redirect in these flows'),
-      externalUrl: async (url) => url,
       settings: () => ({ timeoutMs: 10_000, refreshBeforeMs: 60_000 }),
-      askClientSecret: async () => (asked.clientSecret++, answers.clientSecret),
-      askPrivateKey: async () => (asked.privateKey++, answers.privateKey),
-      approveStepUp: async () => false,
       onStatus: () => undefined,
+      stepUp: async () => false,
     };
     const parsed = parseServers([
       {
@@ -93,33 +58,51 @@ describe('SessionService: pre-registered client credentials from SecretStorage',
     ]);
     assert.deepEqual(parsed.invalid, []);
     const entry: ServerEntry = parsed.servers[0]!;
-    return { service: new SessionService(host), secrets, asked, entry };
+    /** The user at VS Code for one sign-in: answers the secret or key prompt from `answers`, counting. */
+    class User extends ScriptedUser {
+      override async askCredentials(request: Parameters<ScriptedUser['askCredentials']>[0]) {
+        if (request.method === 'private_key_jwt') {
+          asked.privateKey++;
+          if (answers.privateKey === undefined) {
+            throw new McpOAuthError(
+              'invalid_config',
+              `${entry.name} signs in with a private key and none was chosen; sign in again and choose the client's key file`,
+            );
+          }
+          return { privateKeyPem: answers.privateKey };
+        }
+        asked.clientSecret++;
+        return answers.clientSecret === undefined ? undefined : { clientSecret: answers.clientSecret };
+      }
+    }
+    const service = new SessionService(host);
+    return { service, secrets, asked, entry, signIn: () => service.signIn(entry, new User()) };
   }
 
   const tokenRequests = () => as.grants.filter((g) => g.grantType === 'client_credentials').length;
 
   it('private_key_jwt: asks for the key once, keeps it in SecretStorage, and signs the assertion with it', async () => {
-    const { service, secrets, asked, entry } = setUp(
+    const { service, secrets, asked, entry, signIn } = setUp(
       { clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' },
       { privateKey: pem },
     );
-    const tokens = await service.signIn(entry, 'clientCredentials', ui());
+    const tokens = await signIn();
     assert.equal(tokens.clientId, 'static-jwt');
     assert.equal(asked.privateKey, 1);
     assert.equal(secrets.values.get(SECRET_KEYS.privateKey('machine')), pem, 'kept in SecretStorage, nowhere else');
     await service.refresh(entry); // the grant runs again, with the stored key
-    await service.signIn(entry, 'clientCredentials', ui());
+    await signIn();
     assert.equal(asked.privateKey, 1, 'never asked again');
   });
 
   it('private_key_jwt: a key that does not load is refused before any request, and not kept', async () => {
-    const { service, secrets, entry } = setUp(
+    const { secrets, signIn } = setUp(
       { clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' },
       { privateKey: '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n' },
     );
     const before = tokenRequests();
     await assert.rejects(
-      service.signIn(entry, 'clientCredentials', ui()),
+      signIn(),
       (e: unknown) =>
         e instanceof McpOAuthError &&
         e.code === 'invalid_config' &&
@@ -132,12 +115,9 @@ describe('SessionService: pre-registered client credentials from SecretStorage',
   });
 
   it('private_key_jwt: no key chosen is a clear error naming the server, and nothing is kept', async () => {
-    const { service, secrets, entry } = setUp(
-      { clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' },
-      {},
-    );
+    const { secrets, signIn } = setUp({ clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' }, {});
     await assert.rejects(
-      service.signIn(entry, 'clientCredentials', ui()),
+      signIn(),
       (e: unknown) =>
         e instanceof McpOAuthError &&
         e.code === 'invalid_config' &&
@@ -151,25 +131,45 @@ describe('SessionService: pre-registered client credentials from SecretStorage',
   });
 
   it('client_secret_post: asks for the secret once and keeps it in SecretStorage', async () => {
-    const { service, secrets, asked, entry } = setUp(
+    const { secrets, asked, signIn } = setUp(
       { clientId: POST_CLIENT.client_id, tokenEndpointAuthMethod: 'client_secret_post' },
       { clientSecret: POST_CLIENT.client_secret as string },
     );
-    await service.signIn(entry, 'clientCredentials', ui());
-    await service.signIn(entry, 'clientCredentials', ui());
+    await signIn();
+    await signIn();
     assert.equal(asked.clientSecret, 1);
     assert.equal(secrets.values.get(SECRET_KEYS.clientSecret('machine')), POST_CLIENT.client_secret);
   });
 
   it('Reset Client Registration forgets the stored secret and private key too', async () => {
-    const { service, secrets, asked, entry } = setUp(
+    const { service, secrets, asked, entry, signIn } = setUp(
       { clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' },
       { privateKey: pem },
     );
-    await service.signIn(entry, 'clientCredentials', ui());
+    await signIn();
     await service.resetClientRegistration(entry);
     assert.equal(secrets.values.get(SECRET_KEYS.privateKey('machine')), undefined);
-    await service.signIn(entry, 'clientCredentials', ui());
+    await signIn();
     assert.equal(asked.privateKey, 2, 'asked again after the reset');
+  });
+
+  it('a background refresh after Reset Client Registration fails with not_signed_in and asks nothing', async () => {
+    const { service, asked, entry, signIn } = setUp(
+      { clientId: 'static-jwt', tokenEndpointAuthMethod: 'private_key_jwt' },
+      { privateKey: pem },
+    );
+    await signIn();
+    assert.equal(asked.privateKey, 1);
+    await service.resetClientRegistration(entry);
+    const before = tokenRequests();
+    // The gateway's path: the token manager renews; no host, so nothing can prompt, and the key is gone.
+    await assert.rejects(service.refresh(entry), (e: unknown) => {
+      assert.ok(e instanceof McpOAuthError, String(e));
+      assert.equal(e.code, 'not_signed_in');
+      assert.match(e.message, /private key .* no longer stored.*sign in again/);
+      return true;
+    });
+    assert.equal(asked.privateKey, 1, 'no prompt, no file dialog');
+    assert.equal(tokenRequests(), before, 'nothing was sent without the key');
   });
 });

@@ -5,7 +5,6 @@ import {
   displayStatus,
   formatDuration,
   oneLine,
-  registrationPlan,
   schemaText,
   serverContextValue,
   serverDescription,
@@ -14,13 +13,13 @@ import {
   tokenDescription,
   type DisplayStatus,
   type ServerSummary,
-  type SessionSummary,
 } from '../../src/vscode/model/treeModel';
+import type { SessionInfo } from '../../src/vscode/model/sessionInfo';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const MIN = 60_000;
 
-function session(overrides: Partial<SessionSummary> = {}): SessionSummary {
+function session(overrides: Partial<SessionInfo> = {}): SessionInfo {
   return {
     account: 'alice@example.test',
     scopes: ['mcp:read', 'mcp:write'],
@@ -29,7 +28,7 @@ function session(overrides: Partial<SessionSummary> = {}): SessionSummary {
     issuer: 'https://as.example.test',
     clientId: 'client-1',
     registration: 'dcr',
-    tokenState: 'valid',
+    obtainedAt: NOW - MIN,
     ...overrides,
   };
 }
@@ -91,14 +90,14 @@ describe('treeModel', () => {
       ],
       [
         'reported expired',
-        { status: 'signedIn', session: session({ tokenState: 'expired' }) },
+        { status: 'signedIn', session: session(), tokenState: 'expired' },
         'expired',
         'server.expired.session',
         'alice@example.test · expired',
       ],
       [
         'stale',
-        { status: 'signedIn', session: session({ tokenState: 'stale' }) },
+        { status: 'signedIn', session: session(), tokenState: 'stale' },
         'stale',
         'server.stale.session',
         'alice@example.test · 42 min · offline',
@@ -159,38 +158,6 @@ describe('treeModel', () => {
       );
       assert.equal(tokenDescription(session({ expiresAt: NOW - 1 }), NOW), 'expired · refreshable · 2 scopes');
     });
-  });
-
-  describe('registrationPlan', () => {
-    const table: [
-      string,
-      { clientId?: string; clientMetadataUrl?: string },
-      { registration_endpoint?: string; client_id_metadata_document_supported?: boolean },
-      string,
-    ][] = [
-      [
-        'a configured client id wins',
-        { clientId: 'c' },
-        { registration_endpoint: 'https://as/register', client_id_metadata_document_supported: true },
-        'preregistered',
-      ],
-      [
-        'CIMD when configured and supported',
-        { clientMetadataUrl: 'https://app.example/client.json' },
-        { registration_endpoint: 'https://as/register', client_id_metadata_document_supported: true },
-        'cimd',
-      ],
-      [
-        'not CIMD when unsupported',
-        { clientMetadataUrl: 'https://app.example/client.json' },
-        { registration_endpoint: 'https://as/register' },
-        'dcr',
-      ],
-      ['not CIMD without a metadata URL', {}, { client_id_metadata_document_supported: true }, 'needsClientId'],
-      ['DCR with a registration endpoint', {}, { registration_endpoint: 'https://as/register' }, 'dcr'],
-      ['a client id is needed otherwise', {}, {}, 'needsClientId'],
-    ];
-    for (const [what, options, as, plan] of table) it(what, () => assert.equal(registrationPlan(options, as), plan));
   });
 
   describe('text bounds', () => {

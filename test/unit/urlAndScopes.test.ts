@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { authServerMetadataUrls } from '../../src/oauth/discovery/authServerMetadata';
 import { McpOAuthError, type ErrorCode } from '../../src/oauth/errors';
-import { resourceCovers, resourceMetadataUrls } from '../../src/oauth/discovery/resourceMetadata';
+import { resourceMetadataUrls } from '../../src/oauth/discovery/resourceMetadata';
+import { resourceCovers } from '../../src/oauth/http/url';
 import { Scopes, selectScopes, type ScopeSources } from '../../src/oauth/tokens/scopes';
 import { canonicalServerUrl, describeUrl, isLoopbackHost, secureUrl } from '../../src/oauth/http/url';
 

@@ -1,7 +1,7 @@
 import { HttpRequestError, InvalidResponseError } from '../errors';
 import { Fields, receivedUrl } from '../http/fields';
 import { readJsonObject, type FetchLike } from '../http/policyFetch';
-import { describeUrl, secureUrl } from '../http/url';
+import { describeUrl, resourceCovers, secureUrl } from '../http/url';
 
 /** RFC 9728 protected resource metadata, validated. */
 export interface ResourceMetadata {
@@ -72,22 +72,4 @@ export function processResourceMetadata(
   });
   const scopesSupported = fields.optionalStringArray('scopes_supported');
   return { resource, authorizationServers, ...(scopesSupported ? { scopesSupported } : {}), source };
-}
-
-/**
- * Whether the metadata's `resource` identifies the server: the same origin, and a path that is the server's
- * path or a parent of it on a segment boundary (MCP servers commonly name their origin as the resource).
- */
-export function resourceCovers(resource: string, serverUrl: string): boolean {
-  let r: URL;
-  try {
-    r = new URL(resource);
-  } catch {
-    return false;
-  }
-  const s = new URL(serverUrl);
-  if (r.origin !== s.origin || r.search || r.hash) return false;
-  const rp = r.pathname.endsWith('/') ? r.pathname : `${r.pathname}/`;
-  const sp = s.pathname.endsWith('/') ? s.pathname : `${s.pathname}/`;
-  return sp.startsWith(rp);
 }

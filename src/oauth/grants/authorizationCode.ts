@@ -1,9 +1,8 @@
 import * as oauth from 'oauth4webapi';
 import { assertPkceS256, type AuthServerMetadata } from '../discovery/authServerMetadata';
-import { clientAuthentication, toClient, type ClientCredentials } from '../client/clientAuth';
 import type { ClientRegistration } from '../client/registration';
 import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote } from '../errors';
-import type { FetchLike } from '../http/policyFetch';
+import { issuedBy, oauthClient, type GrantContext } from './grantContext';
 import { oauthStep, requestOptions } from './oauthStep';
 import { randomToken, type RandomBytes } from '../http/random';
 import type { Scopes } from '../tokens/scopes';
@@ -60,14 +59,11 @@ export async function createAuthorizationRequest(input: AuthorizationRequestInpu
  * compared, and only ever shown through `quote()`.
  */
 export async function redeemAuthorizationCallback(
-  fetch: FetchLike,
-  as: AuthServerMetadata,
-  client: ClientRegistration,
-  credentials: ClientCredentials,
+  ctx: GrantContext,
   pending: PendingAuthorization,
   callbackUrl: URL,
-  now: () => number,
 ): Promise<TokenSet> {
+  const { as } = ctx;
   const params = callbackUrl.searchParams;
   if (params.get('state') !== pending.state) {
     throw new InvalidResponseError(
@@ -99,32 +95,24 @@ export async function redeemAuthorizationCallback(
   if (!params.get('code')) {
     throw new InvalidResponseError('invalid_response', 'The authorization response carries no code; sign in again');
   }
-  const oauthClient = toClient(client);
+  const { client, auth } = oauthClient(ctx);
   const validated = await oauthStep('The authorization response', 'authorization_failed', () =>
-    oauth.validateAuthResponse(as, oauthClient, params, pending.state),
+    oauth.validateAuthResponse(as, client, params, pending.state),
   );
-  const requestedAt = now();
+  const requestedAt = ctx.now();
   const response = await oauthStep('The token request', 'token_error', () =>
     oauth.authorizationCodeGrantRequest(
       as,
-      oauthClient,
-      clientAuthentication(client, credentials),
+      client,
+      auth,
       validated,
       pending.redirectUri,
       pending.codeVerifier,
-      requestOptions(fetch, pending.resource ? { additionalParameters: { resource: pending.resource } } : {}),
+      requestOptions(ctx.fetch, pending.resource ? { additionalParameters: { resource: pending.resource } } : {}),
     ),
   );
   const result = await oauthStep('The token request', 'token_error', () =>
-    oauth.processAuthorizationCodeResponse(as, oauthClient, response),
+    oauth.processAuthorizationCodeResponse(as, client, response),
   );
-  return toTokenSet(result, {
-    issuer: as.issuer,
-    clientId: client.clientId,
-    tokenEndpoint: as.token_endpoint!,
-    ...(as.revocation_endpoint ? { revocationEndpoint: as.revocation_endpoint } : {}),
-    requestedScopes: pending.scopes,
-    now: requestedAt,
-    ...(pending.resource ? { resource: pending.resource } : {}),
-  });
+  return toTokenSet(result, issuedBy(ctx, { scopes: pending.scopes, resource: pending.resource, now: requestedAt }));
 }

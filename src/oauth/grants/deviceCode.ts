@@ -1,9 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { AuthServerMetadata } from '../discovery/authServerMetadata';
-import { clientAuthentication, toClient, type ClientCredentials } from '../client/clientAuth';
-import type { ClientRegistration } from '../client/registration';
 import { CancelledError, InvalidResponseError, McpOAuthError, OAuthResponseError } from '../errors';
-import type { FetchLike } from '../http/policyFetch';
+import { issuedBy, oauthClient, type GrantContext } from './grantContext';
 import { oauthStep, requestOptions } from './oauthStep';
 import type { Scopes } from '../tokens/scopes';
 import { toTokenSet } from './tokenResponse';
@@ -41,32 +39,29 @@ export function assertDeviceFlowSupported(as: AuthServerMetadata): void {
   }
 }
 
+/** What a device authorization asks for. */
+export interface DeviceRequest {
+  readonly scopes: Scopes;
+  readonly resource?: string | undefined;
+}
+
 /** RFC 8628 §3.1–3.2: asks the AS for a device code and user code. */
 export async function startDeviceAuthorization(
-  fetch: FetchLike,
-  as: AuthServerMetadata,
-  client: ClientRegistration,
-  credentials: ClientCredentials,
-  scopes: Scopes,
-  resource: string | undefined,
-  now: number,
+  ctx: GrantContext,
+  request: DeviceRequest,
 ): Promise<DeviceAuthorization> {
+  const { as } = ctx;
   assertDeviceFlowSupported(as);
+  const { scopes, resource } = request;
   const params: Record<string, string> = {};
   if (!scopes.isEmpty) params.scope = scopes.toString();
   if (resource) params.resource = resource;
-  const oauthClient = toClient(client);
+  const { client, auth } = oauthClient(ctx);
   const response = await oauthStep('The device authorization request', 'authorization_failed', () =>
-    oauth.deviceAuthorizationRequest(
-      as,
-      oauthClient,
-      clientAuthentication(client, credentials),
-      params,
-      requestOptions(fetch),
-    ),
+    oauth.deviceAuthorizationRequest(as, client, auth, params, requestOptions(ctx.fetch)),
   );
   const body = await oauthStep('The device authorization request', 'authorization_failed', () =>
-    oauth.processDeviceAuthorizationResponse(as, oauthClient, response),
+    oauth.processDeviceAuthorizationResponse(as, client, response),
   );
   const verificationUri = checkedUri(body.verification_uri, 'verification_uri');
   const verificationUriComplete =
@@ -75,12 +70,12 @@ export async function startDeviceAuthorization(
       : checkedUri(body.verification_uri_complete, 'verification_uri_complete');
   if (!(body.expires_in > 0))
     throw new InvalidResponseError(
-      'invalid_metadata',
+      'invalid_response',
       'device authorization response "expires_in" must be a positive number',
     );
   if (body.interval !== undefined && !(body.interval > 0 && body.interval <= 60)) {
     throw new InvalidResponseError(
-      'invalid_metadata',
+      'invalid_response',
       'device authorization response "interval" must be a number from 1 to 60',
     );
   }
@@ -88,7 +83,7 @@ export async function startDeviceAuthorization(
     userCode: body.user_code,
     verificationUri,
     ...(verificationUriComplete ? { verificationUriComplete } : {}),
-    expiresAt: now + body.expires_in * 1000,
+    expiresAt: ctx.now() + body.expires_in * 1000,
     intervalMs: (body.interval ?? 5) * 1000,
     deviceCode: body.device_code,
     scopes,
@@ -101,15 +96,13 @@ export async function startDeviceAuthorization(
  * `slow_down`, until approval, denial, expiry or cancellation.
  */
 export async function pollDeviceAuthorization(
-  fetch: FetchLike,
-  as: AuthServerMetadata,
-  client: ClientRegistration,
-  credentials: ClientCredentials,
+  ctx: GrantContext,
   device: DeviceAuthorization,
   clock: DeviceClock,
   signal?: AbortSignal,
 ): Promise<TokenSet> {
-  const oauthClient = toClient(client);
+  const { as } = ctx;
+  const { client, auth } = oauthClient(ctx);
   let interval = device.intervalMs;
   for (;;) {
     await clock.sleep(interval, signal);
@@ -117,34 +110,20 @@ export async function pollDeviceAuthorization(
     if (clock.now() >= device.expiresAt) throw expired();
     const requestedAt = clock.now();
     try {
+      const extra = device.resource ? { additionalParameters: { resource: device.resource } } : {};
       const response = await oauthStep('The device token request', 'token_error', () =>
         oauth.deviceCodeGrantRequest(
           as,
-          oauthClient,
-          clientAuthentication(client, credentials),
+          client,
+          auth,
           device.deviceCode,
-          requestOptions(
-            fetch,
-            device.resource
-              ? { additionalParameters: { resource: device.resource }, signal }
-              : signal
-                ? { signal }
-                : {},
-          ),
+          requestOptions(ctx.fetch, { ...extra, ...(signal ? { signal } : {}) }),
         ),
       );
       const result = await oauthStep('The device token request', 'token_error', () =>
-        oauth.processDeviceCodeResponse(as, oauthClient, response),
+        oauth.processDeviceCodeResponse(as, client, response),
       );
-      return toTokenSet(result, {
-        issuer: as.issuer,
-        clientId: client.clientId,
-        tokenEndpoint: as.token_endpoint!,
-        ...(as.revocation_endpoint ? { revocationEndpoint: as.revocation_endpoint } : {}),
-        requestedScopes: device.scopes,
-        now: requestedAt,
-        ...(device.resource ? { resource: device.resource } : {}),
-      });
+      return toTokenSet(result, issuedBy(ctx, { scopes: device.scopes, resource: device.resource, now: requestedAt }));
     } catch (error) {
       if (!(error instanceof OAuthResponseError)) throw error;
       switch (error.error) {

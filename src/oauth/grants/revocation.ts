@@ -1,8 +1,6 @@
 import * as oauth from 'oauth4webapi';
-import { clientAuthentication, toClient, type ClientCredentials } from '../client/clientAuth';
-import type { ClientRegistration } from '../client/registration';
 import { McpOAuthError } from '../errors';
-import type { FetchLike } from '../http/policyFetch';
+import { oauthClient, type GrantContext } from './grantContext';
 import { oauthStep, requestOptions } from './oauthStep';
 import type { TokenSet } from '../tokens/tokenSet';
 
@@ -19,34 +17,24 @@ export interface RevocationResult {
  * RFC 7009: revokes the refresh token (which ends the grant at most servers), then the access token.
  * Never throws: sign-out deletes locally whatever happens here, and reports the outcome.
  */
-export async function revokeTokens(
-  fetch: FetchLike,
-  tokens: TokenSet,
-  client: ClientRegistration,
-  credentials: ClientCredentials,
-): Promise<RevocationResult> {
-  if (!tokens.revocationEndpoint) {
+export async function revokeTokens(ctx: GrantContext, tokens: TokenSet): Promise<RevocationResult> {
+  if (!ctx.as.revocation_endpoint) {
     return {
       refreshToken: 'not_supported',
       accessToken: 'not_supported',
       reason: 'the authorization server offers no revocation endpoint',
     };
   }
-  const as: oauth.AuthorizationServer = {
-    issuer: tokens.issuer,
-    token_endpoint: tokens.tokenEndpoint,
-    revocation_endpoint: tokens.revocationEndpoint,
-  };
+  const { client, auth } = oauthClient(ctx);
   const revoke = async (token: string, hint: string): Promise<{ outcome: RevocationOutcome; reason?: string }> => {
     try {
-      const oauthClient = toClient(client);
       const response = await oauthStep('The revocation request', 'token_error', () =>
         oauth.revocationRequest(
-          as,
-          oauthClient,
-          clientAuthentication(client, credentials),
+          ctx.as,
+          client,
+          auth,
           token,
-          requestOptions(fetch, { additionalParameters: { token_type_hint: hint } }),
+          requestOptions(ctx.fetch, { additionalParameters: { token_type_hint: hint } }),
         ),
       );
       await oauthStep('The revocation request', 'token_error', () => oauth.processRevocationResponse(response));

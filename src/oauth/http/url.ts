@@ -62,3 +62,21 @@ function safeParse(value: string): URL | undefined {
     return undefined;
   }
 }
+
+/**
+ * Whether the metadata's `resource` identifies the server: the same origin, and a path that is the server's
+ * path or a parent of it on a segment boundary (MCP servers commonly name their origin as the resource).
+ */
+export function resourceCovers(resource: string, serverUrl: string): boolean {
+  let r: URL;
+  try {
+    r = new URL(resource);
+  } catch {
+    return false;
+  }
+  const s = new URL(serverUrl);
+  if (r.origin !== s.origin || r.search || r.hash) return false;
+  const rp = r.pathname.endsWith('/') ? r.pathname : `${r.pathname}/`;
+  const sp = s.pathname.endsWith('/') ? s.pathname : `${s.pathname}/`;
+  return sp.startsWith(rp);
+}

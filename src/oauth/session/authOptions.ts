@@ -1,6 +1,8 @@
-/** The `auth` block of a server entry (CONTRACT.md), after validation. Secrets are never part of it. */
+/** The `auth` block of a server entry (see the README's settings reference), after validation. Never a secret. */
 export type Flow = 'auto' | 'authorizationCode' | 'deviceCode' | 'clientCredentials' | 'none';
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+/** Where the browser comes back: `auto` lets the host's receivers decide, in their order. */
+export type RedirectChoice = 'auto' | 'uriHandler' | 'loopback';
 
 export interface AuthOptions {
   readonly flow?: Flow;
@@ -15,4 +17,7 @@ export interface AuthOptions {
   readonly authorizationServer?: string;
   readonly authorizationServerMetadataUrl?: string;
   readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+  readonly redirect?: RedirectChoice;
+  /** A fixed port for the loopback redirect, for clients whose registration names one. */
+  readonly loopbackPort?: number;
 }

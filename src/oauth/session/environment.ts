@@ -1,11 +1,14 @@
-import type { ClientCredentials } from '../client/clientAuth';
-import type { ClientRegistration, ClientStore } from '../client/registration';
-import type { HttpPolicy } from '../http/policyFetch';
+import type { CredentialStore } from '../client/credentials';
+import type { ClientStore } from '../client/registration';
 import type { Logger } from '../http/logger';
+import type { HttpPolicy } from '../http/policyFetch';
 import type { RandomBytes } from '../http/random';
 import type { TokenStore } from '../tokens/tokenStore';
 
-/** Everything the core takes from its host: transport, clock, randomness, storage, secrets and logging. */
+/**
+ * Everything the core takes from the program it runs in that is not about the user (that is the
+ * {@link SignInHost}): transport, clock, randomness, storage and logging. Built once per host.
+ */
 export interface AuthEnvironment {
   readonly http: HttpPolicy;
   readonly now: () => number;
@@ -13,19 +16,14 @@ export interface AuthEnvironment {
   readonly logger: Logger;
   readonly tokens: TokenStore;
   readonly clients: ClientStore;
-  /** Credentials kept outside settings (SecretStorage, an environment variable), for a registration. */
-  readonly credentials?: (registration: ClientRegistration) => Promise<ClientCredentials>;
+  /** Pre-registered clients' secrets and keys, kept outside the settings. Looked up, never asked for. */
+  readonly credentials?: CredentialStore;
   /** Refresh this long before expiry. */
   readonly refreshBeforeMs: number;
-}
-
-/**
- * How the user's browser reaches the authorization server and comes back: a loopback receiver and the
- * system browser (CLI), the URI handler (VS Code), or a scripted agent (tests, conformance).
- */
-export interface AuthorizationUserAgent {
-  /** Where the AS sends the browser back; known before the client is registered. */
-  readonly redirectUri: string;
-  /** Shows `authorizationUrl` to the user and resolves with the callback URL that carries `state`. */
-  authorize(authorizationUrl: string, state: string, signal?: AbortSignal): Promise<URL>;
+  /**
+   * Whether a stored session still uses a client registration (any server entry), so that a registration
+   * the product replaces is deleted at the authorization server (RFC 7592) only when nothing needs it.
+   * Without it, replaced registrations are forgotten locally and left at the AS.
+   */
+  readonly clientInUse?: (issuer: string, clientId: string) => Promise<boolean>;
 }

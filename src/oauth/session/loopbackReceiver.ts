@@ -1,57 +1,52 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CancelledError, HttpRequestError, McpOAuthError } from '../errors';
+import { CancelledError, HttpRequestError, InvalidResponseError, McpOAuthError } from '../errors';
+import { randomToken, type RandomBytes } from '../http/random';
+import { callbackPage, noticePage } from './callbackPage';
+import { CallbackWaiters } from './callbackWaiters';
+import type { RedirectReceiver } from './host';
 
 /**
  * The loopback redirect receiver of the authorization-code flow (RFC 8252 §7.3): a tiny HTTP server on
  * 127.0.0.1 that waits for the browser to come back with `code` and `state`.
  *
- * Only a request whose `state` matches a waiter ends that waiter; anything else gets an error page and
- * changes nothing, so a page that guesses the port cannot end or spoil the flow. The callback URL is handed
- * over whole and unvalidated apart from `state`; the caller checks `iss`, `error` and `code`.
+ * - The browser is sent to a one-time start URL first (`/start/<nonce>`), which sets a cookie and redirects
+ *   to the authorization server; the callback must carry that cookie. The authorization URL (with `state`)
+ *   so never appears on a command line another local user can read, and a start URL opened twice (by the
+ *   user's browser and by someone who read it) ends the sign-in instead of letting either complete it.
+ * - Only a GET on the redirect path whose `state` matches a waiter ends that waiter; anything else gets a
+ *   fixed page and changes nothing, so a page that guesses the port cannot end or spoil the flow.
+ * - The browser's page is held until the client has validated the response and redeemed the code
+ *   ({@link RedirectReceiver.settle}): it says "signed in" only when that is true.
  */
 export interface LoopbackReceiverOptions {
   /** 0 (the default) for an ephemeral port; a fixed port when the client was registered with one. */
   readonly port?: number;
   /** The redirect path. Default `/callback`. */
   readonly path?: string;
-  /** Served when the matching callback carries no `error`. */
-  readonly successHtml: string;
-  /** Served when the matching callback carries `error`. Fixed text: nothing from the request is shown. */
-  readonly errorHtml?: string;
-}
-
-export interface WaitForCallbackOptions {
-  readonly signal?: AbortSignal;
-  readonly timeoutMs: number;
-}
-
-export interface LoopbackReceiver {
-  /** `http://127.0.0.1:PORT/callback`: the `redirect_uri` to register and send. */
-  readonly redirectUri: string;
-  /**
-   * Resolves with the full callback URL once a GET on the path carries exactly this `state`. Registers the
-   * waiter synchronously, so call it before opening the browser. Rejects with `callback_timeout` after
-   * `timeoutMs`, with `CancelledError` when `signal` aborts or the receiver closes.
-   */
-  waitForCallback(state: string, options: WaitForCallbackOptions): Promise<URL>;
-  /** Stops listening and ends every open connection. Pending waiters reject with `CancelledError`. */
-  close(): Promise<void>;
-}
-
-interface Waiter {
-  resolve(url: URL): void;
-  reject(error: Error): void;
+  /** Where the page sends the user back to: "VS Code", "your terminal". */
+  readonly returnTo: string;
+  readonly random: RandomBytes;
+  /** How long the browser's page waits for the outcome before saying "return to …". Default 60 s. */
+  readonly settleTimeoutMs?: number;
 }
 
 const HOST = '127.0.0.1';
+const COOKIE = 'mcp-oauth-signin';
+const START_PREFIX = '/start/';
 
-const DEFAULT_ERROR_HTML = page('Sign-in failed', 'Sign-in failed — return to your editor for details.');
-const UNEXPECTED_HTML = page(
-  'Unexpected sign-in response',
-  'This sign-in response was not expected here. Return to your editor and start signing in again.',
-);
-const NOT_FOUND_HTML = page('Not found', 'There is nothing here.');
+interface Start {
+  readonly state: string;
+  readonly authorizationUrl: string;
+  readonly cookie: string;
+  used: boolean;
+}
+
+export interface LoopbackReceiver extends RedirectReceiver {
+  readonly kind: 'loopback';
+  /** The port listened on. */
+  readonly port: number;
+}
 
 export async function startLoopbackReceiver(options: LoopbackReceiverOptions): Promise<LoopbackReceiver> {
   const port = options.port ?? 0;
@@ -59,34 +54,41 @@ export async function startLoopbackReceiver(options: LoopbackReceiverOptions): P
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new McpOAuthError('invalid_config', `The loopback port must be an integer from 0 to 65535, not ${port}.`);
   }
-  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(callbackPath)) {
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(callbackPath) || callbackPath.startsWith(START_PREFIX)) {
     throw new McpOAuthError('invalid_config', 'The loopback callback path must start with "/" and hold no query.');
   }
-  const successHtml = options.successHtml;
-  const errorHtml = options.errorHtml ?? DEFAULT_ERROR_HTML;
-
-  const waiters = new Map<string, Waiter>();
+  const settleTimeoutMs = options.settleTimeoutMs ?? 60_000;
+  const waiters = new CallbackWaiters();
+  /** Start URLs by nonce, and by the state they are for. */
+  const starts = new Map<string, Start>();
+  const cookies = new Map<string, string>();
+  /** Browser pages held until the sign-in they belong to is settled. */
+  const pages = new Map<string, { response: http.ServerResponse; timer: ReturnType<typeof setTimeout> }>();
   const sockets = new Set<Socket>();
-  let redirectUri = '';
   let closing: Promise<void> | undefined;
 
   const server = http.createServer((request, response) => {
     const target = request.url ?? '';
     const queryStart = target.indexOf('?');
     const requestPath = queryStart === -1 ? target : target.slice(0, queryStart);
-    if (requestPath !== callbackPath) return send(response, 404, NOT_FOUND_HTML);
-    if (request.method !== 'GET') return send(response, 405, NOT_FOUND_HTML, { Allow: 'GET' });
-
+    if (request.method !== 'GET') return send(response, 405, NOT_FOUND, { Allow: 'GET' });
+    if (requestPath.startsWith(START_PREFIX)) return openStart(requestPath.slice(START_PREFIX.length), response);
+    if (requestPath !== '/callback' && !requestPath.startsWith('/callback/')) return send(response, 404, NOT_FOUND);
     const query = queryStart === -1 ? '' : target.slice(queryStart);
-    const params = new URLSearchParams(query);
-    const states = params.getAll('state');
-    const state = states.length === 1 ? states[0] : undefined;
-    const waiter = state === undefined ? undefined : waiters.get(state);
-    if (state === undefined || !waiter) return send(response, 400, UNEXPECTED_HTML);
-
-    waiters.delete(state);
-    send(response, 200, params.has('error') ? errorHtml : successHtml);
-    waiter.resolve(new URL(query, redirectUri));
+    const callback = new URL(`${requestPath}${query}`, origin());
+    const states = callback.searchParams.getAll('state');
+    const state = states.length === 1 ? states[0]! : undefined;
+    const expectedCookie = state === undefined ? undefined : cookies.get(state);
+    if (state !== undefined && expectedCookie !== undefined && cookieOf(request) !== expectedCookie) {
+      // The right state without the browser that started the sign-in: someone else has the state.
+      cookies.delete(state);
+      waiters.fail(state, notThisBrowser());
+      return send(response, 400, noticePage('Sign-in refused', NOT_THIS_BROWSER));
+    }
+    const delivered = waiters.deliver(callback);
+    if (delivered !== 'delivered') return send(response, 400, UNEXPECTED);
+    cookies.delete(state!);
+    holdPage(state!, response);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -95,55 +97,124 @@ export async function startLoopbackReceiver(options: LoopbackReceiverOptions): P
   server.on('clientError', (_error, socket) => socket.destroy());
 
   await listen(server, port);
-  redirectUri = `http://${HOST}:${(server.address() as AddressInfo).port}${callbackPath}`;
+  const boundPort = (server.address() as AddressInfo).port;
+  const origin = () => `http://${HOST}:${boundPort}`;
+  const redirectUri = `${origin()}${callbackPath}`;
 
-  async function waitForCallback(state: string, { signal, timeoutMs }: WaitForCallbackOptions): Promise<URL> {
-    if (closing) throw new CancelledError('The sign-in callback receiver is closed.');
-    if (state === '') throw new McpOAuthError('invalid_config', 'The callback state must not be empty.');
-    if (waiters.has(state)) throw new McpOAuthError('invalid_config', 'A callback with this state is already awaited.');
-    if (!(timeoutMs > 0))
-      throw new McpOAuthError('invalid_config', 'The callback timeout must be a positive number of milliseconds.');
-    if (signal?.aborted) throw new CancelledError();
-
-    let waiter: Waiter | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    try {
-      return await new Promise<URL>((resolve, reject) => {
-        waiter = { resolve, reject };
-        waiters.set(state, waiter);
-        // setTimeout fires at once beyond 2^31 - 1 ms, so longer waits are capped at about 24 days.
-        timer = setTimeout(() => reject(timeoutError(redirectUri, timeoutMs)), Math.min(timeoutMs, 2 ** 31 - 1));
-        if (signal) {
-          onAbort = () => reject(new CancelledError());
-          signal.addEventListener('abort', onAbort, { once: true });
-        }
-      });
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-      if (waiters.get(state) === waiter) waiters.delete(state);
+  function openStart(nonce: string, response: http.ServerResponse): void {
+    const start = starts.get(nonce);
+    if (!start) return send(response, 404, NOT_FOUND);
+    if (start.used) {
+      // Opened a second time: by the user's browser after someone who read the link, or the other way round.
+      cookies.delete(start.state);
+      waiters.fail(start.state, openedTwice());
+      return send(response, 400, noticePage('Sign-in refused', OPENED_TWICE));
     }
+    start.used = true;
+    response.writeHead(302, {
+      Location: start.authorizationUrl,
+      'Set-Cookie': `${COOKIE}=${start.cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age=900`,
+      ...SECURITY_HEADERS,
+      Connection: 'close',
+    });
+    response.end();
   }
 
-  function close(): Promise<void> {
-    closing ??= new Promise<void>((resolve) => {
-      for (const waiter of waiters.values())
-        waiter.reject(new CancelledError('The sign-in callback receiver was closed.'));
-      waiters.clear();
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
+  function holdPage(state: string, response: http.ServerResponse): void {
+    const timer = setTimeout(
+      () => settle(state, { ok: false, message: 'The sign-in is still being completed.' }),
+      settleTimeoutMs,
+    );
+    pages.set(state, { response, timer });
+    response.once('close', () => {
+      clearTimeout(timer);
+      if (pages.get(state)?.response === response) pages.delete(state);
     });
-    return closing;
+  }
+
+  function settle(state: string, outcome: { ok: true } | { ok: false; message: string }): void {
+    const held = pages.get(state);
+    if (!held) return;
+    pages.delete(state);
+    clearTimeout(held.timer);
+    const page = outcome.ok
+      ? callbackPage('success', { returnTo: options.returnTo })
+      : callbackPage('error', { returnTo: options.returnTo, detail: outcome.message });
+    send(held.response, outcome.ok ? 200 : 400, page);
   }
 
   return {
-    get redirectUri() {
-      return redirectUri;
+    kind: 'loopback',
+    redirectUri,
+    port: boundPort,
+    async browserUrl(authorizationUrl, state) {
+      const nonce = randomToken(options.random);
+      starts.set(nonce, { state, authorizationUrl, cookie: randomToken(options.random), used: false });
+      cookies.set(state, starts.get(nonce)!.cookie);
+      return `${origin()}${START_PREFIX}${nonce}`;
     },
-    waitForCallback,
-    close,
+    wait(state, { timeoutMs, signal }) {
+      if (closing) return Promise.reject(new CancelledError('The sign-in callback receiver is closed.'));
+      return waiters.wait({
+        state,
+        path: callbackPath,
+        timeoutMs,
+        ...(signal ? { signal } : {}),
+        timeoutMessage:
+          `No sign-in response reached ${redirectUri} within ${Math.round(timeoutMs / 1000)} s. Sign in again and ` +
+          'finish in the browser; if no browser opened, open the printed link yourself.',
+      });
+    },
+    deliver(pasted) {
+      const url = URL.parse(pasted);
+      if (!url) return false;
+      const state = url.searchParams.get('state');
+      if (state) cookies.delete(state); // the user pasted it from their own browser
+      return waiters.deliver(url) === 'delivered';
+    },
+    settle,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        waiters.cancelAll('The sign-in callback receiver was closed.');
+        for (const state of [...pages.keys()]) settle(state, { ok: false, message: 'The sign-in was cancelled.' });
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+      return closing;
+    },
   };
+}
+
+const NOT_FOUND = noticePage('Not found', 'There is nothing here.');
+const UNEXPECTED = noticePage(
+  'Unexpected sign-in response',
+  'This sign-in response was not expected here. Return to your editor and start signing in again.',
+);
+const NOT_THIS_BROWSER =
+  'This sign-in response did not come from the browser that started the sign-in, so it was refused. Start signing in again.';
+const OPENED_TWICE =
+  'This sign-in link was opened more than once, so the sign-in was stopped: someone else on this machine may have opened it. Start signing in again.';
+
+function notThisBrowser(): InvalidResponseError {
+  return new InvalidResponseError(
+    'browser_mismatch',
+    'The sign-in response did not come from the browser that started the sign-in (another user on this machine may have tried to complete it); sign in again',
+  );
+}
+
+function openedTwice(): InvalidResponseError {
+  return new InvalidResponseError(
+    'browser_mismatch',
+    'The sign-in link was opened more than once (another user on this machine may have read it); sign in again',
+  );
+}
+
+function cookieOf(request: http.IncomingMessage): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === COOKIE) return value.join('=');
+  }
+  return undefined;
 }
 
 function listen(server: http.Server, port: number): Promise<void> {
@@ -178,35 +249,21 @@ function listenError(error: NodeJS.ErrnoException, port: number): McpOAuthError 
   );
 }
 
-function timeoutError(redirectUri: string, timeoutMs: number): McpOAuthError {
-  const seconds = Math.round(timeoutMs / 1000);
-  return new McpOAuthError(
-    'callback_timeout',
-    `No sign-in response reached ${redirectUri} within ${seconds} s. Sign in again and finish in the browser; ` +
-      'if no browser opened, open the printed link yourself.',
-  );
-}
+const SECURITY_HEADERS = {
+  'Cache-Control': 'no-store',
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+};
 
 function send(response: http.ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+  if (response.headersSent) return;
   response.writeHead(status, {
     'Content-Type': 'text/html; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'Content-Security-Policy':
-      "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-    'Referrer-Policy': 'no-referrer',
-    'X-Content-Type-Options': 'nosniff',
+    ...SECURITY_HEADERS,
     Connection: 'close',
     ...headers,
   });
   response.end(html);
-}
-
-/** A bare page with fixed text, for the answers that are not the caller's success or error page. */
-function page(title: string, message: string): string {
-  return (
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>` +
-    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
-    '<style>body{font:16px/1.5 system-ui,sans-serif;margin:4rem auto;max-width:32rem;padding:0 1rem}</style>' +
-    `</head><body><p>${message}</p></body></html>`
-  );
 }

@@ -1,41 +1,38 @@
-import type { AuthEnvironment, AuthorizationUserAgent } from './environment';
-import type { AuthOptions } from './authOptions';
-import { createAuthorizationRequest, redeemAuthorizationCallback } from '../grants/authorizationCode';
-import type { AuthServerMetadata } from '../discovery/authServerMetadata';
-import type { BearerChallenge } from '../discovery/challenge';
+import { createHash } from 'node:crypto';
 import type { ClientCredentials } from '../client/clientAuth';
-import { clientCredentialsGrant } from '../grants/clientCredentials';
-import { resolveClient, type ClientRegistration } from '../client/registration';
-import {
-  assertDeviceFlowSupported,
-  DEVICE_CODE_GRANT,
-  pollDeviceAuthorization,
-  startDeviceAuthorization,
-  type DeviceAuthorization,
-  type DeviceClock,
-} from '../grants/deviceCode';
+import { missingCredential } from '../client/credentials';
+import { loadPrivateKey } from '../client/privateKey';
+import { clientKind } from '../client/clientKind';
+import { deleteRegistration, resolveClient, type ClientNeeds, type ClientRegistration } from '../client/registration';
+import type { BearerChallenge } from '../discovery/challenge';
 import { discover, type DiscoveredServer } from '../discovery/discover';
-import { CancelledError, McpOAuthError, OAuthResponseError } from '../errors';
-import { policyFetch, type FetchLike } from '../http/policyFetch';
+import { sameIssuer } from '../discovery/authServerMetadata';
+import { CancelledError, InvalidResponseError, McpOAuthError } from '../errors';
+import { sessionAuthServer, type GrantContext } from '../grants/grantContext';
 import { refreshTokens } from '../grants/refresh';
 import { revokeTokens, type RevocationResult } from '../grants/revocation';
+import { clientCredentialsGrant } from '../grants/clientCredentials';
+import { policyFetch, type FetchLike } from '../http/policyFetch';
+import { canonicalServerUrl, describeUrl } from '../http/url';
 import { Scopes, selectScopes } from '../tokens/scopes';
 import { TokenManager, type TokenStatus } from '../tokens/tokenManager';
+import { fromBundle } from '../tokens/tokenBundle';
 import type { TokenSet } from '../tokens/tokenSet';
-import { canonicalServerUrl, describeUrl } from '../http/url';
+import type { AuthOptions } from './authOptions';
+import type { AuthEnvironment } from './environment';
+import { planFlows } from './flowPlan';
+import type { SignInHost } from './host';
+import { runFlows, type FlowContext } from './signInFlows';
 
 export interface SignInRequest {
   /** The challenge that prompted the sign-in (its `scope` and `resource_metadata`). */
   readonly challenge?: BearerChallenge;
-  /** Scopes to hold on top of the selected ones (scope step-up): the union with the granted ones is asked. */
+  /** Scopes to hold on top of the selected ones: the union with the granted ones is asked. */
   readonly extraScopes?: readonly string[];
-  readonly signal?: AbortSignal;
-}
-
-export interface DeviceSignInRequest extends SignInRequest {
-  /** Shows the user code and verification URI; resolves once shown (polling starts then). */
-  readonly present: (device: DeviceAuthorization) => void | Promise<void>;
-  readonly clock: DeviceClock;
+  /** The server asked for more scope than was granted (step-up): the host confirms with the user first. */
+  readonly stepUp?: boolean;
+  /** A flow the user asked for explicitly ("Sign In with Device Code…", `--device`), over the settings. */
+  readonly flow?: 'deviceCode' | 'clientCredentials';
 }
 
 export interface SignOutResult extends RevocationResult {
@@ -43,9 +40,9 @@ export interface SignOutResult extends RevocationResult {
 }
 
 /**
- * OAuth for one MCP server and account: discovery (once, then cached), client registration, the sign-in
- * flows, step-up, sign-out with revocation, and a token manager for the session. Knows nothing of VS Code
- * or the CLI.
+ * OAuth for one MCP server and account: discovery (once, then cached), client registration, the one
+ * sign-in entry point (the core plans the flows; the host only talks to the user), sign-out with
+ * revocation, and a token manager for the session. Knows nothing of VS Code or the CLI.
  */
 export class ServerAuth {
   readonly serverUrl: string;
@@ -81,77 +78,29 @@ export class ServerAuth {
     return this.options.resource ?? found.resourceMetadata?.resource ?? this.serverUrl;
   }
 
-  /** Interactive authorization-code sign-in with PKCE through `agent`. Stores the tokens and returns them. */
-  async signIn(agent: AuthorizationUserAgent, request: SignInRequest = {}): Promise<TokenSet> {
-    const prepared = await this.prepare(request);
+  /**
+   * The one way to sign in, for every host and every flow: discovers, plans the flows from the settings,
+   * the metadata and what `host` can do, runs them with their fallbacks, and stores the tokens.
+   */
+  async signIn(host: SignInHost, request: SignInRequest = {}): Promise<TokenSet> {
+    const found = await this.discover(request.challenge, host.signal);
     try {
-      return await this.signInPrepared(agent, request, prepared);
+      if (request.stepUp && host.confirm) {
+        const scopes = request.extraScopes ?? request.challenge?.scopes ?? [];
+        if (!(await host.confirm({ kind: 'stepUp', scopes })))
+          throw new CancelledError('The wider access was not approved.');
+      }
+      const plan = planFlows({
+        options: this.options,
+        as: found.authServer,
+        receivers: host.receivers,
+        canPaste: !!host.askRedirectUrl,
+        ...(request.flow ? { requested: request.flow } : {}),
+      });
+      return await runFlows(await this.flowContext(found, host, request), plan);
     } catch (error) {
-      throw this.explainDefaultEndpoints(prepared.found, error);
+      throw this.explainDefaultEndpoints(found, error);
     }
-  }
-
-  private async signInPrepared(
-    agent: AuthorizationUserAgent,
-    request: SignInRequest,
-    prepared: Awaited<ReturnType<ServerAuth['prepare']>>,
-  ): Promise<TokenSet> {
-    const { found, scopes, resource, fetch } = prepared;
-    const as = found.authServer;
-    const needs = { redirectUri: agent.redirectUri, grantTypes: ['authorization_code', 'refresh_token'], scopes };
-    let client = await this.client(fetch, as, needs);
-    try {
-      return await this.authorizeWith(agent, fetch, as, client, scopes, resource, request.signal);
-    } catch (error) {
-      // A registration that limits scopes (some ASes fix them at DCR time) cannot step up: register anew.
-      if (!(error instanceof OAuthResponseError && error.error === 'invalid_scope' && client.method === 'dcr'))
-        throw error;
-      this.env.logger.info(
-        `[signIn] [${describeUrl(this.serverUrl)}] the client registration does not allow the scopes; registering again`,
-      );
-      await this.env.clients.delete(as.issuer);
-      client = await this.client(fetch, as, needs);
-      return this.authorizeWith(agent, fetch, as, client, scopes, resource, request.signal);
-    }
-  }
-
-  /** RFC 8628 device authorization: for SSH, Codespaces and machines without a browser redirect. */
-  async signInWithDeviceCode(request: DeviceSignInRequest): Promise<TokenSet> {
-    const { found, scopes, resource, fetch } = await this.prepare(request);
-    const as = found.authServer;
-    assertDeviceFlowSupported(as); // before registering a client that could never be used
-    const client = await this.client(fetch, as, { grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], scopes });
-    const credentials = await this.credentials(client);
-    const device = await startDeviceAuthorization(fetch, as, client, credentials, scopes, resource, this.env.now());
-    this.env.logger.info(
-      `[deviceCode] [${describeUrl(this.serverUrl)}] waiting for approval (expires in ${Math.round((device.expiresAt - this.env.now()) / 1000)} s)`,
-    );
-    await request.present(device);
-    const tokens = await pollDeviceAuthorization(fetch, as, client, credentials, device, request.clock, request.signal);
-    return this.store(tokens, 'deviceCode');
-  }
-
-  /** Client credentials, for machine-to-machine access. Needs a pre-registered confidential client. */
-  async signInWithClientCredentials(request: SignInRequest = {}): Promise<TokenSet> {
-    // No refresh token comes with this grant (RFC 6749 §4.4.3): offline_access is not added.
-    const { found, scopes, resource, fetch } = await this.prepare(request, false);
-    const client = this.preregisteredClient(found.authServer.issuer, ['client_credentials'], await this.hasSecret());
-    if (client.tokenEndpointAuthMethod === 'none') {
-      throw new McpOAuthError(
-        'invalid_config',
-        'Client credentials need a confidential client: set auth.clientId and provide its secret or private key',
-      );
-    }
-    const tokens = await clientCredentialsGrant(
-      fetch,
-      found.authServer,
-      client,
-      await this.credentials(client),
-      scopes,
-      resource,
-      this.env.now(),
-    );
-    return this.store(tokens, 'clientCredentials');
   }
 
   /** Revokes (RFC 7009) where the AS allows it, then deletes locally, even when the AS is down. */
@@ -173,7 +122,15 @@ export class ServerAuth {
     }
     if (!tokens) return { wasSignedIn: false, refreshToken: 'none', accessToken: 'none' };
     const client = await this.clientFor(tokens);
-    const result = await revokeTokens(this.fetch(), tokens, client, await this.credentials(client).catch(() => ({})));
+    const credentials = await this.storedCredentials(client).catch((): ClientCredentials => ({}));
+    const ctx: GrantContext = {
+      fetch: this.fetch(),
+      as: sessionAuthServer(tokens),
+      client,
+      credentials,
+      now: this.env.now,
+    };
+    const result = await revokeTokens(ctx, tokens);
     await this.env.tokens.delete(this.tokenKey);
     this.env.logger.info(
       `[signOut] [${describeUrl(this.serverUrl)}] refresh token ${result.refreshToken}, access token ${result.accessToken}; deleted locally`,
@@ -195,10 +152,47 @@ export class ServerAuth {
     return this.manager;
   }
 
+  /**
+   * Imports a token bundle obtained elsewhere ("sideloading"). The bundle names the authorization server
+   * that issued its tokens and where to renew them; both must be what discovery finds for this server, so a
+   * hostile bundle can neither point renewals (and a client secret) at an endpoint of its choosing nor slip
+   * in another server's tokens. Refused as `invalid_bundle` naming the mismatch, with nothing stored.
+   */
+  async importBundle(text: string, signal?: AbortSignal): Promise<TokenSet> {
+    const tokens = fromBundle(text, this.serverUrl, this.env.now());
+    const as = (await this.discover(undefined, signal)).authServer;
+    if (!sameIssuer(tokens.issuer, as.issuer)) {
+      throw new InvalidResponseError(
+        'invalid_bundle',
+        `The token bundle's issuer ${describeUrl(tokens.issuer)} is not this server's authorization server (${describeUrl(as.issuer)}); nothing was imported`,
+      );
+    }
+    if (tokens.tokenEndpoint !== as.token_endpoint) {
+      throw new InvalidResponseError(
+        'invalid_bundle',
+        `The token bundle's token endpoint ${describeUrl(tokens.tokenEndpoint)} is not the one this server's authorization server publishes (${describeUrl(as.token_endpoint ?? '')}); nothing was imported`,
+      );
+    }
+    const imported = this.bind(
+      {
+        ...tokens,
+        issuer: as.issuer,
+        ...(as.revocation_endpoint ? { revocationEndpoint: as.revocation_endpoint } : {}),
+      },
+      'imported',
+    );
+    await this.env.tokens.set(this.tokenKey, imported);
+    this.env.logger.info(
+      `[import] [${describeUrl(this.serverUrl)}] imported a token bundle (refresh token ${imported.refreshToken ? 'yes' : 'no'})`,
+    );
+    return imported;
+  }
+
   /** Forgets the stored registration at this server's AS, so the next sign-in registers again. */
   async resetClientRegistration(): Promise<void> {
     const found = await this.discover();
-    await this.env.clients.delete(found.authServer.issuer);
+    const stored = await this.env.clients.get(found.authServer.issuer);
+    if (stored) await this.replaceRegistration(stored);
   }
 
   /** When the guessed 2025-03-26 endpoints fail, the real problem is that nothing was discovered. */
@@ -217,114 +211,143 @@ export class ServerAuth {
     );
   }
 
+  /** A renewal in the background: never prompts (credentials are looked up, never asked for). */
   private async renew(tokens: TokenSet): Promise<TokenSet> {
     const client = await this.clientFor(tokens);
-    const credentials = await this.credentials(client);
-    if (tokens.grantType === 'client_credentials') {
-      const as: AuthServerMetadata = { issuer: tokens.issuer, token_endpoint: tokens.tokenEndpoint };
-      return clientCredentialsGrant(
-        this.fetch(),
-        as,
-        client,
-        credentials,
-        Scopes.of(tokens.scopes),
-        tokens.resource,
-        this.env.now(),
+    const credentials = await this.storedCredentials(client);
+    const missing = missingCredential(client, credentials);
+    if (missing) {
+      throw new McpOAuthError(
+        'not_signed_in',
+        `The ${missing === 'private_key_jwt' ? 'private key' : 'client secret'} of the client ${JSON.stringify(client.clientId)} is no longer stored, so the session cannot be renewed; sign in again to provide it`,
       );
     }
-    if (!tokens.refreshToken)
+    const ctx: GrantContext = {
+      fetch: this.fetch(),
+      as: sessionAuthServer(tokens),
+      client,
+      credentials,
+      now: this.env.now,
+    };
+    if (tokens.grantType === 'client_credentials') {
+      return this.bind(
+        await clientCredentialsGrant(ctx, { scopes: Scopes.of(tokens.scopes), resource: tokens.resource }),
+        tokens.registration,
+      );
+    }
+    if (!tokens.refreshToken) {
       throw new McpOAuthError(
         'not_signed_in',
         'The access token has expired and there is no refresh token; sign in again',
       );
-    return refreshTokens(this.fetch(), tokens, client, credentials, this.env.now);
+    }
+    return this.bind(await refreshTokens(ctx, tokens), tokens.registration);
   }
 
-  private async prepare(request: SignInRequest, wantRefresh = true) {
-    const found = await this.discover(request.challenge, request.signal);
-    const fetch = this.fetch(request.signal);
+  private async flowContext(found: DiscoveredServer, host: SignInHost, request: SignInRequest): Promise<FlowContext> {
     const as = found.authServer;
-    let scopes = selectScopes({
-      configured: this.options.scopes,
-      challenged: request.challenge?.scopes,
-      resourceSupported: found.resourceMetadata?.scopesSupported,
-      authServerSupported: as.scopes_supported,
-      wantRefresh,
-    });
+    const fetch = this.fetch(host.signal);
+    const select = (wantRefresh: boolean) =>
+      selectScopes({
+        configured: this.options.scopes,
+        challenged: request.challenge?.scopes,
+        resourceSupported: found.resourceMetadata?.scopesSupported,
+        authServerSupported: as.scopes_supported,
+        wantRefresh,
+      });
+    let scopes = select(true);
     if (request.extraScopes) {
       const previous = await this.env.tokens.get(this.tokenKey);
       scopes = scopes.union(request.extraScopes).union(previous?.issuer === as.issuer ? previous.scopes : []);
     }
-    return { found, scopes, resource: this.resource(found), fetch };
-  }
-
-  private async authorizeWith(
-    agent: AuthorizationUserAgent,
-    fetch: FetchLike,
-    as: AuthServerMetadata,
-    client: ClientRegistration,
-    scopes: Scopes,
-    resource: string | undefined,
-    signal?: AbortSignal,
-  ): Promise<TokenSet> {
-    const pending = await createAuthorizationRequest({
-      as,
-      client,
-      redirectUri: agent.redirectUri,
-      scopes,
-      random: this.env.random,
-      ...(resource ? { resource } : {}),
-    });
-    this.env.logger.info(
-      `[signIn] [${describeUrl(this.serverUrl)}] authorization request (client ${client.method}, scopes ${JSON.stringify(scopes.toString())})`,
-    );
-    if (signal?.aborted) throw new CancelledError();
-    const callback = await agent.authorize(pending.url, pending.state, signal);
-    const tokens = await redeemAuthorizationCallback(
+    const clientContext = async () => ({
       fetch,
       as,
-      client,
-      await this.credentials(client),
-      pending,
-      callback,
-      this.env.now,
-    );
-    return this.store(tokens, 'authorizationCode');
+      store: this.env.clients,
+      now: this.env.now(),
+      hasSecret: await this.hasSecret(),
+      replaced: (old: ClientRegistration) => this.deleteUnused(old),
+    });
+    return {
+      host,
+      as,
+      scopes,
+      machineScopes: select(false),
+      resource: this.resource(found),
+      fetch,
+      serverUrl: this.serverUrl,
+      logger: this.env.logger,
+      now: this.env.now,
+      random: this.env.random,
+      redirect: async () => {
+        const dcr = clientKind(this.options, as) === 'dcr';
+        const path = dcr ? `/callback/${issuerKey(as.issuer)}` : '/callback';
+        if (this.options.loopbackPort !== undefined) return { path, port: this.options.loopbackPort, fixedPort: true };
+        // Not every AS honours RFC 8252's any-port rule for loopback: reuse the port the registration names.
+        const port = dcr ? (await this.env.clients.get(as.issuer))?.loopbackPort : undefined;
+        return port ? { path, port, fixedPort: false } : { path, fixedPort: false };
+      },
+      client: async (needs: ClientNeeds) => resolveClient(await clientContext(), this.options, needs),
+      preregisteredClient: async (grantTypes) => this.preregisteredClient(as.issuer, grantTypes),
+      replaceRegistration: (registration) => this.replaceRegistration(registration),
+      credentials: (client) => this.interactiveCredentials(client, host),
+      store: (tokens, flow, client) => this.store(tokens, flow, client),
+    };
   }
 
-  private async store(tokens: TokenSet, flow: string): Promise<TokenSet> {
-    await this.env.tokens.set(this.tokenKey, tokens);
+  /** Stores a sign-in's tokens, bound to this server URL and the client they were issued to. */
+  private async store(tokens: TokenSet, flow: string, client: ClientRegistration): Promise<TokenSet> {
+    const bound = this.bind(tokens, client.method);
+    await this.env.tokens.set(this.tokenKey, bound);
     this.env.logger.info(
       `[signIn] [${describeUrl(this.serverUrl)}] signed in with ${flow} (scopes ${JSON.stringify(Scopes.of(tokens.scopes).toString())}, refresh token ${tokens.refreshToken ? 'yes' : 'no'})`,
     );
-    return tokens;
+    return bound;
   }
 
-  private async client(
-    fetch: FetchLike,
-    as: AuthServerMetadata,
-    needs: { redirectUri?: string; grantTypes: string[]; scopes: Scopes },
+  /** A token set as stored: it records the server it was issued for and how its client was registered. */
+  private bind(tokens: TokenSet, registration: TokenSet['registration']): TokenSet {
+    return { ...tokens, serverUrl: this.serverUrl, ...(registration ? { registration } : {}) };
+  }
+
+  /** Forgets a dynamic registration, and deletes it at the AS (RFC 7592) when no stored session uses it. */
+  private async replaceRegistration(registration: ClientRegistration): Promise<void> {
+    await this.env.clients.delete(registration.issuer);
+    await this.deleteUnused(registration);
+  }
+
+  /** RFC 7592: deletes a registration the product no longer keeps, unless a stored session still uses it. */
+  private async deleteUnused(registration: ClientRegistration): Promise<void> {
+    if (registration.method !== 'dcr' || !registration.management || !this.env.clientInUse) return;
+    if (await this.env.clientInUse(registration.issuer, registration.clientId)) return;
+    const outcome = await deleteRegistration(this.fetch(), registration);
+    this.env.logger.info(`[registration] [${describeUrl(registration.issuer)}] the replaced registration: ${outcome}`);
+  }
+
+  private preregisteredClient(
+    issuer: string,
+    grantTypes: readonly string[],
+    hasSecret?: boolean,
   ): Promise<ClientRegistration> {
-    return resolveClient(fetch, as, this.options, needs, this.env.clients, this.env.now(), await this.hasSecret());
-  }
-
-  private preregisteredClient(issuer: string, grantTypes: string[], hasSecret: boolean): ClientRegistration {
-    if (!this.options.clientId)
-      throw new McpOAuthError('invalid_config', 'This flow needs a pre-registered client: set auth.clientId');
-    return {
+    if (!this.options.clientId) {
+      return Promise.reject(
+        new McpOAuthError('invalid_config', 'This flow needs a pre-registered client: set auth.clientId'),
+      );
+    }
+    const make = (secret: boolean): ClientRegistration => ({
       issuer,
-      clientId: this.options.clientId,
+      clientId: this.options.clientId!,
       method: 'preregistered',
       redirectUris: [],
       grantTypes,
       registeredAt: 0,
-      tokenEndpointAuthMethod: this.options.tokenEndpointAuthMethod ?? (hasSecret ? 'client_secret_basic' : 'none'),
-    };
+      tokenEndpointAuthMethod: this.options.tokenEndpointAuthMethod ?? (secret ? 'client_secret_basic' : 'none'),
+    });
+    return hasSecret === undefined ? this.hasSecret().then(make) : Promise.resolve(make(hasSecret));
   }
 
   private async clientFor(tokens: TokenSet): Promise<ClientRegistration> {
-    if (this.options.clientId === tokens.clientId)
-      return this.preregisteredClient(tokens.issuer, ['refresh_token'], await this.hasSecret());
+    if (this.options.clientId === tokens.clientId) return this.preregisteredClient(tokens.issuer, ['refresh_token']);
     const stored = await this.env.clients.get(tokens.issuer);
     if (stored && stored.clientId === tokens.clientId) return stored;
     // A CIMD client, an imported token, or a registration that was reset: a public client is all a refresh needs.
@@ -343,13 +366,48 @@ export class ServerAuth {
     return policyFetch(this.env.http, signal);
   }
 
-  private async credentials(client: ClientRegistration): Promise<ClientCredentials> {
-    return (await this.env.credentials?.(client)) ?? {};
+  /** The stored secret or key of a pre-registered client; never asks anyone. */
+  private async storedCredentials(client: ClientRegistration): Promise<ClientCredentials> {
+    if (client.method !== 'preregistered' || !this.env.credentials) return {};
+    return this.env.credentials.lookup(client);
+  }
+
+  /** In a sign-in: the stored credential, else asked of the user once and kept if it works. */
+  private async interactiveCredentials(client: ClientRegistration, host: SignInHost): Promise<ClientCredentials> {
+    const stored = await this.storedCredentials(client);
+    const method = missingCredential(client, stored);
+    if (!method || !host.askCredentials || client.method !== 'preregistered') return stored;
+    const answer = await host.askCredentials({ clientId: client.clientId, method });
+    if (!answer) {
+      throw new McpOAuthError(
+        'invalid_config',
+        `The client ${JSON.stringify(client.clientId)} needs ${method === 'private_key_jwt' ? 'a private key (private_key_jwt)' : `a client secret (${method})`} and none was given; sign in again and provide it`,
+      );
+    }
+    const given: ClientCredentials =
+      'privateKeyPem' in answer
+        ? { privateKey: await loadPrivateKey(answer.privateKeyPem) }
+        : { clientSecret: answer.clientSecret };
+    await this.env.credentials?.save?.(client, answer); // a key that does not load never gets here
+    return given;
   }
 
   private async hasSecret(): Promise<boolean> {
     if (!this.options.clientId || !this.env.credentials) return false;
-    const credentials = await this.env.credentials(this.preregisteredClient('', [], true));
+    const credentials = await this.env.credentials.lookup({
+      issuer: '',
+      clientId: this.options.clientId,
+      method: 'preregistered',
+      redirectUris: [],
+      grantTypes: [],
+      registeredAt: 0,
+      tokenEndpointAuthMethod: this.options.tokenEndpointAuthMethod ?? 'client_secret_basic',
+    });
     return !!credentials.clientSecret || !!credentials.privateKey;
   }
+}
+
+/** A short, stable name for an authorization server in a redirect path: the first 12 characters of a hash. */
+export function issuerKey(issuer: string): string {
+  return createHash('sha256').update(issuer).digest('base64url').slice(0, 12);
 }

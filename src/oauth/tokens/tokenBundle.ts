@@ -3,7 +3,7 @@ import { InvalidResponseError } from '../errors';
 import { Fields } from '../http/fields';
 import { Scopes } from './scopes';
 import type { TokenSet } from './tokenSet';
-import { resourceCovers } from '../discovery/resourceMetadata';
+import { resourceCovers } from '../http/url';
 import { canonicalServerUrl } from '../http/url';
 
 /**

@@ -1,3 +1,4 @@
+import { resourceCovers } from '../http/url';
 /** The tokens held for one (server, account). Times are epoch milliseconds from the injected clock. */
 export interface TokenSet {
   readonly accessToken: string;
@@ -18,7 +19,23 @@ export interface TokenSet {
   readonly grantType?: 'client_credentials';
   /** The RFC 8707 resource the tokens were requested for, when one was sent. */
   readonly resource?: string;
+  /**
+   * The canonical URL of the MCP server the tokens were issued for: a session is used only by an entry
+   * with this URL (see {@link sessionBinding}). Absent in sessions stored by older versions.
+   */
+  readonly serverUrl?: string;
+  /** How the client was registered (for display): `preregistered`, `cimd`, `dcr`, or `imported` from a bundle. */
+  readonly registration?: 'preregistered' | 'cimd' | 'dcr' | 'imported';
   readonly obtainedAt: number;
+}
+
+/**
+ * Whether a stored session belongs to the server at `serverUrl` (canonical). A session records the URL it
+ * was issued for; one stored before it did is accepted when its RFC 8707 resource names that server.
+ */
+export function sessionBinding(tokens: TokenSet, serverUrl: string): 'bound' | 'otherServer' {
+  if (tokens.serverUrl !== undefined) return tokens.serverUrl === serverUrl ? 'bound' : 'otherServer';
+  return tokens.resource !== undefined && resourceCovers(tokens.resource, serverUrl) ? 'bound' : 'otherServer';
 }
 
 /** Whether the access token is past (or within `skewMs` of) its expiry. No expiry means it is taken as valid. */
@@ -42,6 +59,8 @@ export function isTokenSet(value: unknown): value is TokenSet {
     isNonEmptyString(v.clientId) &&
     isNonEmptyString(v.tokenEndpoint) &&
     isOptional(v.resource, isNonEmptyString) &&
+    isOptional(v.serverUrl, isNonEmptyString) &&
+    isOptional(v.registration, (r) => r === 'preregistered' || r === 'cimd' || r === 'dcr' || r === 'imported') &&
     isFiniteNumber(v.obtainedAt)
   );
 }

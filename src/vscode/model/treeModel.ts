@@ -3,22 +3,14 @@
  * VS Code-free so that it is unit-tested; src/vscode/treeView.ts turns it into TreeItems. Never sees a token.
  */
 
-/** The non-secret session metadata the tree shows (structurally the VS Code layer's SessionInfo). */
-export interface SessionSummary {
-  readonly account: string;
-  readonly scopes: readonly string[];
-  readonly expiresAt?: number;
-  readonly refreshable: boolean;
-  readonly issuer: string;
-  readonly clientId: string;
-  readonly registration: string;
-  readonly tokenState?: 'valid' | 'stale' | 'expired';
-}
+import type { SessionInfo } from './sessionInfo';
 
 /** A server's state as the model reports it (structurally the VS Code layer's ServerView). */
 export interface ServerSummary {
   readonly status: 'signedIn' | 'signedOut' | 'connecting' | 'error';
-  readonly session?: SessionSummary;
+  readonly session?: SessionInfo;
+  /** What the last renewal found: `stale` (AS unreachable, token still good) or `expired` (cannot renew). */
+  readonly tokenState?: 'stale' | 'expired';
   readonly error?: string;
 }
 
@@ -53,16 +45,13 @@ export function timeLeft(expiresAt: number | undefined, now: number): string | u
   return expiresAt <= now ? 'expired' : formatDuration(expiresAt - now);
 }
 
-export function isTokenExpired(session: SessionSummary, now: number): boolean {
-  return session.tokenState === 'expired' || (session.expiresAt !== undefined && session.expiresAt <= now);
-}
-
 export function displayStatus(server: ServerSummary, now: number): DisplayStatus {
   if (server.status !== 'signedIn') return server.status;
   const session = server.session;
   if (!session) return 'signedOut';
-  if (session.tokenState === 'stale') return 'stale';
-  if (session.tokenState === 'expired' || (isTokenExpired(session, now) && !session.refreshable)) return 'expired';
+  if (server.tokenState === 'stale') return 'stale';
+  const pastExpiry = session.expiresAt !== undefined && session.expiresAt <= now;
+  if (server.tokenState === 'expired' || (pastExpiry && !session.refreshable)) return 'expired';
   return 'signedIn';
 }
 
@@ -130,7 +119,7 @@ export function serverDescription(server: ServerSummary, now: number): string {
 }
 
 /** The Token row's description: "42 min left · refreshable · 3 scopes". */
-export function tokenDescription(session: SessionSummary, now: number): string {
+export function tokenDescription(session: SessionInfo, now: number): string {
   const left = timeLeft(session.expiresAt, now);
   const parts = [left === undefined ? 'no expiry' : left === 'expired' ? 'expired' : `${left} left`];
   parts.push(session.refreshable ? 'refreshable' : 'not refreshable');
@@ -180,21 +169,9 @@ export function schemaText(schema: unknown, max = 8000): string {
   return text.length > max ? `${text.slice(0, max)}\n…` : text;
 }
 
-/** The registration a first sign-in will use, in the client resolver's order (pre-registered, CIMD, DCR). */
-export type RegistrationPlan = 'preregistered' | 'cimd' | 'dcr' | 'needsClientId';
-
-export function registrationPlan(
-  options: { readonly clientId?: string; readonly clientMetadataUrl?: string },
-  authServer: { readonly registration_endpoint?: string; readonly client_id_metadata_document_supported?: boolean },
-): RegistrationPlan {
-  if (options.clientId) return 'preregistered';
-  if (options.clientMetadataUrl && authServer.client_id_metadata_document_supported === true) return 'cimd';
-  if (authServer.registration_endpoint) return 'dcr';
-  return 'needsClientId';
-}
-
-export function registrationPlanText(plan: RegistrationPlan): string {
-  switch (plan) {
+/** How a first sign-in will identify the client, in words (see `clientKind` in the core). */
+export function clientKindText(kind: 'preregistered' | 'cimd' | 'dcr' | 'needsClientId'): string {
+  switch (kind) {
     case 'preregistered':
       return 'the pre-registered client from settings';
     case 'cimd':

@@ -3,7 +3,7 @@
 // CLI's loopback receiver; for a device verification URL it enters or confirms the code and approves.
 // Failures go to $APPROVING_BROWSER_LOG (the CLI starts browsers detached, with no output).
 import { appendFileSync } from 'node:fs';
-import { approveAuthorization, approveDevice } from '../../fixtures/userAgent';
+import { approveAuthorization, approveDevice, Browser } from '../../fixtures/userAgent';
 
 async function main(url: string): Promise<void> {
   const target = new URL(url);
@@ -12,8 +12,15 @@ async function main(url: string): Promise<void> {
     log(`approved device ${target.origin}${target.pathname}`);
     return;
   }
-  const callback = await approveAuthorization(url);
-  const response = await fetch(callback, { redirect: 'manual' });
+  const browser = new Browser(); // one profile: the loopback receiver's cookie goes back with the callback
+  const callback = await approveAuthorization(url, {
+    browser,
+    onAuthorizationRequest: (request) => {
+      const file = process.env.APPROVING_BROWSER_REQUESTS;
+      if (file) appendFileSync(file, `${request.href}\n`);
+    },
+  });
+  const response = await browser.open({ url: callback, method: 'GET' });
   await response.body?.cancel();
   log(`approved authorization, callback answered ${response.status}`);
 }
