@@ -14,9 +14,10 @@ import {
   type DeviceAuthorization,
   type DeviceClock,
 } from '../grants/deviceCode';
-import { discover, type DiscoveredServer } from '../discovery/discover';
+import { configuredDiscoveryUrls, discover, type DiscoveredServer } from '../discovery/discover';
 import { CancelledError, McpOAuthError, OAuthResponseError } from '../errors';
-import { policyFetch, type FetchLike } from '../http/policyFetch';
+import { policyFetch, type FetchLike, type HttpPolicy } from '../http/policyFetch';
+import { serverHttpPolicy } from '../http/serverPolicy';
 import { refreshTokens } from '../grants/refresh';
 import { revokeTokens, type RevocationResult } from '../grants/revocation';
 import { Scopes, selectScopes } from '../tokens/scopes';
@@ -52,6 +53,8 @@ export class ServerAuth {
   readonly tokenKey: string;
   private discovered: DiscoveredServer | undefined;
   private manager: TokenManager | undefined;
+  /** The server's HTTP policy, kept: its address bound is resolved once per session (serverPolicy.ts). */
+  private http: HttpPolicy | undefined;
 
   constructor(
     private readonly env: AuthEnvironment,
@@ -340,7 +343,8 @@ export class ServerAuth {
   }
 
   private fetch(signal?: AbortSignal): FetchLike {
-    return policyFetch(this.env.http, signal);
+    this.http ??= serverHttpPolicy(this.env.http, this.serverUrl, configuredDiscoveryUrls(this.options));
+    return policyFetch(this.http, signal);
   }
 
   private async credentials(client: ClientRegistration): Promise<ClientCredentials> {
