@@ -244,6 +244,14 @@ describe('security property 6: no server-side request forgery from remote metada
       assertNothingInternalReached();
     });
 
+    it('a server whose name resolves to a public and a loopback address is not a loopback server', async () => {
+      net.dns.set('dual.attacker.test', [PUBLIC_IP, '127.0.0.1']);
+      const url = `https://dual.attacker.test:${net.port}/mcp`;
+      namesAuthorizationServer(`http://127.0.0.1:${net.httpPort}`, url);
+      await rejectsWithCode(session({}, url).discover(), 'blocked_address');
+      assertNothingInternalReached();
+    });
+
     it("the server's own name rebinding to loopback later in the session does not make it a loopback server", async () => {
       net.dns.set('late.attacker.test', [PUBLIC_IP], [PUBLIC_IP], ['127.0.0.1']);
       const url = `https://late.attacker.test:${net.port}/mcp`;

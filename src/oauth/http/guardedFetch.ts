@@ -64,7 +64,7 @@ export function guardedFetch(guard: AddressGuard, boundFor: (url: URL) => Reques
           ? unreachable('blocked_address', url)
           : createError(
               'blocked_address',
-              `Could not reach ${quote(url.hostname)}: it now resolves to an address this server may not make the client reach; refused`,
+              `Could not reach ${quote(url.hostname)}: it resolves to an address this server may not make the client reach; refused`,
             );
       }
       return await send(url, init, addresses, guard.ca, failure);

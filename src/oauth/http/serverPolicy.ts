@@ -18,15 +18,15 @@ const NOT_LOCAL: ReadonlySet<AddressClass> = new Set(['public', 'private']);
  * the session's first request (then kept, so that a rebinding DNS cannot widen it later).
  * - A server on loopback (every address loopback) allows everything, and the policy's transport is used as
  *   it is: the tests, the demo and local development live there.
- * - A server with a public address allows public addresses only.
+ * - A server with a public address allows public addresses only, whatever else its name resolves to: its
+ *   DNS is the attacker's to write, so a loopback answer next to a public one earns nothing.
  * - A server with private addresses and no public one (a company-internal server on 10.x) allows private
  *   and public addresses. The property as written says "not on loopback"; this refinement keeps internal
  *   deployments working, and loopback and link-local (the cloud metadata service at 169.254.169.254) stay
  *   refused for every server that is not on loopback. A server on a link-local address is bounded the same
  *   way, so it cannot be reached at all; nobody deploys one there.
- * - The server's own origin may also reach the private addresses its host had at first (a split-horizon
- *   name with a public and a private address); it is resolved and checked again on every request, so a
- *   rebinding of it to loopback is refused.
+ * - The server's own origin is bounded the same way, and resolved and checked again on every request, so a
+ *   rebinding of its name to loopback is refused (only the errors say more, since the user named it).
  * - The origins of `trustedUrls` (what the settings name: auth.resourceMetadataUrl,
  *   auth.authorizationServer, auth.authorizationServerMetadataUrl) are the user's choice and exempt, that
  *   exact origin only. What their documents name in turn is bounded like the rest.
@@ -63,14 +63,12 @@ export function serverHttpPolicy(
     ...policy,
     fetch: async (input, init) => {
       const own = await serverClasses(init?.signal ?? undefined);
-      if (!own.has('public') && !own.has('private') && !own.has('linkLocal')) return policy.fetch(input, init);
+      if ([...own].every((c) => c === 'loopback')) return policy.fetch(input, init);
       const bound = own.has('public') ? PUBLIC : NOT_LOCAL;
-      const ownBound = own.has('private') ? NOT_LOCAL : bound;
-      const boundFor = (url: URL): RequestBound => {
-        if (trusted.has(url.origin)) return { allowed: EVERY, named: false };
-        if (url.origin === server.origin) return { allowed: ownBound, named: false };
-        return { allowed: bound, named: true };
-      };
+      const boundFor = (url: URL): RequestBound =>
+        trusted.has(url.origin)
+          ? { allowed: EVERY, named: false }
+          : { allowed: bound, named: url.origin !== server.origin };
       return guardedFetch(guard, boundFor)(input, init);
     },
   };
