@@ -16,6 +16,7 @@ import { ServerAuth } from '../../src/oauth/session/serverAuth';
 import { coreEnvironment } from '../unit/support/coreHarness';
 import { rejectsWithCode } from '../unit/support/hostileServer';
 import {
+  AttackNetworkUnavailable,
   attackNetworkUnavailable,
   json,
   PUBLIC_IP,
@@ -32,12 +33,18 @@ describe('security property 6: no server-side request forgery from remote metada
   let serverUrl: string;
 
   before(async function () {
-    const reason = attackNetworkUnavailable();
-    if (reason) {
+    const skip = (reason: string) => {
       console.log(`      skipping the server-side request forgery attacks: ${reason}`);
       this.skip();
+    };
+    const reason = attackNetworkUnavailable();
+    if (reason) skip(reason);
+    try {
+      net = await startAttackNetwork();
+    } catch (error) {
+      if (error instanceof AttackNetworkUnavailable) skip(error.message);
+      throw error;
     }
-    net = await startAttackNetwork();
     serverUrl = `https://mcp.attacker.test:${net.port}/mcp`;
   });
   after(async () => {

@@ -59,6 +59,9 @@ export interface AttackNetwork {
   close(): Promise<void>;
 }
 
+/** The machine does not let the test add its addresses (a container without NET_ADMIN, say). */
+export class AttackNetworkUnavailable extends Error {}
+
 /** Why the attack network cannot be set up here, or undefined when it can. */
 export function attackNetworkUnavailable(): string | undefined {
   if (process.platform !== 'linux') return `needs Linux (ip addr), this is ${process.platform}`;
@@ -81,7 +84,12 @@ export async function startAttackNetwork(): Promise<AttackNetwork> {
   const open: { close(): Promise<void> }[] = [];
   try {
     for (const ip of ADDED) {
-      execFileSync('ip', ['addr', 'replace', `${ip}/32`, 'dev', 'lo'], { stdio: 'pipe' });
+      try {
+        execFileSync('ip', ['addr', 'replace', `${ip}/32`, 'dev', 'lo'], { stdio: 'pipe' });
+      } catch (error) {
+        const why = String((error as { stderr?: Buffer }).stderr ?? error).trim();
+        throw new AttackNetworkUnavailable(`cannot add ${ip} to the loopback interface (${why})`);
+      }
       added.push(ip);
     }
     const tls = makeCertificate();
