@@ -157,11 +157,7 @@ function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
     const usable = addresses.filter((a) => !options.family || a.family === options.family);
     const first = usable[0];
     if (!first) callback(new Error('no address of the requested family'), '', 0);
-    else if (options.all)
-      callback(
-        null,
-        usable.map(({ address, family }) => ({ address, family })),
-      );
+    else if (options.all) callback(null, [...usable]);
     else callback(null, first.address, first.family);
   };
 }
