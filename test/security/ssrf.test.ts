@@ -62,9 +62,6 @@ describe('security property 6: no server-side request forgery from remote metada
     net.dns.set('intranet.attacker.test', ['10.255.77.10']);
     net.dns.set('linklocal.attacker.test', ['169.254.77.10']);
     net.dns.set('mixed.attacker.test', [PUBLIC_IP, '127.0.0.1']);
-    net.attacker.route('/mcp', (_req, res) => {
-      res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
-    });
     net.attacker.route('/.well-known/oauth-authorization-server', authServerMetadata());
     net.attacker.route('/token', json(200, { access_token: 'at-ssrf', token_type: 'Bearer', expires_in: 300 }));
   });
