@@ -314,9 +314,9 @@ describe('resourceMetadataUrls (RFC 9728 §3.1, MCP discovery order)', () => {
     },
     {
       server: 'https://mcp.example.com/mcp',
-      challenge: 'https://meta.example.com/prm.json',
+      challenge: 'https://mcp.example.com/meta/prm.json',
       expected: [
-        'https://meta.example.com/prm.json',
+        'https://mcp.example.com/meta/prm.json',
         'https://mcp.example.com/.well-known/oauth-protected-resource/mcp',
         'https://mcp.example.com/.well-known/oauth-protected-resource',
       ],
@@ -343,6 +343,11 @@ describe('resourceMetadataUrls (RFC 9728 §3.1, MCP discovery order)', () => {
     ['/relative/prm', 'invalid_url'],
     ['https://evil.example/prm#x', 'invalid_url'],
     ['https://user:pw@evil.example/prm', 'invalid_url'],
+    // Security property 6: only the server's origin (auth.resourceMetadataUrl names any other).
+    ['https://meta.example.com/prm.json', 'invalid_challenge'],
+    ['https://mcp.example.com:8443/prm.json', 'invalid_challenge'],
+    ['http://127.0.0.1:8080/prm', 'invalid_challenge'],
+    ['https://169.254.169.254/latest/meta-data/', 'invalid_challenge'],
   ];
   for (const [challenge, code] of hostileChallenges) {
     it(`refuses a challenge resource_metadata of ${challenge} with ${code}`, () => {

@@ -19,6 +19,16 @@ export interface DiscoveredServer {
 }
 
 /**
+ * The URLs the settings name for discovery: the user's choice, so their origins are exempt from the
+ * address bound of the server's HTTP policy (serverPolicy.ts). What they serve is not.
+ */
+export function configuredDiscoveryUrls(options: AuthOptions): string[] {
+  return [options.resourceMetadataUrl, options.authorizationServer, options.authorizationServerMetadataUrl].filter(
+    (url): url is string => typeof url === 'string',
+  );
+}
+
+/**
  * Finds the authorization server for an MCP server: RFC 9728 resource metadata (or the configured
  * overrides), then RFC 8414 / OIDC metadata with an exact issuer check. A server that publishes no
  * resource metadata falls back to the 2025-03-26 convention (the AS lives at the server's origin).

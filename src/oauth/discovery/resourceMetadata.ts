@@ -1,4 +1,4 @@
-import { HttpRequestError, InvalidResponseError } from '../errors';
+import { HttpRequestError, InvalidResponseError, quote } from '../errors';
 import { Fields, receivedUrl } from '../http/fields';
 import { readJsonObject, type FetchLike } from '../http/policyFetch';
 import { describeUrl, resourceCovers, secureUrl } from '../http/url';
@@ -19,11 +19,28 @@ export interface ResourceMetadata {
 export function resourceMetadataUrls(serverUrl: string, fromChallenge?: string): string[] {
   const server = new URL(serverUrl);
   const urls: string[] = [];
-  if (fromChallenge) urls.push(secureUrl(fromChallenge, 'WWW-Authenticate "resource_metadata"').href);
+  if (fromChallenge) urls.push(challengedMetadataUrl(fromChallenge, server).href);
   const path = server.pathname.replace(/\/$/, '');
   if (path) urls.push(new URL(`/.well-known/oauth-protected-resource${path}`, server).href);
   urls.push(new URL('/.well-known/oauth-protected-resource', server).href);
   return [...new Set(urls)];
+}
+
+/**
+ * The challenge's `resource_metadata`, which must be on the server's origin: a 401 is the one answer any
+ * server can send, so it may not point the client at another host (security property 6). The refusal is
+ * `invalid_challenge`, since the challenge is what is wrong; a server that keeps its metadata elsewhere is
+ * configured with auth.resourceMetadataUrl, and then discovery never reads the challenge's URL.
+ */
+function challengedMetadataUrl(value: string, server: URL): URL {
+  const url = secureUrl(value, 'WWW-Authenticate "resource_metadata"');
+  if (url.origin !== server.origin) {
+    throw new InvalidResponseError(
+      'invalid_challenge',
+      `WWW-Authenticate "resource_metadata" (${quote(describeUrl(url))}) is not on the server's origin ${server.origin}; refused. If the server keeps its metadata there, set auth.resourceMetadataUrl to it`,
+    );
+  }
+  return url;
 }
 
 /** Fetches the first metadata document found; only a 404 (or 4xx) moves on to the next URL. */

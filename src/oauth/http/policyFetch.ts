@@ -1,4 +1,5 @@
 import { CancelledError, HttpRequestError, McpOAuthError } from '../errors';
+import { systemResolver, type AddressGuard } from './guardedFetch';
 import { assertSecureUrl, describeUrl } from './url';
 
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -12,13 +13,25 @@ export interface HttpPolicy {
   readonly maxBodyBytes: number;
   /** Same-origin redirects followed for GET; a redirect to another origin is always refused. */
   readonly maxRedirects: number;
+  /**
+   * The guard against server-side request forgery: for an MCP server that is not on loopback,
+   * serverHttpPolicy() (serverPolicy.ts) replaces `fetch` with a transport that resolves every host through
+   * it and refuses the addresses that server may not make the client reach. Without it, `fetch` is used for
+   * every server.
+   */
+  readonly addressGuard?: AddressGuard;
 }
 
-export const defaultHttpPolicy = (fetchImpl: FetchLike = globalThis.fetch): HttpPolicy => ({
-  fetch: fetchImpl,
+/**
+ * The production policy. When it picks the transport (no `fetchImpl`), it guards it with the system
+ * resolver; a caller that passes a transport of its own keeps full control of it.
+ */
+export const defaultHttpPolicy = (fetchImpl?: FetchLike): HttpPolicy => ({
+  fetch: fetchImpl ?? globalThis.fetch,
   timeoutMs: 30_000,
   maxBodyBytes: 1024 * 1024,
   maxRedirects: 3,
+  ...(fetchImpl ? {} : { addressGuard: { resolve: systemResolver } }),
 });
 
 /**

@@ -5,14 +5,15 @@ import { loadPrivateKey } from '../client/privateKey';
 import { clientKind } from '../client/clientKind';
 import { deleteRegistration, resolveClient, type ClientNeeds, type ClientRegistration } from '../client/registration';
 import type { BearerChallenge } from '../discovery/challenge';
-import { discover, type DiscoveredServer } from '../discovery/discover';
+import { configuredDiscoveryUrls, discover, type DiscoveredServer } from '../discovery/discover';
 import { sameIssuer } from '../discovery/authServerMetadata';
 import { CancelledError, InvalidResponseError, McpOAuthError } from '../errors';
 import { sessionAuthServer, type GrantContext } from '../grants/grantContext';
 import { refreshTokens } from '../grants/refresh';
 import { revokeTokens, type RevocationResult } from '../grants/revocation';
 import { clientCredentialsGrant } from '../grants/clientCredentials';
-import { policyFetch, type FetchLike } from '../http/policyFetch';
+import { policyFetch, type FetchLike, type HttpPolicy } from '../http/policyFetch';
+import { serverHttpPolicy } from '../http/serverPolicy';
 import { canonicalServerUrl, describeUrl } from '../http/url';
 import { Scopes, selectScopes } from '../tokens/scopes';
 import { TokenManager, type TokenStatus } from '../tokens/tokenManager';
@@ -49,6 +50,8 @@ export class ServerAuth {
   readonly tokenKey: string;
   private discovered: DiscoveredServer | undefined;
   private manager: TokenManager | undefined;
+  /** The server's HTTP policy, kept: its address bound is resolved once per session (serverPolicy.ts). */
+  private http: HttpPolicy | undefined;
 
   constructor(
     private readonly env: AuthEnvironment,
@@ -363,7 +366,8 @@ export class ServerAuth {
   }
 
   private fetch(signal?: AbortSignal): FetchLike {
-    return policyFetch(this.env.http, signal);
+    this.http ??= serverHttpPolicy(this.env.http, this.serverUrl, configuredDiscoveryUrls(this.options));
+    return policyFetch(this.http, signal);
   }
 
   /** The stored secret or key of a pre-registered client; never asks anyone. */
