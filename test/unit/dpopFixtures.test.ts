@@ -163,6 +163,7 @@ describe('DPoP test peers', function () {
     it('publishes RFC 9728 metadata that requires DPoP, and challenges with the DPoP scheme', async function () {
       const unauthenticated = await post(undefined, []);
       assert.equal(unauthenticated.status, 401);
+      assert.equal(server.requests.at(-1)!.outcome, 'no_credentials');
       const { scheme, params } = challengeOf(unauthenticated);
       assert.equal(scheme, 'DPoP');
       assert.deepEqual(params, {
@@ -301,6 +302,7 @@ describe('DPoP test peers', function () {
       const call = JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'admin_action' } });
       const response = await post(`DPoP ${token}`, [await proof()], call);
       assert.equal(response.status, 403);
+      assert.equal(server.requests.at(-1)!.outcome, 'ok', 'the DPoP check passed; the tool scope check refused');
       assert.deepEqual(challengeOf(response), {
         scheme: 'DPoP',
         params: {
@@ -313,6 +315,7 @@ describe('DPoP test peers', function () {
       const writeOnly = (await signInTo(as, key, server.url, 'mcp:write')).access_token;
       const noBase = await post(`DPoP ${writeOnly}`, [await proof(undefined, key, writeOnly)]);
       assert.equal(noBase.status, 403);
+      assert.equal(server.requests.at(-1)!.outcome, 'insufficient_scope');
       assert.equal(challengeOf(noBase).params.scope, 'mcp:read');
     });
 
