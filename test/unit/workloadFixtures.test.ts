@@ -38,6 +38,7 @@ describe('workload identity federation test peers', function () {
     as = await startWorkloadAuthServer({
       trustedIssuers: [issuer.issuer],
       workloads: { [ROUTER.sub]: ['mcp:read', 'mcp:write'] },
+      audiences: ['mcp-federation'],
       now: () => Date.now() + clock,
     });
     mcp = await startSplitDomainServer({ as });
@@ -125,9 +126,11 @@ describe('workload identity federation test peers', function () {
       await client.close();
     });
 
-    it('takes its issuer as audience too, narrows scopes on request, and records a client_id sent anyway', async function () {
-      const byIssuer = await requestToken({ assertion: await workloadJwt({ audience: as.issuer }) });
-      assert.equal(byIssuer.response.status, 200, JSON.stringify(byIssuer.body));
+    it('takes its issuer or a configured audience too, narrows scopes on request, and records a client_id sent anyway', async function () {
+      for (const audience of [as.issuer, 'mcp-federation']) {
+        const accepted = await requestToken({ assertion: await workloadJwt({ audience }) });
+        assert.equal(accepted.response.status, 200, JSON.stringify(accepted.body));
+      }
       const narrowed = await requestToken({ scope: 'mcp:read', client_id: 'ignored' });
       assert.equal(narrowed.body.scope, 'mcp:read');
       assert.deepEqual(as.grants.at(-1), { grantType: JWT_BEARER, clientId: 'ignored', sub: ROUTER.sub });
