@@ -433,6 +433,29 @@ describe('enterprise-managed authorization test peers', function () {
       });
     });
 
+    it('takes ID-JAGs from a confidential client registered with DCR (SEP-990 §5)', async function () {
+      const registration = await fetch(`${as.issuer}/reg`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          grant_types: [JWT_BEARER],
+          response_types: [],
+          redirect_uris: [],
+          token_endpoint_auth_method: 'client_secret_basic',
+        }),
+      });
+      const client = (await registration.json()) as { client_id: string; client_secret: string };
+      assert.equal(registration.status, 201, JSON.stringify(client));
+      const connection = { clientId: IDP_CLIENT.client_id, audience: as.issuer, resources: [mcp.url] };
+      idp.connect({ ...connection, targetClientId: client.client_id });
+      try {
+        const redeemed = await redeem(await idJag(), {}, basic(client.client_id, client.client_secret));
+        assert.equal(redeemed.status, 200, JSON.stringify(redeemed.body));
+      } finally {
+        idp.connect({ ...connection, targetClientId: AS_CLIENT.client_id });
+      }
+    });
+
     it('refuses ID-JAGs that are replayed, expired, for another client or AS, or not ID-JAGs', async function () {
       const other = await startEnterpriseIdp();
       try {
