@@ -12,8 +12,10 @@ import type { GatewayLimits } from './gatewayLimits';
  * - a proven connection (the user's, an SSE stream included) is never closed for room: only the header,
  *   request and keep-alive timeouts end connections otherwise;
  * - a new connection always gets in while any unproven one is open, and with it the user's client, whose
- *   request proves it a few milliseconds later, long before the flood's newer connections push it out;
- * - a flood holds at most `maxUnproven` sockets, each for at most the header timeout.
+ *   first request proves it within a few milliseconds: it is pushed out only if more than `maxUnproven`
+ *   newer connections come in that instant (a flood of 2000 sockets reconnecting as fast as they are closed
+ *   did not manage it);
+ * - a flood holds at most `maxUnproven` sockets, each until its header timeout.
  * Plain `server.maxConnections` would instead turn every new connection away once the flood filled it.
  */
 export class ConnectionGuard {

@@ -11,9 +11,12 @@ export interface GatewayLimits {
   readonly maxConnections: number;
   /** Open connections at most that have not yet carried a request with the gateway key. */
   readonly maxUnproven: number;
-  /** From a connection's first byte (or its opening) to the end of a request's headers. */
+  /**
+   * From a connection's opening to its first byte, and from a request's first byte to the end of its headers
+   * (Node starts counting again when a request begins: a socket that idles, then trickles, gets twice this).
+   */
   readonly headersTimeoutMs: number;
-  /** From a connection's first byte (or its opening) to the end of a request's body. Never the response's time. */
+  /** Likewise, to the end of a request's body. The response's time never counts. */
   readonly requestTimeoutMs: number;
   /** How long a keep-alive connection may wait for its next request (Node adds 1 s before closing). */
   readonly keepAliveTimeoutMs: number;
@@ -32,7 +35,8 @@ export interface GatewayLimits {
  *   a few milliseconds on loopback; 64 leaves room for many of those at once, and the oldest make way for new
  *   ones, so the flood ages out and never holds the door shut.
  * - 10 s for the headers: a real client sends them in one write as soon as it connects; 10 s forgives an
- *   extension host stalled by a garbage collection or a busy machine, and closes idle and slowloris sockets.
+ *   extension host stalled by a garbage collection or a busy machine, and closes idle sockets after 10 to
+ *   11 s and slowloris ones (a byte now and then) at most 10 s after their first byte.
  * - 60 s for a request: the body is at most 4 MB, milliseconds on loopback. Node stops counting when the
  *   request has arrived, so a response that takes minutes (a POST's SSE answer) or hours (the GET stream) is
  *   never cut; no rule here looks at a connection whose response is under way.
