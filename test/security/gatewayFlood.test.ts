@@ -135,7 +135,7 @@ describe('security property 10: the token gateway survives a local flood', funct
 
   it('500 idle sockets of another user: the user still lists tools and calls one at once; the flood holds at most 64, each closed at the header timeout', async () => {
     const headersTimeoutMs = 3000;
-    const { gateway, url, flood } = await startGateway({ headersTimeoutMs, timeoutCheckIntervalMs: 100 });
+    const { gateway, url, flood, logger } = await startGateway({ headersTimeoutMs, timeoutCheckIntervalMs: 100 });
     await flood.idle(500);
     await until(() => flood.open <= DEFAULT_GATEWAY_LIMITS.maxUnproven, 'the gateway to shed the oldest idle sockets');
     const shed = flood.sockets.filter((s) => s.closed !== undefined);
@@ -164,6 +164,12 @@ describe('security property 10: the token gateway survives a local flood', funct
       assert.ok(lived >= headersTimeoutMs - 50 && lived < headersTimeoutMs + 2000, `an idle socket lived ${lived} ms`);
     }
     await whoami(client); // the user's own connections were never touched
+
+    await gateway.close(); // says what was counted and not yet logged
+    const evictions = logger.lines.filter((line) => line.includes('closed a connection that never showed the key'));
+    assert.equal(evictions.length, 2, evictions.join('\n'));
+    const more = Number(/\((\d+) more within 10 s\)/.exec(evictions[1]!)?.[1]);
+    assert.equal(more + 1, 500 - timedOut.length, 'each connection closed for room was counted, and logged once');
   });
 
   it('slowloris: connections sending one header byte a second are cut at the header timeout', async () => {
@@ -197,7 +203,7 @@ describe('security property 10: the token gateway survives a local flood', funct
     const connections = await attack.stop();
     const sent = connections * perConnection;
     const slowest = Math.max(...latencies);
-    assert.ok(slowest < 2000, `the slowest of ${latencies.length} calls took ${slowest.toFixed(0)} ms`);
+    assert.ok(slowest < 3000, `the slowest of ${latencies.length} calls took ${slowest.toFixed(0)} ms`);
     for (const { received } of flood.sockets.filter((s) => s.received)) {
       assert.equal(received.match(/HTTP\/1\.1 /g)!.length, 1, 'one answer per connection, whatever it pipelined');
       assert.match(received, /^HTTP\/1\.1 403 .*\r\nconnection: close\r\n/is);

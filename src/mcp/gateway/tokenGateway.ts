@@ -184,7 +184,7 @@ export class TokenGateway {
     this.limits = limits;
     this.warnings = new ThrottledLog(this.logger, limits.warningWindowMs);
     this.guard = new ConnectionGuard(server, limits, () =>
-      this.warnings.warn('[gateway] closed a connection that never showed the gateway key, to make room for new ones'),
+      this.warnings.warn('[gateway] closed a connection that never showed the key, to make room for new ones'),
     );
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
     this.logger.info(`[gateway] listening on ${this.origin}`);
