@@ -1,7 +1,8 @@
 // Security property 10: the token gateway survives a local flood. Its port is open to every local user; one
-// who opens hundreds of idle sockets, sends headers a byte at a time or pipelines thousands of refused
-// requests must not stop the user's own MCP calls, nor cut the user's long-lived SSE streams. Each attack
-// runs against a real gateway with an SDK client connected the way VS Code's is, and a real MCP server.
+// who opens hundreds of idle sockets, sends headers a byte at a time, pipelines thousands of refused requests
+// or uploads a huge body with a wrong key must not stop the user's own MCP calls, nor cut the user's long-lived
+// SSE streams. Each attack runs against a real gateway with an SDK client connected the way VS Code's is, and a
+// real MCP server (or a recording one, where the test needs to script its answers).
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -20,13 +21,17 @@ import {
 } from '../unit/support/gatewayHarness';
 import { LocalFlood } from './support/localFlood';
 
-/** What the refused requests in a flood look like: a plausible MCP POST with a wrong key. */
-function refusedRequest(port: number, path: string): string {
-  const body = '{"jsonrpc":"2.0","id":1,"method":"tools/list"}';
+/** The head of a refused request in a flood: a plausible MCP POST with a wrong key, announcing `length` bytes. */
+function refusedHead(port: number, path: string, length: number): string {
   return (
     `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-mcp-oauth-gateway-key: ${'A'.repeat(43)}\r\n` +
-    `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`
+    `content-type: application/json\r\ncontent-length: ${length}\r\n\r\n`
   );
+}
+
+function refusedRequest(port: number, path: string): string {
+  const body = '{"jsonrpc":"2.0","id":1,"method":"tools/list"}';
+  return refusedHead(port, path, body.length) + body;
 }
 
 /** A keep-alive connection of the user's, on which requests go one after the other. */
@@ -215,6 +220,23 @@ describe('security property 10: the token gateway survives a local flood', funct
     assert.match(refusals[0]!, /^warn \[gateway\] refused a POST request: a missing or wrong gateway key $/);
     const more = Number(/\((\d+) more within 60 s\)/.exec(refusals[1]!)?.[1]);
     assert.ok(more > 0 && more < connections, `${more} more refusals counted for ${connections} connections`);
+  });
+
+  it("never reads a refused request's body: a wrong-key POST of 100 MB is answered and cut off at once", async () => {
+    const { gateway, path, flood } = await startGateway({});
+    const [entry] = await flood.idle(1);
+    const declared = 100 * 1024 * 1024;
+    entry!.socket.write(refusedHead(gateway.port, path, declared));
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let accepted = 0;
+    // A chunk counts once the kernel took it; a write fails once the gateway has closed the connection.
+    while (accepted < declared) {
+      const failed = await new Promise<Error | null | undefined>((resolve) => entry!.socket.write(chunk, resolve));
+      if (failed) break;
+      accepted += chunk.length;
+    }
+    assert.match(entry!.received, /^HTTP\/1\.1 403 /);
+    assert.ok(accepted < declared / 10, `the gateway took ${(accepted / 1024 / 1024).toFixed(1)} MB of the body`);
   });
 
   it('an open GET stream and slow POST answers (SSE) outlast the header, request and keep-alive timeouts', async () => {
