@@ -7,7 +7,7 @@ import { McpOAuthError } from '../../oauth/errors';
  * showing it (or without ever showing it), so that a flood of idle or slow sockets never stops the user's calls.
  */
 export interface GatewayLimits {
-  /** Open connections at most, the user's included (see {@link ConnectionGuard}). */
+  /** Open connections at most, the user's included (connectionGuard.ts says which make way). */
   readonly maxConnections: number;
   /** Open connections at most that have not yet carried a request with the gateway key. */
   readonly maxUnproven: number;

@@ -141,6 +141,7 @@ export class TokenGateway {
   /** The per-session key every request must carry in {@link keyHeader}. */
   readonly key: string;
   readonly keyHeader = GATEWAY_KEY_HEADER;
+  /** The connection limits and timeouts in force. */
   readonly limits: GatewayLimits;
   private readonly logger: Logger;
   /** Warnings a flood can cause (refused requests, connections closed for room), counted rather than each logged. */
