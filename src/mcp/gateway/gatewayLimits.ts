@@ -3,8 +3,8 @@ import { McpOAuthError } from '../../oauth/errors';
 
 /**
  * How much of the gateway another local user can hold. Its port is open to every process on the machine, and
- * only the gateway key tells the user's MCP client from the rest; these bound what the rest can take before
- * showing it (or without ever showing it), so that a flood of idle or slow sockets never stops the user's calls.
+ * only the gateway key tells the user's MCP client from the rest; these bound what a process without the key
+ * can take, so that a flood of idle or slow sockets never stops the user's calls.
  */
 export interface GatewayLimits {
   /** Open connections at most, the user's included (connectionGuard.ts says which make way). */
