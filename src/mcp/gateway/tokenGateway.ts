@@ -14,9 +14,12 @@ import { nullLogger, type Logger } from '../../oauth/http/logger';
 import { cryptoRandom, randomToken, type RandomBytes } from '../../oauth/http/random';
 import type { TokenManager } from '../../oauth/tokens/tokenManager';
 import { describeUrl, secureUrl } from '../../oauth/http/url';
+import { ConnectionGuard } from './connectionGuard';
 import { GatewayAccess } from './gatewayAccess';
+import { gatewayLimits, serverTimeouts, type GatewayLimits } from './gatewayLimits';
 import { replyAuthRequired, replyText } from './gatewayReplies';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxyHeaders';
+import { ThrottledLog } from './throttledLog';
 
 /** The request header that carries the per-session gateway key. */
 export const GATEWAY_KEY_HEADER = 'x-mcp-oauth-gateway-key';
@@ -62,6 +65,8 @@ export interface TokenGatewayOptions {
   readonly maxBodyBytes?: number;
   /** Told when a request failed because a sign-in (or more permission) is needed, so the UI can offer one. */
   readonly onSignInRequired?: (routeId: string) => void;
+  /** Connection limits and timeouts, over the defaults in gatewayLimits.ts (tests shorten them). */
+  readonly limits?: Partial<GatewayLimits>;
 }
 
 /** A token source over the core's token manager, with the step-up the VS Code layer provides. */
@@ -136,7 +141,12 @@ export class TokenGateway {
   /** The per-session key every request must carry in {@link keyHeader}. */
   readonly key: string;
   readonly keyHeader = GATEWAY_KEY_HEADER;
+  /** The connection limits and timeouts in force. */
+  readonly limits: GatewayLimits;
   private readonly logger: Logger;
+  /** Warnings a flood can cause (refused requests, connections closed for room), counted rather than each logged. */
+  private readonly warnings: ThrottledLog;
+  private readonly guard: ConnectionGuard;
   private readonly access: GatewayAccess;
   private readonly maxBodyBytes: number;
   private readonly routes = new Map<string, Route>();
@@ -148,7 +158,8 @@ export class TokenGateway {
 
   /** Starts a gateway on 127.0.0.1, on an ephemeral port. */
   static async start(options: TokenGatewayOptions): Promise<TokenGateway> {
-    const server = http.createServer({ noDelay: true });
+    const limits = gatewayLimits(options.limits);
+    const server = http.createServer({ noDelay: true, ...serverTimeouts(limits) });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => {
@@ -156,13 +167,14 @@ export class TokenGateway {
         resolve();
       });
     });
-    return new TokenGateway(server, (server.address() as AddressInfo).port, options);
+    return new TokenGateway(server, (server.address() as AddressInfo).port, options, limits);
   }
 
   private constructor(
     private readonly server: http.Server,
     port: number,
     private readonly options: TokenGatewayOptions,
+    limits: GatewayLimits,
   ) {
     this.port = port;
     this.origin = `http://127.0.0.1:${port}`;
@@ -170,6 +182,11 @@ export class TokenGateway {
     this.logger = options.logger ?? nullLogger;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.access = new GatewayAccess(this.key, this.keyHeader, port);
+    this.limits = limits;
+    this.warnings = new ThrottledLog(this.logger, limits.warningWindowMs);
+    this.guard = new ConnectionGuard(server, limits, () =>
+      this.warnings.warn('[gateway] closed a connection that never showed the key, to make room for new ones'),
+    );
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
     this.logger.info(`[gateway] listening on ${this.origin}`);
   }
@@ -209,6 +226,7 @@ export class TokenGateway {
       this.server.closeAllConnections();
       this.httpAgent.destroy();
       this.httpsAgent.destroy();
+      this.warnings.flush();
       this.logger.info('[gateway] closed');
     });
     return this.closing;
@@ -237,11 +255,13 @@ export class TokenGateway {
     const method = req.method ?? 'GET';
     const refusal = this.access.check(req);
     if (refusal) {
-      this.logger.warn(`[gateway] refused a ${method} request: ${refusal.reason}`);
       req.resume();
+      if (!this.guard.firstRefusal(req.socket)) return;
+      this.warnings.warn(`[gateway] refused a ${method} request: ${refusal.reason}`);
       replyText(res, refusal.status, refusal.message, { connection: 'close' });
       return;
     }
+    this.guard.prove(req.socket);
     const target = parseGatewayPath(req.url ?? '');
     const route = target && this.routes.get(target.id);
     if (!route) {
