@@ -2,6 +2,7 @@ import type { AuthorizationUserAgent } from '../oauth/session/environment';
 import { startLoopbackReceiver } from '../oauth/session/loopbackReceiver';
 import { openBrowser } from './browser';
 import { loadCallbackPages } from './callbackPage';
+import { inert } from './terminalText';
 
 export interface BrowserAgent extends AuthorizationUserAgent {
   close(): Promise<void>;
@@ -28,7 +29,7 @@ export async function startBrowserAgent(options: { port?: number; openBrowser: b
         timeoutMs: CALLBACK_TIMEOUT_MS,
         ...(signal ? { signal } : {}),
       });
-      process.stderr.write(`Open this URL to sign in:\n  ${url}\n`);
+      process.stderr.write(`Open this URL to sign in:\n  ${inert(url)}\n`);
       if (options.openBrowser && !(await openBrowser(url)))
         process.stderr.write('(Could not open a browser; open the URL by hand.)\n');
       return waiting;

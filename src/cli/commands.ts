@@ -15,6 +15,7 @@ import { openBrowser } from './browser';
 import { startBrowserAgent } from './browserAgent';
 import { authOptionsFrom, cliEnvironment } from './cliEnvironment';
 import { statePaths } from './paths';
+import { inert } from './terminalText';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -146,7 +147,7 @@ export async function tools(cmd: Command<'tools'>, io: CliIO): Promise<void> {
   if (cmd.json) io.stdout(`${JSON.stringify(list, null, 2)}\n`);
   else
     for (const tool of list)
-      io.stdout(`${tool.name}${tool.description ? ` — ${tool.description.split('\n')[0]}` : ''}\n`);
+      io.stdout(`${inert(tool.name)}${tool.description ? ` — ${inert(tool.description.split('\n')[0]!)}` : ''}\n`);
 }
 
 export async function call(cmd: Command<'call'>, io: CliIO): Promise<void> {
@@ -182,8 +183,10 @@ export async function logout(cmd: UrlCommand, io: CliIO): Promise<void> {
 
 /** RFC 8628: the code and where to enter it go to stderr; the complete URI is opened when a browser is wanted. */
 async function presentDeviceCode(device: DeviceAuthorization, open: boolean): Promise<void> {
-  process.stderr.write(`To sign in, open ${device.verificationUri} and enter the code ${device.userCode}\n`);
-  if (device.verificationUriComplete) process.stderr.write(`  (or open ${device.verificationUriComplete})\n`);
+  process.stderr.write(
+    `${inert(`To sign in, open ${device.verificationUri} and enter the code ${device.userCode}`)}\n`,
+  );
+  if (device.verificationUriComplete) process.stderr.write(`  (or open ${inert(device.verificationUriComplete)})\n`);
   if (open) await openBrowser(device.verificationUriComplete ?? device.verificationUri);
 }
 
