@@ -5,12 +5,12 @@ import { processIsGone } from './processes';
 
 /**
  * The checks that keep a state directory private on a machine shared with other users, before a store
- * reads or writes in it. They apply where files have owners and mode bits (not on Windows, where the
- * directory is in the user's profile, which its ACL keeps to the user, and `process.getuid` does not exist).
+ * reads or writes in it. The first two apply where files have owners and mode bits: not on Windows, where
+ * the directory is in the user's profile, which its ACL keeps to the user, and `process.getuid` is missing.
  *
  * - The directory is created 0700. An existing one must be yours: one of another user is refused. One of
- *   yours that other users may read or enter is set to 0700, and `notify` says so (or refused, should that
- *   fail): its files are then checked one by one as they are read.
+ *   yours that other users have any access to is set to 0700, and `notify` says so (or it is refused, should
+ *   that fail); what others may have put in it meanwhile is checked file by file as it is read.
  * - Nobody else may be able to change what the path leads to. A symbolic link on the way (the directory
  *   itself included) is followed only when it is yours or root's, for another user could point theirs
  *   elsewhere at any moment; and every directory from `/` down to the state directory's parent must be yours
