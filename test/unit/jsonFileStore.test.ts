@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -220,8 +220,18 @@ describe('JsonFileStore', () => {
   });
 
   describe('on a machine shared with other users', () => {
+    let fifo: string | undefined;
     beforeEach(function () {
       if (isWindows) this.skip(); // no owners, modes or O_NOFOLLOW there
+    });
+    afterEach(async () => {
+      // Should a read block on the FIFO after all, a writer end releases it, so the run can exit.
+      if (fifo)
+        await fs.open(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK).then(
+          (h) => h.close(),
+          () => undefined,
+        );
+      fifo = undefined;
     });
 
     it('never follows a symbolic link planted as the file, for reading or for writing', async () => {
@@ -243,6 +253,7 @@ describe('JsonFileStore', () => {
 
     it('refuses a FIFO planted as the file instead of hanging on it', async function () {
       await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      fifo = file;
       await promisify(execFile)('mkfifo', ['-m', '600', file]);
       await assertStorageError(new JsonFileStore<string>(file).get('k'), (message) =>
         assert.match(message, /is not a regular file/),
