@@ -278,12 +278,35 @@ describe('JsonFileStore', () => {
       await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
       await fs.chmod(parent, 0o777);
       await assertStorageError(new JsonFileStore<string>(file).set('k', 'v'), (message) => {
-        assert.ok(message.includes(`${parent} can be written by other users (mode 0777)`), message);
+        assert.ok(message.includes(`${parent} can be written by other users (mode 0777, group `), message);
         assert.ok(message.includes(`chmod go-w ${parent}`), message);
       });
       await fs.chmod(parent, 0o1777);
       await new JsonFileStore<string>(file).set('k', 'v');
       assert.deepEqual(await fs.readdir(path.dirname(file)), ['store.json']);
+    });
+
+    it('accepts a parent writable by your own primary group only (a umask of 002)', async () => {
+      const parent = path.join(dir, 'state');
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await fs.chmod(parent, 0o770);
+      assert.equal((await fs.stat(parent)).gid, process.getgid!());
+      await new JsonFileStore<string>(file).set('k', 'v');
+      assert.equal(await new JsonFileStore<string>(file).get('k'), 'v');
+    });
+
+    it('refuses a parent writable by another group', async function () {
+      if (process.getuid!() !== 0) {
+        console.log('      (skipped: only root can give a directory to a group it is not in)');
+        this.skip();
+      }
+      const parent = path.join(dir, 'state');
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await fs.chmod(parent, 0o770);
+      await fs.chown(parent, 0, 65534);
+      await assertStorageError(new JsonFileStore<string>(file).set('k', 'v'), (message) =>
+        assert.ok(message.includes(`${parent} can be written by other users (mode 0770, group 65534)`), message),
+      );
     });
 
     it('follows a symbolic link of its own to the directory once: a link changed later leads nowhere new', async () => {

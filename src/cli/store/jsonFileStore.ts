@@ -17,7 +17,8 @@ import { processIsGone } from './processes';
  *   user controls). No file is opened through a symbolic link (O_NOFOLLOW), so a link planted by another user
  *   (tokens.json → ~/.ssh/authorized_keys, or → a file they can read) is never followed; a file that is not
  *   yours, or that others can read or write, is refused when read, since it could hand the CLI a token or a
- *   client of theirs. (On Windows, without owners and modes, only the link rule applies.)
+ *   client of theirs. (None of this applies on Windows, which has no owners, modes or O_NOFOLLOW; the state
+ *   directory lies in the user's profile there, which its ACL keeps to the user.)
  * - Writers are serialised: in this process by a queue per file, across processes by a lock file created
  *   with O_EXCL that a live holder keeps fresh. A lock whose process is gone is broken at once; one whose
  *   process cannot be seen (another machine sharing the directory) once it goes stale; one of another user
@@ -42,7 +43,7 @@ export type EntryUpdate<T> = (current: T | undefined) => T | undefined | Promise
 
 const FORMAT_VERSION = 1;
 const FILE_MODE = 0o600;
-/** Windows has neither flag; there, Node does not follow links when opening files anyway. */
+/** Windows has neither flag (see above). */
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 /** A FIFO planted in place of a file would block the open; with this it opens, and is refused as not a file. */
 const NONBLOCK = constants.O_NONBLOCK ?? 0;
@@ -243,7 +244,7 @@ export class JsonFileStore<T> {
   }
 
   private async withLock<R>(task: (where: Location) => Promise<R>): Promise<R> {
-    const where = (await this.location(true))!;
+    const where = (await this.location(true))!; // created, so there
     const release = await this.acquireLock(where);
     try {
       return await task(where);
@@ -315,8 +316,8 @@ export class JsonFileStore<T> {
   /**
    * Who holds the lock (`undefined` when nobody does any more). A lock of another user is refused at once:
    * in a private directory it can only have been planted while the directory was open, and waiting for it
-   * would wait forever. A lock that is unreadable or not yet written (a holder that just created it) is left
-   * to go stale.
+   * would wait forever. A lock not written yet (its holder just created it), or written on another machine,
+   * is left to go stale.
    */
   private async lockHolder(where: Location): Promise<LockHolder | undefined> {
     let handle: fs.FileHandle;

@@ -15,7 +15,8 @@ import { processIsGone } from './processes';
  *   itself included) is followed only when it is yours or root's, for another user could point theirs
  *   elsewhere at any moment; and every directory from `/` down to the state directory's parent must be yours
  *   or root's and not writable by others (unless sticky, as /tmp is), for whoever can write to a parent can
- *   swap the state directory for their own. The stores then work in the resolved directory, so that a link
+ *   swap the state directory for their own. A directory writable by your own primary group passes: with a
+ *   umask of 002 that is how directories are made where each user has a group of their own (Fedora, RHEL). The stores then work in the resolved directory, so that a link
  *   changed after the check leads nowhere new. This is the rule OpenSSH applies to `~/.ssh`; it needs no
  *   exception for `$MCP_OAUTH_HOME`, which may well be a link of the user's own.
  * - Temporary files left by a writer that was killed between writing and renaming (they hold the tokens)
@@ -79,6 +80,9 @@ async function checkDirectory(dir: string, notify: (message: string) => void): P
 /** The POSIX part: owners, modes and links (see {@link PrivateDirectory}). Resolves with the real path. */
 async function checkOwnership(dir: string, uid: number, notify: (message: string) => void): Promise<string> {
   const trusted = (owner: number) => owner === uid || owner === 0;
+  const gid = process.getgid?.();
+  const othersMayWrite = ({ mode, gid: group }: Stats) =>
+    (mode & 0o1000) === 0 && ((mode & 0o002) !== 0 || ((mode & 0o020) !== 0 && group !== gid));
   for (const component of ancestry(dir)) {
     const link = await lstat(component);
     if (link.isSymbolicLink() && !trusted(link.uid)) {
@@ -97,9 +101,9 @@ async function checkOwnership(dir: string, uid: number, notify: (message: string
         `${parent} belongs to another user (uid ${stat.uid}), who could replace the state directory ${dir} inside it. Set MCP_OAUTH_HOME to a directory whose parents belong to you or root.`,
       );
     }
-    if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) {
+    if (othersMayWrite(stat)) {
       throw storageError(
-        `${parent} can be written by other users (mode ${octal(stat.mode)}), who could replace the state directory ${dir} inside it. Run chmod go-w ${parent}, or set MCP_OAUTH_HOME to another directory.`,
+        `${parent} can be written by other users (mode ${octal(stat.mode)}, group ${stat.gid}), who could replace the state directory ${dir} inside it. Run chmod go-w ${parent}, or set MCP_OAUTH_HOME to another directory.`,
       );
     }
   }
