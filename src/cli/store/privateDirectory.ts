@@ -15,10 +15,11 @@ import { processIsGone } from './processes';
  *   itself included) is followed only when it is yours or root's, for another user could point theirs
  *   elsewhere at any moment; and every directory from `/` down to the state directory's parent must be yours
  *   or root's and not writable by others (unless sticky, as /tmp is), for whoever can write to a parent can
- *   swap the state directory for their own. A directory writable by your own primary group passes: with a
- *   umask of 002 that is how directories are made where each user has a group of their own (Fedora, RHEL). The stores then work in the resolved directory, so that a link
- *   changed after the check leads nowhere new. This is the rule OpenSSH applies to `~/.ssh`; it needs no
- *   exception for `$MCP_OAUTH_HOME`, which may well be a link of the user's own.
+ *   swap the state directory for their own. Write access for your own primary group passes: with a umask of
+ *   002, that is how directories are made where each user has a group of their own (Fedora, RHEL). The
+ *   stores then work in the resolved directory, so that a link changed after the check leads nowhere new.
+ *   This is close to the rule OpenSSH applies to `~/.ssh`, and needs no exception for `$MCP_OAUTH_HOME`,
+ *   which may well be a link of the user's own; a link of someone else's is what must not be followed.
  * - Temporary files left by a writer that was killed between writing and renaming (they hold the tokens)
  *   are deleted: those of a process that is gone, and any older than {@link LEFTOVER_AGE_MS}.
  */
