@@ -5,7 +5,7 @@ import { inert } from './terminalText';
 
 /**
  * Everything the CLI prints leaves through `io.stdout` or the error lines below, and is made inert there:
- * much of it comes from servers. A token (printable ASCII) and JSON (escaped the way JSON escapes) are unchanged.
+ * much of it comes from servers. A token (printable ASCII) passes unchanged; JSON stays JSON, with the same value.
  */
 const io: commands.CliIO = {
   stdout: (text) => process.stdout.write(inert(text, { multiline: true })),
