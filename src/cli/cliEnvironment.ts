@@ -13,11 +13,12 @@ import { cryptoRandom } from '../oauth/http/random';
 import { redact } from '../oauth/http/redact';
 import type { FlowOptions } from './args';
 import { statePaths } from './paths';
+import { inert } from './terminalText';
 
 /** Diagnostics on stderr; `MCP_OAUTH_DEBUG=1` adds the step-by-step trace. Never a token or secret. */
 export function stderrLogger(env: NodeJS.ProcessEnv = process.env): Logger {
   const debug = env.MCP_OAUTH_DEBUG === '1';
-  const write = (level: string) => (message: string) => process.stderr.write(`[${level}] ${redact(message)}\n`);
+  const write = (level: string) => (message: string) => process.stderr.write(`[${level}] ${inert(redact(message))}\n`);
   const off = () => undefined;
   return {
     trace: off,

@@ -3,6 +3,7 @@ import { cryptoRandom } from '../oauth/http/random';
 import type { SignInHost } from '../oauth/session/host';
 import { startLoopbackReceiver } from '../oauth/session/loopbackReceiver';
 import { openBrowser } from './browser';
+import { inert } from './terminalText';
 
 /**
  * The CLI as a sign-in host: the browser comes back to a loopback receiver on 127.0.0.1, URLs and device
@@ -21,13 +22,14 @@ export function cliHost(options: { readonly openBrowser: boolean }, stderr = pro
         random: cryptoRandom,
       }),
     async openBrowser(url) {
-      stderr.write(`Open this URL to sign in:\n  ${url}\n`);
+      stderr.write(`Open this URL to sign in:\n  ${inert(url)}\n`);
       if (options.openBrowser && !(await open(url)))
         stderr.write('(Could not open a browser; open the URL by hand.)\n');
     },
     async showDeviceCode(device: DeviceAuthorization) {
-      stderr.write(`To sign in, open ${device.verificationUri} and enter the code ${device.userCode}\n`);
-      if (device.verificationUriComplete) stderr.write(`  (or open ${device.verificationUriComplete})\n`);
+      // The code and the URLs come from the authorization server: shown inert (no terminal control sequences).
+      stderr.write(`${inert(`To sign in, open ${device.verificationUri} and enter the code ${device.userCode}`)}\n`);
+      if (device.verificationUriComplete) stderr.write(`  (or open ${inert(device.verificationUriComplete)})\n`);
       await open(device.verificationUriComplete ?? device.verificationUri);
     },
   };

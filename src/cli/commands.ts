@@ -11,6 +11,7 @@ import type { CliCommand, FlowOptions } from './args';
 import { authOptionsFrom, cliEnvironment } from './cliEnvironment';
 import { cliHost } from './cliHost';
 import { statePaths } from './paths';
+import { inert } from './terminalText';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -105,7 +106,7 @@ export async function tools(cmd: Command<'tools'>, io: CliIO): Promise<void> {
   if (cmd.json) io.stdout(`${JSON.stringify(list, null, 2)}\n`);
   else
     for (const tool of list)
-      io.stdout(`${tool.name}${tool.description ? ` — ${tool.description.split('\n')[0]}` : ''}\n`);
+      io.stdout(`${inert(tool.name)}${tool.description ? ` — ${inert(tool.description.split('\n')[0]!)}` : ''}\n`);
 }
 
 export async function call(cmd: Command<'call'>, io: CliIO): Promise<void> {

@@ -1,9 +1,14 @@
 import { McpOAuthError } from '../oauth/errors';
 import { parseCliArgs, usage, UsageError } from './args';
 import * as commands from './commands';
+import { inert } from './terminalText';
 
+/**
+ * Everything the CLI prints leaves through `io.stdout` or the error lines below, and is made inert there:
+ * much of it comes from servers. A token (printable ASCII) passes unchanged; JSON stays JSON, with the same value.
+ */
 const io: commands.CliIO = {
-  stdout: (text) => process.stdout.write(text),
+  stdout: (text) => process.stdout.write(inert(text, { multiline: true })),
   readStdin: async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -18,7 +23,7 @@ async function main(argv: readonly string[]): Promise<number> {
     cmd = parseCliArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`mcp-oauth: ${error.message}\nRun 'mcp-oauth --help' for usage.\n`);
+    process.stderr.write(`mcp-oauth: ${inert(error.message)}\nRun 'mcp-oauth --help' for usage.\n`);
     return 2;
   }
   try {
@@ -58,7 +63,7 @@ async function main(argv: readonly string[]): Promise<number> {
         : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
     if (error instanceof McpOAuthError && error.code === 'not_signed_in' && 'url' in cmd)
       message += `; run: mcp-oauth login ${cmd.url}`;
-    process.stderr.write(`mcp-oauth: ${message}\n`);
+    process.stderr.write(`mcp-oauth: ${inert(message)}\n`);
     return 1;
   }
 }
@@ -66,7 +71,7 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`mcp-oauth: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(`mcp-oauth: ${inert((error as Error)?.stack ?? String(error), { multiline: true })}\n`);
     process.exit(1);
   },
 );

@@ -169,14 +169,31 @@ export function isCancellation(error: unknown): boolean {
 }
 
 /**
+ * The characters a terminal or an editor acts on instead of showing: C0 controls (ESC starts the CSI, OSC
+ * and DCS sequences that clear the screen, write the clipboard with OSC 52 or hide a link with OSC 8; CR
+ * lets text overwrite its line), DEL, C1 controls (some terminals take U+009B as CSI and U+009D as OSC),
+ * the line and paragraph separators, the bidirectional embeddings, overrides and isolates (they reorder
+ * what is read), and lone surrogates. The one definition: {@link quote} and the CLI's terminal output use it.
+ */
+// eslint-disable-next-line no-control-regex
+const ACTIVE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\p{Cs}/gu;
+
+/**
+ * `text` with every active character (see above) but those in `keep` written as a visible `\uXXXX` escape.
+ * That is JSON's form, and JSON.stringify leaves active characters only inside strings, so its output stays
+ * valid JSON, with the same value, once escaped.
+ */
+export function escapeControls(text: string, keep = ''): string {
+  return text.replace(ACTIVE_CHARACTERS, (c) =>
+    keep.includes(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/**
  * Makes attacker-controlled text safe to put in a message or a log: JSON-encoded, bounded, and with the
- * characters JSON leaves alone but terminals and editors act on (DEL, C1 controls, line separators,
- * bidirectional overrides) escaped too.
+ * active characters JSON leaves alone (DEL, C1 controls, line separators, bidirectional controls) escaped too.
  */
 export function quote(value: unknown, max = 200): string {
   const text = typeof value === 'string' ? value : String(value);
-  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text).replace(
-    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return escapeControls(JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text));
 }

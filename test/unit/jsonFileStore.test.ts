@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { McpOAuthError } from '../../src/oauth/errors';
@@ -34,6 +35,19 @@ function tokens(accessToken: string, refreshToken?: string): TokenSet {
 /** An update callback that yields to the event loop between read and write, so unserialised writers would race. */
 function slowIncrement(current: number | undefined): Promise<number> {
   return new Promise((resolve) => setImmediate(() => resolve((current ?? 0) + 1)));
+}
+
+/** Writes `text` as the store would: a 0600 file in 0700 directories (anything looser is refused or fixed). */
+async function writePrivate(file: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await fs.writeFile(file, text, { mode: 0o600 });
+}
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
 }
 
 async function assertStorageError(promise: Promise<unknown>, check: (message: string) => void): Promise<void> {
@@ -90,14 +104,20 @@ describe('JsonFileStore', () => {
     assert.equal((await fs.stat(path.join(dir, 'state'))).mode & 0o777, 0o700);
   });
 
-  it('replaces a file with looser permissions by a 0600 one on write', async function () {
+  it('refuses a file that other users can read, naming the fix, and takes it again once it is 0600', async function () {
     if (isWindows) this.skip();
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, JSON.stringify({ version: 1, entries: { old: 1 } }), { mode: 0o644 });
+    await writePrivate(file, JSON.stringify({ version: 1, entries: { old: 1 } }));
     await fs.chmod(file, 0o644);
     const store = new JsonFileStore<number>(file);
+    for (const call of [() => store.keys(), () => store.set('k', 2)]) {
+      await assertStorageError(call(), (message) => {
+        assert.ok(message.includes(file), message);
+        assert.match(message, /can be read or changed by other users \(mode 0644\)/);
+        assert.ok(message.includes(`chmod 600 ${file}`), message);
+      });
+    }
+    await fs.chmod(file, 0o600);
     await store.set('k', 2);
-    assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
     assert.deepEqual(await store.keys(), ['k', 'old']);
   });
 
@@ -134,8 +154,7 @@ describe('JsonFileStore', () => {
   });
 
   it('reports a corrupt file with its path and how to reset it, without quoting its contents', async () => {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, '{"version":1,"entries":{"k":"SECRET-REFRESH-TOKEN"');
+    await writePrivate(file, '{"version":1,"entries":{"k":"SECRET-REFRESH-TOKEN"');
     const store = new JsonFileStore<string>(file);
     for (const call of [
       () => store.get('k'),
@@ -161,8 +180,7 @@ describe('JsonFileStore', () => {
     ['a plain string', '"text"'],
   ] as const) {
     it(`reports ${label} as not a store`, async () => {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(file, text);
+      await writePrivate(file, text);
       await assertStorageError(new JsonFileStore<string>(file).get('k'), (message) => {
         assert.match(message, /not an mcp-oauth store/);
       });
@@ -170,16 +188,14 @@ describe('JsonFileStore', () => {
   }
 
   it('refuses a file written by a newer format', async () => {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, '{"version": 2, "entries": {}}');
+    await writePrivate(file, '{"version": 2, "entries": {}}');
     await assertStorageError(new JsonFileStore<string>(file).keys(), (message) =>
       assert.match(message, /newer version/),
     );
   });
 
   it('treats an empty file as an empty store', async () => {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, '');
+    await writePrivate(file, '');
     const store = new JsonFileStore<string>(file);
     assert.deepEqual(await store.keys(), []);
     await store.set('k', 'v');
@@ -187,8 +203,7 @@ describe('JsonFileStore', () => {
   });
 
   it('checks entries with isValue, and still lets the damaged one be replaced or deleted', async () => {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, JSON.stringify({ version: 1, entries: { bad: 'SECRET', good: 3 } }));
+    await writePrivate(file, JSON.stringify({ version: 1, entries: { bad: 'SECRET', good: 3 } }));
     const store = new JsonFileStore<number>(file, { isValue: isCount });
     assert.equal(await store.get('good'), 3);
     await assertStorageError(store.get('bad'), (message) => {
@@ -202,6 +217,127 @@ describe('JsonFileStore', () => {
     await store.set('other', 4);
     await store.delete('bad');
     assert.deepEqual(await store.keys(), ['good', 'other']);
+  });
+
+  describe('on a machine shared with other users', () => {
+    let fifo: string | undefined;
+    beforeEach(function () {
+      if (isWindows) this.skip(); // no owners, modes or O_NOFOLLOW there
+    });
+    afterEach(async () => {
+      // Should a read block on the FIFO after all, a writer end releases it, so the run can exit.
+      if (fifo)
+        await fs.open(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK).then(
+          (h) => h.close(),
+          () => undefined,
+        );
+      fifo = undefined;
+    });
+
+    it('never follows a symbolic link planted as the file, for reading or for writing', async () => {
+      const target = path.join(dir, 'elsewhere.json');
+      const planted = JSON.stringify({ version: 1, entries: { k: 'planted' } });
+      await fs.writeFile(target, planted, { mode: 0o600 }); // a file the store would otherwise accept
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await fs.symlink(target, file);
+      const store = new JsonFileStore<string>(file);
+      for (const call of [() => store.get('k'), () => store.set('k', 'v')]) {
+        await assertStorageError(call(), (message) => {
+          assert.ok(message.includes(`${file} is a symbolic link`), message);
+          assert.doesNotMatch(message, /planted/);
+        });
+      }
+      assert.equal(await fs.readFile(target, 'utf8'), planted);
+      assert.ok((await fs.lstat(file)).isSymbolicLink(), 'the link is left for the user to see');
+    });
+
+    it('refuses a FIFO planted as the file instead of hanging on it', async function () {
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      fifo = file;
+      await promisify(execFile)('mkfifo', ['-m', '600', file]);
+      await assertStorageError(new JsonFileStore<string>(file).get('k'), (message) =>
+        assert.match(message, /is not a regular file/),
+      );
+    });
+
+    it('makes an existing directory of its own that others can enter 0700, and says so once', async () => {
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+      await fs.chmod(path.dirname(file), 0o755);
+      const notices: string[] = [];
+      const notify = (message: string) => void notices.push(message);
+      await new JsonFileStore<string>(file, { notify }).set('k', 'v');
+      await new JsonFileStore<string>(file, { notify }).get('k');
+      assert.equal((await fs.stat(path.dirname(file))).mode & 0o777, 0o700);
+      assert.equal(notices.length, 1, notices.join('\n'));
+      assert.ok(notices[0]!.includes(`${path.dirname(file)} could be reached by other users (mode 0755)`), notices[0]);
+      assert.match(notices[0]!, /it is now 0700/);
+    });
+
+    it('refuses a directory whose parent others can write (unless it is sticky, as /tmp is)', async () => {
+      const parent = path.join(dir, 'state');
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await fs.chmod(parent, 0o777);
+      await assertStorageError(new JsonFileStore<string>(file).set('k', 'v'), (message) => {
+        assert.ok(message.includes(`${parent} can be written by other users (mode 0777, group `), message);
+        assert.ok(message.includes(`chmod go-w ${parent}`), message);
+      });
+      await fs.chmod(parent, 0o1777);
+      await new JsonFileStore<string>(file).set('k', 'v');
+      assert.deepEqual(await fs.readdir(path.dirname(file)), ['store.json']);
+    });
+
+    it('accepts a parent writable by your own primary group only (a umask of 002)', async () => {
+      const parent = path.join(dir, 'state');
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await fs.chmod(parent, 0o770);
+      assert.equal((await fs.stat(parent)).gid, process.getgid!());
+      await new JsonFileStore<string>(file).set('k', 'v');
+      assert.equal(await new JsonFileStore<string>(file).get('k'), 'v');
+    });
+
+    it('refuses a parent writable by another group', async function () {
+      if (process.getuid!() !== 0) {
+        console.log('      (skipped: only root can give a directory to a group it is not in)');
+        this.skip();
+      }
+      const parent = path.join(dir, 'state');
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await fs.chmod(parent, 0o770);
+      await fs.chown(parent, 0, 65534);
+      await assertStorageError(new JsonFileStore<string>(file).set('k', 'v'), (message) =>
+        assert.ok(message.includes(`${parent} can be written by other users (mode 0770, group 65534)`), message),
+      );
+    });
+
+    it('follows a symbolic link of its own to the directory once: a link changed later leads nowhere new', async () => {
+      const first = path.join(dir, 'first');
+      const second = path.join(dir, 'second');
+      await fs.mkdir(first, { mode: 0o700 });
+      await fs.mkdir(second, { mode: 0o700 });
+      const link = path.join(dir, 'link');
+      await fs.symlink(first, link);
+      const store = new JsonFileStore<string>(path.join(link, 'store.json'));
+      await store.set('k', 'v');
+      await fs.rm(link);
+      await fs.symlink(second, link);
+      await store.set('k', 'w');
+      assert.deepEqual(await fs.readdir(second), []);
+      assert.equal(JSON.parse(await fs.readFile(path.join(first, 'store.json'), 'utf8')).entries.k, 'w');
+    });
+
+    it('deletes temporary files left by killed writers (a gone process, or old), not a live writer’s', async () => {
+      const state = path.dirname(file);
+      await writePrivate(file, JSON.stringify({ version: 1, entries: { k: 'v' } }));
+      const temp = (pid: number) => path.join(state, `.store.json.${pid}.${randomUUID()}.tmp`);
+      const gone = temp(await deadPid());
+      const live = temp(process.pid);
+      const old = temp(process.pid);
+      for (const leftover of [gone, live, old]) await fs.writeFile(leftover, '{"SECRET-TOKEN"', { mode: 0o600 });
+      const longAgo = new Date(Date.now() - 5 * 60_000);
+      await fs.utimes(old, longAgo, longAgo);
+      assert.equal(await new JsonFileStore<string>(file).get('k'), 'v');
+      assert.deepEqual((await fs.readdir(state)).sort(), [path.basename(live), 'store.json'].sort());
+    });
   });
 
   describe('update', () => {
@@ -277,8 +413,7 @@ describe('JsonFileStore', () => {
 
   describe('lock file', () => {
     it('waits for a lock held by another process, then proceeds once it is released', async () => {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(`${file}.lock`, '99999\n');
+      await writePrivate(`${file}.lock`, `${process.pid}\n${hostname()}\n`); // a live process
       const store = new JsonFileStore<string>(file, { lockRetryMs: 5 });
       let done = false;
       const writing = store.set('k', 'v').then(() => (done = true));
@@ -290,8 +425,7 @@ describe('JsonFileStore', () => {
     });
 
     it('gives up on a live lock after the timeout, naming the lock file', async () => {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(`${file}.lock`, '99999\n');
+      await writePrivate(`${file}.lock`, `${process.pid}\n${hostname()}\n`);
       const store = new JsonFileStore<string>(file, { lockTimeoutMs: 150, lockRetryMs: 10 });
       await assertStorageError(store.set('k', 'v'), (message) => {
         assert.ok(message.includes(`${file}.lock`), message);
@@ -300,15 +434,48 @@ describe('JsonFileStore', () => {
       assert.equal(await store.get('k'), undefined);
     });
 
-    it('breaks a stale lock left by a crashed process', async () => {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(`${file}.lock`, '99999\n');
+    it('breaks a stale lock, even when its pid is taken by a live process now', async () => {
+      await writePrivate(`${file}.lock`, `${process.pid}\n${hostname()}\n`);
       const old = new Date(Date.now() - 60_000);
       await fs.utimes(`${file}.lock`, old, old);
       const store = new JsonFileStore<string>(file, { lockStaleMs: 1_000, lockTimeoutMs: 500 });
       await store.set('k', 'v');
       assert.equal(await store.get('k'), 'v');
       assert.deepEqual(await fs.readdir(path.dirname(file)), ['store.json']);
+    });
+
+    it('breaks at once a lock whose process is gone, without waiting for it to go stale', async () => {
+      await writePrivate(`${file}.lock`, `${await deadPid()}\n${hostname()}\n`);
+      const store = new JsonFileStore<string>(file, { lockTimeoutMs: 1_000 }); // stale only after the default 10 s
+      const started = Date.now();
+      await store.set('k', 'v');
+      assert.ok(Date.now() - started < 500, `took ${Date.now() - started} ms`);
+      assert.deepEqual(await fs.readdir(path.dirname(file)), ['store.json']);
+    });
+
+    for (const [label, text] of [
+      ['written on another machine (its pid means nothing here)', (pid: number) => `${pid}\nanother-host\n`],
+      ['whose pid line is not complete yet', (pid: number) => `${pid}`],
+    ] as const) {
+      it(`waits for a lock ${label}`, async () => {
+        await writePrivate(`${file}.lock`, text(await deadPid()));
+        const store = new JsonFileStore<string>(file, { lockTimeoutMs: 150, lockRetryMs: 10 });
+        await assertStorageError(store.set('k', 'v'), (message) => assert.match(message, /locked/));
+      });
+    }
+
+    it('refuses a lock file planted as a symbolic link, and leaves its target alone', async function () {
+      if (isWindows) this.skip();
+      const target = path.join(dir, 'target');
+      await fs.writeFile(target, 'precious\n', { mode: 0o600 });
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await fs.symlink(target, `${file}.lock`);
+      const store = new JsonFileStore<string>(file, { lockTimeoutMs: 5_000 });
+      await assertStorageError(store.set('k', 'v'), (message) => {
+        assert.ok(message.includes(`${file}.lock is a symbolic link`), message);
+        assert.match(message, /Delete it/);
+      });
+      assert.equal(await fs.readFile(target, 'utf8'), 'precious\n');
     });
 
     it('keeps its own lock fresh while a slow update runs, so it is not taken for stale', async () => {
@@ -371,7 +538,9 @@ describe('FileTokenStore', () => {
   });
 
   it('reports a damaged token entry as a storage error', async () => {
-    await fs.writeFile(file, JSON.stringify({ version: 1, entries: { k: { accessToken: 'SECRET' } } }));
+    await fs.writeFile(file, JSON.stringify({ version: 1, entries: { k: { accessToken: 'SECRET' } } }), {
+      mode: 0o600,
+    });
     await assertStorageError(new FileTokenStore(file).get('k'), (message) => assert.doesNotMatch(message, /SECRET/));
   });
 

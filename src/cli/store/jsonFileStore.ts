@@ -1,16 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs, type Stats } from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { McpOAuthError, quote } from '../../oauth/errors';
+import { inert } from '../terminalText';
+import { privateDirectory, temporaryName } from './privateDirectory';
+import { processIsGone } from './processes';
 
 /**
  * A small JSON key-value file, safe to share between processes (the CLI keeps tokens and client
  * registrations in two of them).
  * - Every call reads the file again: another process may have written it since, and a refresh token that
  *   process rotated must not be replayed from a stale copy.
- * - Writes are atomic (a 0600 temporary file in the same directory, fsync, rename); the directory is 0700.
+ * - Writes are atomic (a 0600 temporary file in the same directory, fsync, rename).
+ * - The directory is private (see {@link privateDirectory}: 0700, yours, reached through nothing another
+ *   user controls). No file is opened through a symbolic link (O_NOFOLLOW), so a link planted by another user
+ *   (tokens.json → ~/.ssh/authorized_keys, or → a file they can read) is never followed; a file that is not
+ *   yours, or that others can read or write, is refused when read, since it could hand the CLI a token or a
+ *   client of theirs. (None of this applies on Windows, which has no owners, modes or O_NOFOLLOW; the state
+ *   directory lies in the user's profile there, which its ACL keeps to the user.)
  * - Writers are serialised: in this process by a queue per file, across processes by a lock file created
- *   with O_EXCL that a live holder keeps fresh and a crashed one leaves to go stale.
+ *   with O_EXCL that a live holder keeps fresh. A lock whose process is gone is broken at once; one whose
+ *   process cannot be seen (another machine sharing the directory) once it goes stale; one of another user
+ *   is refused, never waited for.
  * - A damaged file is a `storage_error` naming the file and how to reset it, never quoting its contents.
  */
 export interface JsonFileStoreOptions<T> {
@@ -22,6 +34,8 @@ export interface JsonFileStoreOptions<T> {
   readonly lockTimeoutMs?: number;
   /** How often to try again for a held lock. Default 25 ms. */
   readonly lockRetryMs?: number;
+  /** Told when the directory was made private. Default: a line on stderr. */
+  readonly notify?: (message: string) => void;
 }
 
 /** What `update`'s callback returns: the value to store, `undefined` to delete, or `current` to leave as is. */
@@ -29,7 +43,27 @@ export type EntryUpdate<T> = (current: T | undefined) => T | undefined | Promise
 
 const FORMAT_VERSION = 1;
 const FILE_MODE = 0o600;
-const DIR_MODE = 0o700;
+/** Windows has neither flag (see above). */
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+/** A FIFO planted in place of a file would block the open; with this it opens, and is refused as not a file. */
+const NONBLOCK = constants.O_NONBLOCK ?? 0;
+const READ_FLAGS = constants.O_RDONLY | NOFOLLOW | NONBLOCK;
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
+
+/** Where a store's files really are: in its directory with every symbolic link resolved. */
+interface Location {
+  readonly dir: string;
+  readonly file: string;
+  readonly lock: string;
+}
+
+/** The process that holds a lock, as far as its file tells. */
+interface LockHolder {
+  readonly ino: number;
+  readonly mtimeMs: number;
+  /** It ran on this machine and is gone. */
+  readonly gone: boolean;
+}
 
 export class JsonFileStore<T> {
   readonly filePath: string;
@@ -38,6 +72,7 @@ export class JsonFileStore<T> {
   private readonly lockStaleMs: number;
   private readonly lockTimeoutMs: number;
   private readonly lockRetryMs: number;
+  private readonly notify: (message: string) => void;
 
   constructor(filePath: string, options: JsonFileStoreOptions<T> = {}) {
     this.filePath = path.resolve(filePath);
@@ -46,6 +81,7 @@ export class JsonFileStore<T> {
     this.lockStaleMs = options.lockStaleMs ?? 10_000;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
     this.lockRetryMs = options.lockRetryMs ?? 25;
+    this.notify = options.notify ?? ((message) => process.stderr.write(`mcp-oauth: ${inert(message)}\n`));
   }
 
   async get(key: string): Promise<T | undefined> {
@@ -101,24 +137,27 @@ export class JsonFileStore<T> {
     fn: (entries: Map<string, unknown>) => { changed: boolean; result: R } | Promise<{ changed: boolean; result: R }>,
   ): Promise<R> {
     return serialise(this.filePath, () =>
-      this.withLock(async () => {
-        const entries = await this.read();
+      this.withLock(async (where) => {
+        const entries = await this.read(where);
         const { changed, result } = await fn(entries);
-        if (changed) await this.write(entries);
+        if (changed) await this.write(where, entries);
         return result;
       }),
     );
   }
 
-  private async read(): Promise<Map<string, unknown>> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.filePath, 'utf8');
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return new Map();
-      throw this.ioError('read', error);
-    }
-    if (text.trim() === '') return new Map();
+  /** The directory checked (and created, with `create`); `undefined` when there is none to read from. */
+  private async location(create: boolean): Promise<Location | undefined> {
+    const dir = await privateDirectory(path.dirname(this.filePath), { create, notify: this.notify });
+    if (!dir) return undefined;
+    const file = path.join(dir.realPath, path.basename(this.filePath));
+    return { dir: dir.realPath, file, lock: `${file}.lock` };
+  }
+
+  private async read(where?: Location): Promise<Map<string, unknown>> {
+    where ??= await this.location(false);
+    const text = where && (await this.readPrivate(where.file));
+    if (text === undefined || text.trim() === '') return new Map();
     let data: unknown;
     try {
       data = JSON.parse(text);
@@ -138,54 +177,91 @@ export class JsonFileStore<T> {
     return new Map(Object.entries(data.entries));
   }
 
-  private async write(entries: Map<string, unknown>): Promise<void> {
-    const dir = path.dirname(this.filePath);
-    const temp = path.join(dir, `.${path.basename(this.filePath)}.${process.pid}.${randomUUID()}.tmp`);
+  /**
+   * The text of `file`, or `undefined` when there is none: opened without following a symbolic link, and
+   * only when it is a regular file of this user that nobody else can read or write.
+   */
+  private async readPrivate(file: string): Promise<string | undefined> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(file, READ_FLAGS);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      if (isLinkRefusal(error)) throw this.plantedLink(this.filePath);
+      throw this.ioError('read', error);
+    }
+    try {
+      this.checkPrivate(await handle.stat());
+      return await handle.readFile('utf8');
+    } catch (error) {
+      throw this.ioError('read', error);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  private checkPrivate(stat: Stats): void {
+    if (!stat.isFile()) throw this.damaged('is not a regular file');
+    const uid = process.getuid?.();
+    if (uid === undefined) return;
+    if (stat.uid !== uid) {
+      throw new McpOAuthError(
+        'storage_error',
+        `${this.filePath} belongs to another user (uid ${stat.uid}), so what it holds cannot be trusted: it could hand mcp-oauth their token or client for a server of theirs. Delete it to reset it; you may have to sign in again.`,
+      );
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      throw new McpOAuthError(
+        'storage_error',
+        `${this.filePath} can be read or changed by other users (mode 0${(stat.mode & 0o777).toString(8)}), so what it holds may have been seen or changed. Delete it to reset it (you may have to sign in again); if you made it so yourself, run chmod 600 ${this.filePath}.`,
+      );
+    }
+  }
+
+  /**
+   * Writes a temporary file (created anew: O_EXCL, O_NOFOLLOW, 0600) and renames it over the file. A process
+   * killed in between leaves the temporary file, with the tokens in it, for the next one to delete (see
+   * {@link privateDirectory}); nothing but the fsync that makes the write durable happens in between.
+   */
+  private async write(where: Location, entries: Map<string, unknown>): Promise<void> {
+    const temp = path.join(where.dir, temporaryName(path.basename(where.file), process.pid, randomUUID()));
     const text = `${JSON.stringify({ version: FORMAT_VERSION, entries: Object.fromEntries(entries) }, null, 2)}\n`;
     let handle: fs.FileHandle | undefined;
     try {
-      handle = await fs.open(temp, 'wx', FILE_MODE);
+      handle = await fs.open(temp, CREATE_FLAGS, FILE_MODE);
       await handle.chmod(FILE_MODE); // the umask could have taken bits away; never add any
       await handle.writeFile(text, 'utf8');
       await handle.sync();
       await handle.close();
       handle = undefined;
-      await renameReplacing(temp, this.filePath);
+      await renameReplacing(temp, where.file);
     } catch (error) {
       await handle?.close().catch(() => undefined);
       await fs.rm(temp, { force: true }).catch(() => undefined);
       throw this.ioError('write', error);
     }
-    await syncDirectory(dir);
+    await syncDirectory(where.dir);
   }
 
-  private async withLock<R>(task: () => Promise<R>): Promise<R> {
-    await this.ensureDirectory();
-    const release = await this.acquireLock();
+  private async withLock<R>(task: (where: Location) => Promise<R>): Promise<R> {
+    const where = (await this.location(true))!; // created, so there
+    const release = await this.acquireLock(where);
     try {
-      return await task();
+      return await task(where);
     } finally {
       await release();
     }
   }
 
-  private async ensureDirectory(): Promise<void> {
-    try {
-      await fs.mkdir(path.dirname(this.filePath), { recursive: true, mode: DIR_MODE });
-    } catch (error) {
-      throw this.ioError('create the directory of', error);
-    }
-  }
-
-  private async acquireLock(): Promise<() => Promise<void>> {
+  private async acquireLock(where: Location): Promise<() => Promise<void>> {
     const deadline = Date.now() + this.lockTimeoutMs;
     for (;;) {
-      const held = await this.tryCreateLock();
+      const held = await this.tryCreateLock(where.lock);
       if (held) return held;
-      const stat = await fs.stat(this.lockPath).catch(() => undefined);
-      if (!stat) continue; // released between our attempt and the stat
-      if (Date.now() - stat.mtimeMs > this.lockStaleMs) {
-        await breakStaleLock(this.lockPath, stat.ino);
+      const holder = await this.lockHolder(where);
+      if (!holder) continue; // released between our attempt and the look
+      if (holder.gone || Date.now() - holder.mtimeMs > this.lockStaleMs) {
+        await breakStaleLock(where.lock, holder.ino);
         continue;
       }
       if (Date.now() >= deadline) {
@@ -198,43 +274,87 @@ export class JsonFileStore<T> {
     }
   }
 
-  /** Creates the lock file (O_EXCL) and returns its release, or `undefined` when another holder has it. */
-  private async tryCreateLock(): Promise<(() => Promise<void>) | undefined> {
+  /**
+   * Creates the lock file (O_EXCL) and returns its release, or `undefined` when another holder has it. It
+   * names this process and machine (`<pid>\n<hostname>\n`), so that another process can tell when it is gone.
+   */
+  private async tryCreateLock(lockPath: string): Promise<(() => Promise<void>) | undefined> {
     let handle: fs.FileHandle;
     try {
-      handle = await fs.open(this.lockPath, 'wx', FILE_MODE);
+      handle = await fs.open(lockPath, CREATE_FLAGS, FILE_MODE);
     } catch (error) {
       if (errnoCode(error) === 'EEXIST') return undefined;
       throw this.ioError('create the lock file of', error);
     }
     let ino: number | undefined;
-    let failure: unknown;
     try {
-      await handle.writeFile(`${process.pid}\n`, 'utf8');
+      await handle.writeFile(`${process.pid}\n${hostname()}\n`, 'utf8');
       ino = (await handle.stat()).ino;
     } catch (error) {
-      failure = error;
+      await handle.close().catch(() => undefined);
+      await fs.rm(lockPath, { force: true }).catch(() => undefined);
+      throw this.ioError('create the lock file of', error);
     }
-    await handle.close().catch(() => undefined);
-    if (ino === undefined) {
-      await fs.rm(this.lockPath, { force: true }).catch(() => undefined);
-      throw this.ioError('create the lock file of', failure);
-    }
-    const lockPath = this.lockPath;
-    // A live holder keeps the lock fresh, so a slow task (a token refresh) is not mistaken for a crash.
+    // A live holder keeps the lock fresh, so a slow task (a token refresh) is not mistaken for a crash. It
+    // touches the file it opened, never whatever the path may lead to by then.
     const heartbeat = setInterval(
       () => {
         const now = new Date();
-        fs.utimes(lockPath, now, now).catch(() => undefined);
+        handle.utimes(now, now).catch(() => undefined);
       },
       Math.max(1, Math.floor(this.lockStaleMs / 3)),
     );
     heartbeat.unref();
     return async () => {
       clearInterval(heartbeat);
-      const stat = await fs.stat(lockPath).catch(() => undefined);
+      await handle.close().catch(() => undefined);
+      const stat = await fs.lstat(lockPath).catch(() => undefined);
       if (stat?.ino === ino) await fs.rm(lockPath, { force: true }).catch(() => undefined);
     };
+  }
+
+  /**
+   * Who holds the lock (`undefined` when nobody does any more). A lock of another user is refused at once:
+   * in a private directory it can only have been planted while the directory was open, and waiting for it
+   * would wait forever. A lock not written yet (its holder just created it), or written on another machine,
+   * is left to go stale.
+   */
+  private async lockHolder(where: Location): Promise<LockHolder | undefined> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(where.lock, READ_FLAGS);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      if (isLinkRefusal(error)) throw this.plantedLink(this.lockPath);
+      throw this.ioError('read the lock file of', error);
+    }
+    try {
+      const stat = await handle.stat();
+      const uid = process.getuid?.();
+      if (uid !== undefined && stat.uid !== uid) {
+        throw new McpOAuthError(
+          'storage_error',
+          `${this.lockPath} belongs to another user (uid ${stat.uid}), so mcp-oauth neither waits for it nor removes it. Delete it if nobody else should use ${path.dirname(this.filePath)}.`,
+        );
+      }
+      const buffer = Buffer.alloc(300);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      // The pid counts once its line is complete; a lock without a host line was written on this machine.
+      const [, pid, host] = /^(\d+)\n(?:([^\n]*)\n)?$/.exec(buffer.toString('utf8', 0, bytesRead)) ?? [];
+      const here = host === undefined || host === hostname();
+      return { ino: stat.ino, mtimeMs: stat.mtimeMs, gone: pid !== undefined && here && processIsGone(Number(pid)) };
+    } catch (error) {
+      throw this.ioError('read the lock file of', error);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  private plantedLink(file: string): McpOAuthError {
+    return new McpOAuthError(
+      'storage_error',
+      `${file} is a symbolic link, which mcp-oauth never follows: another user may have put it there to make it read or write a file of their choosing. Delete it; you may have to sign in again.`,
+    );
   }
 
   private damaged(reason: string): McpOAuthError {
@@ -284,7 +404,7 @@ async function breakStaleLock(lockPath: string, staleIno: number): Promise<void>
   } catch {
     return; // gone already, or someone else moved it
   }
-  const stat = await fs.stat(aside).catch(() => undefined);
+  const stat = await fs.lstat(aside).catch(() => undefined);
   if (stat && stat.ino !== staleIno) await fs.link(aside, lockPath).catch(() => undefined);
   await fs.rm(aside, { force: true }).catch(() => undefined);
 }
@@ -314,6 +434,12 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle?.close().catch(() => undefined);
   }
+}
+
+/** What open(2) with O_NOFOLLOW says for a symbolic link: ELOOP (Linux, macOS), EMLINK (FreeBSD). */
+function isLinkRefusal(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === 'ELOOP' || code === 'EMLINK';
 }
 
 function errnoCode(error: unknown): string | undefined {
