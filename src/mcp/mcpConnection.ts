@@ -11,10 +11,16 @@ import { validated } from './modern/validated';
 
 export const CLIENT_INFO = { name: 'mcp-oauth', version: '0.1.0' };
 
+/** The SDK's default request timeout, for connecting too. */
+const CONNECT_TIMEOUT_MS = 60_000;
+
 export interface ConnectOptions {
   /** Where warnings about the server's tool definitions go. */
   readonly logger?: Logger;
+  /** Cancels connecting (server/discover, or the handshake). */
   readonly signal?: AbortSignal;
+  /** How long server/discover, or `initialize`, may take (default 60 s). */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -30,7 +36,8 @@ export interface ConnectOptions {
  */
 export async function connectMcp(serverUrl: string, fetch: FetchLike, options: ConnectOptions = {}): Promise<Client> {
   const url = new URL(serverUrl);
-  const found = await discoverEra(fetch, url, CLIENT_INFO, options.signal);
+  const { signal, timeoutMs = CONNECT_TIMEOUT_MS } = options;
+  const found = await discoverEra(fetch, url, CLIENT_INFO, { ...(signal ? { signal } : {}), timeoutMs });
   if (found.era === 'modern') {
     const client = new StatelessClient(CLIENT_INFO, found.discovered);
     await client.connect(
@@ -39,7 +46,10 @@ export async function connectMcp(serverUrl: string, fetch: FetchLike, options: C
     return client;
   }
   const client = new Client(CLIENT_INFO, { capabilities: {} });
-  await client.connect(new StreamableHTTPClientTransport(url, { fetch }));
+  await client.connect(new StreamableHTTPClientTransport(url, { fetch }), {
+    ...(signal ? { signal } : {}),
+    timeout: timeoutMs,
+  });
   return client;
 }
 

@@ -8,7 +8,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { probeChallenge } from '../../src/mcp/challengeProbe';
 import { callTool, CLIENT_INFO, connectMcp, listAllTools } from '../../src/mcp/mcpConnection';
-import { HttpRequestError, InvalidResponseError, McpOAuthError } from '../../src/oauth/errors';
+import { CancelledError, HttpRequestError, InvalidResponseError, McpOAuthError } from '../../src/oauth/errors';
 import { startAuthServer, type AuthServer } from '../fixtures/authServer';
 import { startModernServer, startSplitDomainServer, type ModernServerFixture } from '../fixtures/mcpServers';
 import { MODERN_VERSION, type ModernRequestRecord, type ToolDefinition } from '../fixtures/modernEndpoint';
@@ -423,6 +423,34 @@ describe('our MCP client and the protocol revisions', () => {
         );
       });
     }
+  });
+
+  describe('a server that does not answer server/discover', () => {
+    const silent = async () => {
+      const upstream = await startRecordingUpstream(() => undefined); // holds every request open
+      cleanups.push(() => upstream.close());
+      return upstream;
+    };
+
+    it('is down, not old: a timeout, and no handshake', async () => {
+      const upstream = await silent();
+      await assert.rejects(connectMcp(upstream.url, globalThis.fetch, { timeoutMs: 200 }), (error: unknown) => {
+        assert.ok(error instanceof HttpRequestError && error.code === 'timeout', String(error));
+        assert.match(error.message, /did not answer server\/discover within 200 ms/);
+        return true;
+      });
+      assert.equal(upstream.requests.length, 1);
+    });
+
+    it('can be given up on: a cancellation', async () => {
+      const upstream = await silent();
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 100);
+      await assert.rejects(
+        connectMcp(upstream.url, globalThis.fetch, { signal: controller.signal }),
+        (error: unknown) => error instanceof CancelledError,
+      );
+    });
   });
 
   describe('a server that speaks 2026-07-28 but answers wrong', () => {

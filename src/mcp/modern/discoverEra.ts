@@ -8,7 +8,7 @@ import {
   type JSONRPCErrorResponse,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
-import { HttpRequestError, InvalidResponseError, McpOAuthError, quote } from '../../oauth/errors';
+import { CancelledError, HttpRequestError, InvalidResponseError, McpOAuthError, quote } from '../../oauth/errors';
 import type { FetchLike } from '../../oauth/http/policyFetch';
 import { describeUrl } from '../../oauth/http/url';
 import {
@@ -58,15 +58,33 @@ const LEGACY: ServerEra = { era: 'legacy' };
  *   without a JSON-RPC body: legacy, and the caller falls back to `initialize` (basic/versioning
  *   §Compatibility Matrix: "the modern request returns a 4xx without a recognized modern error body").
  * - 401 and 403 (sign-in is `fetch`'s business; they say nothing about the era), 3xx and 5xx: `http_error`.
+ * - no answer within `timeoutMs`: `timeout`; on HTTP a silent server is down, not old.
  */
 export async function discoverEra(
   fetch: FetchLike,
   url: URL,
   clientInfo: Implementation,
-  signal?: AbortSignal,
+  { signal, timeoutMs }: { readonly signal?: AbortSignal; readonly timeoutMs: number },
 ): Promise<ServerEra> {
   const request = withEnvelope({ jsonrpc: '2.0', id: 'mcp-oauth-discover', method: 'server/discover' }, clientInfo);
-  const reply = await postRequest(fetch, url, request, { headers: standardHeaders(request), signal });
+  const timeout = AbortSignal.timeout(timeoutMs);
+  let reply: PostReply;
+  try {
+    reply = await postRequest(fetch, url, request, {
+      headers: standardHeaders(request),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+  } catch (error) {
+    if (signal?.aborted) throw new CancelledError();
+    if (timeout.aborted) {
+      throw new HttpRequestError(
+        'timeout',
+        `The MCP server at ${describeUrl(url)} did not answer server/discover within ${timeoutMs} ms`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
   return classify(reply, url);
 }
 
