@@ -30,9 +30,9 @@ export interface ConnectOptions {
  * SDK's `initialize` handshake and session (2025-11-25, or the earlier version the server picks).
  *
  * When the SDK speaks 2026-07-28 itself (its 2.x `Client` takes `versionNegotiation: { mode: 'auto' }`),
- * this becomes that `Client` over its StreamableHTTPClientTransport, and src/mcp/modern goes, but for the
- * envelope and headers challengeProbe.ts builds its unauthenticated request with (envelope.ts,
- * requestHeaders.ts, and `jsonRpcError` of postRequest.ts).
+ * connectMcp becomes that `Client` over its StreamableHTTPClientTransport and src/mcp/modern goes, but for
+ * what challengeProbe.ts builds its unauthenticated request with (envelope.ts, requestHeaders.ts and
+ * `jsonRpcError`), unless the SDK exports those too.
  */
 export async function connectMcp(serverUrl: string, fetch: FetchLike, options: ConnectOptions = {}): Promise<Client> {
   const url = new URL(serverUrl);

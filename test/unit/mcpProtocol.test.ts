@@ -500,6 +500,20 @@ describe('our MCP client and the protocol revisions', () => {
           ),
       ],
       [
+        'input_required with nothing to answer or echo',
+        (rpc, res) => result(rpc, res, { resultType: 'input_required' }),
+        (error) =>
+          assert.ok(
+            error instanceof InvalidResponseError && /neither inputRequests nor requestState/.test(error.message),
+            String(error),
+          ),
+      ],
+      [
+        'input_required again and again',
+        (rpc, res) => result(rpc, res, { resultType: 'input_required', requestState: 'again' }),
+        (error) => assert.ok(error instanceof InvalidResponseError && /kept asking/.test(error.message), String(error)),
+      ],
+      [
         'an answer to another request',
         (_rpc, res) =>
           reply(res, 200, { jsonrpc: '2.0', id: 'someone-else', result: { resultType: 'complete', tools: [] } }),

@@ -33,7 +33,6 @@ const DiscoverResultSchema = ResultSchema.extend({
 });
 
 export interface Discovered {
-  readonly supportedVersions: readonly string[];
   readonly capabilities: z.infer<typeof ServerCapabilitiesSchema>;
   readonly serverInfo?: Implementation;
   readonly instructions?: string;
@@ -90,7 +89,8 @@ export async function discoverEra(
 
 function classify(reply: PostReply, url: URL): ServerEra {
   const { status, response } = reply;
-  if (status === 401 || status === 403 || status < 200 || (status > 299 && status < 400) || status > 499) {
+  const refusal = status >= 400 && status <= 499 && status !== 401 && status !== 403;
+  if (!refusal && (status < 200 || status > 299)) {
     throw new HttpRequestError(
       'http_error',
       `The MCP server at ${describeUrl(url)} answered server/discover with HTTP ${status}`,
@@ -113,7 +113,6 @@ function fromResult(result: Result, url: URL): ServerEra {
   return {
     era: 'modern',
     discovered: {
-      supportedVersions,
       capabilities,
       ...(serverInfo.success ? { serverInfo: serverInfo.data } : {}),
       ...(instructions !== undefined ? { instructions } : {}),

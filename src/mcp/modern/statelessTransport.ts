@@ -119,10 +119,16 @@ export class StatelessHttpTransport implements Transport {
           `The MCP server's ${method} result has the unknown resultType ${quote(String(result.resultType))}`,
         );
       }
-      if (result.inputRequests !== undefined || typeof result.requestState !== 'string') {
+      if (result.inputRequests !== undefined) {
         throw new InvalidResponseError(
           'invalid_response',
           `The MCP server asks for input to ${method} that this client declared no capability for`,
+        );
+      }
+      if (typeof result.requestState !== 'string') {
+        throw new InvalidResponseError(
+          'invalid_response',
+          `The MCP server's input_required result for ${method} has neither inputRequests nor requestState`,
         );
       }
       if (round === MAX_INPUT_ROUNDS) {
