@@ -22,7 +22,6 @@ export interface PostOptions {
 
 export interface PostReply {
   readonly status: number;
-  readonly headers: Headers;
   /**
    * The answer: always there on a 2xx (anything else there is an error); on another status only when the
    * body is a JSON-RPC error response, as a modern server sends with its 400s and 404s.
@@ -62,20 +61,20 @@ export async function postRequest(
       { cause: error },
     );
   }
-  const { status, headers } = response;
+  const { status } = response;
   const what = `The MCP server's answer to ${quote(request.method)}`;
-  const type = headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  const type = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
   if (status < 200 || status > 299) {
-    return { status, headers, response: errorResponse(await response.text(), request) };
+    return { status, response: errorResponse(await response.text(), request) };
   }
   if (type === 'text/event-stream' && response.body) {
-    return { status, headers, response: await streamedAnswer(response.body, request, what, options.onNotification) };
+    return { status, response: await streamedAnswer(response.body, request, what, options.onNotification) };
   }
   if (type !== 'application/json') {
     await response.body?.cancel().catch(() => undefined);
     throw new InvalidResponseError('invalid_response', `${what} is ${type ? quote(type) : 'untyped'}, not JSON or SSE`);
   }
-  return { status, headers, response: answer(parseJson(await response.text(), what), request, what) };
+  return { status, response: answer(parseJson(await response.text(), what), request, what) };
 }
 
 /** A JSON-RPC error response for `request` in an error status's body, if that is what the body is. */
