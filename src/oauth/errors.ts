@@ -41,6 +41,7 @@ export const ERROR_CLASSES = {
   metadata_not_found: 'McpOAuthError',
   pkce_unsupported: 'McpOAuthError',
   unsupported_flow: 'McpOAuthError',
+  unsupported_protocol_version: 'McpOAuthError',
   registration_unavailable: 'McpOAuthError',
   callback_timeout: 'McpOAuthError',
   port_in_use: 'McpOAuthError',

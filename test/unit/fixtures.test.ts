@@ -1,5 +1,6 @@
 // Smoke tests for the test peers in test/fixtures: they must behave like the real servers they stand for.
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
@@ -8,11 +9,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { startAuthServer, type AuthServer } from '../fixtures/authServer';
 import {
   startCustomMetadataPathServer,
+  startModernServer,
   startNoMetadataServer,
   startSelfHostedAsServer,
   startSplitDomainServer,
   type McpServerFixture,
 } from '../fixtures/mcpServers';
+import { MODERN_VERSION } from '../fixtures/modernEndpoint';
 import { fetchMetadata, registerPublicClient, signIn } from '../fixtures/signIn';
 import { PUBLIC_CLIENT, staticClients } from '../fixtures/testClients';
 import { approveAuthorization, approveDevice } from '../fixtures/userAgent';
@@ -495,6 +498,153 @@ describe('test peers', function () {
 
         const token = await tokenFor(server.url, 'mcp:read', server.metadataUrl);
         assert.deepEqual((await useMcp(server, token)).tools.sort(), ['admin_action', 'whoami']);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+  describe('2026-07-28 MCP server', function () {
+    const envelope = (version = MODERN_VERSION) => ({
+      'io.modelcontextprotocol/protocolVersion': version,
+      'io.modelcontextprotocol/clientCapabilities': {},
+    });
+    /** A raw POST: the body's method and params, and the headers given (none of the MCP ones unless given). */
+    const post = async (
+      url: string,
+      method: string,
+      params: Record<string, unknown>,
+      headers: Record<string, string>,
+    ) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, ...headers },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      });
+      const body = (await response.json()) as {
+        result?: Record<string, unknown>;
+        error?: { code: number; data?: unknown };
+      };
+      return { status: response.status, body, session: response.headers.get('mcp-session-id') };
+    };
+    const modern = (method: string, name?: string) => ({
+      'mcp-protocol-version': MODERN_VERSION,
+      'mcp-method': method,
+      ...(name === undefined ? {} : { 'mcp-name': name }),
+    });
+
+    it('serves a well-formed request statelessly, and says who it is in the result', async function () {
+      const server = await startModernServer();
+      try {
+        const { status, body, session } = await post(
+          server.url,
+          'server/discover',
+          { _meta: envelope() },
+          modern('server/discover'),
+        );
+        assert.equal(status, 200);
+        assert.equal(session, null, 'no session minted');
+        assert.deepEqual(body.result?.supportedVersions, [MODERN_VERSION]);
+        assert.equal(body.result?.resultType, 'complete');
+        assert.deepEqual(body.result?._meta, {
+          'io.modelcontextprotocol/serverInfo': { name: 'modern', version: '1.0.0' },
+        });
+        const page = await post(
+          server.url,
+          'tools/list',
+          { _meta: envelope(), cursor: 'page-2' },
+          modern('tools/list'),
+        );
+        assert.deepEqual(
+          (page.body.result?.tools as { name: string }[]).map((t) => t.name),
+          ['echo_region'],
+        );
+        const encoded = `=?base64?${Buffer.from('whoami').toString('base64')}?=`;
+        const call = await post(
+          server.url,
+          'tools/call',
+          { _meta: envelope(), name: 'whoami' },
+          modern('tools/call', encoded),
+        );
+        assert.equal(call.status, 200, 'a base64 Mcp-Name is decoded before the comparison');
+        for (const method of ['GET', 'DELETE']) assert.equal((await fetch(server.url, { method })).status, 405, method);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('refuses what the revision says to refuse, with its codes', async function () {
+      const server = await startModernServer();
+      try {
+        const cases: [string, string, Record<string, unknown>, Record<string, string>, number, number][] = [
+          ['initialize', 'initialize', { protocolVersion: '2025-06-18', capabilities: {} }, {}, 400, -32022],
+          ['no _meta', 'tools/list', {}, modern('tools/list'), 400, -32602],
+          [
+            'no clientCapabilities',
+            'tools/list',
+            { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN_VERSION } },
+            modern('tools/list'),
+            400,
+            -32602,
+          ],
+          ['no MCP-Protocol-Version', 'tools/list', { _meta: envelope() }, { 'mcp-method': 'tools/list' }, 400, -32020],
+          [
+            'another MCP-Protocol-Version',
+            'tools/list',
+            { _meta: envelope() },
+            { ...modern('tools/list'), 'mcp-protocol-version': '2025-11-25' },
+            400,
+            -32020,
+          ],
+          [
+            'an unsupported version',
+            'tools/list',
+            { _meta: envelope('2025-11-25') },
+            { ...modern('tools/list'), 'mcp-protocol-version': '2025-11-25' },
+            400,
+            -32022,
+          ],
+          ['another Mcp-Method', 'tools/list', { _meta: envelope() }, modern('server/discover'), 400, -32020],
+          ['no Mcp-Name', 'tools/call', { _meta: envelope(), name: 'whoami' }, modern('tools/call'), 400, -32020],
+          [
+            'another Mcp-Name',
+            'tools/call',
+            { _meta: envelope(), name: 'whoami' },
+            modern('tools/call', 'admin_action'),
+            400,
+            -32020,
+          ],
+          [
+            'no Mcp-Param-Region',
+            'tools/call',
+            { _meta: envelope(), name: 'echo_region', arguments: { region: 'eu' } },
+            modern('tools/call', 'echo_region'),
+            400,
+            -32020,
+          ],
+          [
+            'another Mcp-Param-Region',
+            'tools/call',
+            { _meta: envelope(), name: 'echo_region', arguments: { region: 'eu' } },
+            { ...modern('tools/call', 'echo_region'), 'mcp-param-region': 'us' },
+            400,
+            -32020,
+          ],
+          ['an unknown method', 'ping', { _meta: envelope() }, modern('ping'), 404, -32601],
+        ];
+        for (const [what, method, params, headers, status, code] of cases) {
+          const answer = await post(server.url, method, params, headers);
+          assert.deepEqual([answer.status, answer.body.error?.code], [status, code], what);
+        }
+        const initialize = await post(
+          server.url,
+          'initialize',
+          { protocolVersion: '2025-06-18', capabilities: {} },
+          {},
+        );
+        assert.deepEqual(initialize.body.error?.data, { supported: [MODERN_VERSION], requested: '2025-06-18' });
+
+        const legacyClient = new Client({ name: 'fixture-test', version: '1.0.0' });
+        await assert.rejects(legacyClient.connect(new StreamableHTTPClientTransport(new URL(server.url))));
       } finally {
         await server.close();
       }

@@ -37,8 +37,9 @@ const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie', 'www-authenticate']);
 
 /**
  * The headers to send upstream: everything the client sent (the MCP ones such as `Mcp-Session-Id`,
- * `Mcp-Protocol-Version`, `Last-Event-ID`, `Accept` and `Content-Type` included) except those above, the
- * gateway key and any header the client's `Connection` names. `Authorization` is added by the caller.
+ * `Mcp-Protocol-Version`, `Last-Event-ID`, `Accept` and `Content-Type` included, and 2026-07-28's
+ * `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*`, which an intermediary must forward as they are) except those
+ * above, the gateway key and any header the client's `Connection` names. `Authorization` is added by the caller.
  */
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, keyHeader: string): OutgoingHttpHeaders {
   return copyHeaders(incoming, NOT_FORWARDED, keyHeader);
