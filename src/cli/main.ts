@@ -1,4 +1,5 @@
 import { McpOAuthError } from '../oauth/errors';
+import { safeLine } from '../oauth/http/logger';
 import { parseCliArgs, usage, UsageError } from './args';
 import * as commands from './commands';
 
@@ -58,7 +59,7 @@ async function main(argv: readonly string[]): Promise<number> {
         : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
     if (error instanceof McpOAuthError && error.code === 'not_signed_in' && 'url' in cmd)
       message += `; run: mcp-oauth login ${cmd.url}`;
-    process.stderr.write(`mcp-oauth: ${message}\n`);
+    process.stderr.write(`mcp-oauth: ${safeLine(message)}\n`);
     return 1;
   }
 }
@@ -66,7 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`mcp-oauth: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(`mcp-oauth: ${safeLine((error as Error)?.stack ?? String(error))}\n`);
     process.exit(1);
   },
 );

@@ -1,3 +1,5 @@
+import { safeLine } from './http/logger';
+
 /**
  * Typed errors with stable codes. Dispatch on `instanceof` or `code`, never on message text. Each code belongs
  * to exactly one class ({@link ERROR_CLASSES}), so knowing the code tells the class and the other way round.
@@ -167,12 +169,14 @@ export function isCancellation(error: unknown): boolean {
 }
 
 /**
- * Makes attacker-controlled text safe to put in a message or a log: JSON-encoded, bounded, and with the
+ * Makes attacker-controlled text safe to put in a message or a log: cleared of the live secrets and of
+ * anything shaped like a credential (`safeLine()`) before it is bounded, then JSON-encoded, with the
  * characters JSON leaves alone but terminals and editors act on (DEL, C1 controls, line separators,
- * bidirectional overrides) escaped too.
+ * bidirectional overrides) escaped too. Text that may echo a request's own secrets goes through
+ * `safeQuote()`, which scrubs those first.
  */
 export function quote(value: unknown, max = 200): string {
-  const text = typeof value === 'string' ? value : String(value);
+  const text = safeLine(typeof value === 'string' ? value : String(value));
   return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text).replace(
     /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,

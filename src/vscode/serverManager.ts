@@ -8,6 +8,7 @@ import type { TokenSet } from '../oauth/tokens/tokenSet';
 import type * as Core from './sessionService';
 import type { SessionService, SignInFlow, SignInUi } from './sessionService';
 import { CachedTokenStore } from '../oauth/tokens/cachedTokenStore';
+import { holdingSecrets } from '../oauth/tokens/holdingSecrets';
 import { SecretTokenStore, serverIdOfTokensKey } from './secretStores';
 import { registrationMethod, SessionList, sessionInfo } from './sessionList';
 import type { ServersSnapshot, ServerView, SessionInfo } from './serverState';
@@ -50,7 +51,7 @@ export class ServerManager implements vscode.Disposable {
     private readonly loadCore: CoreLoader,
   ) {
     this.callbacks = new UriCallbacks((reason) => logger.warn(`[callback] ignored ${reason}`));
-    this.tokens = new CachedTokenStore(new SecretTokenStore(context.secrets));
+    this.tokens = new CachedTokenStore(holdingSecrets(new SecretTokenStore(context.secrets)));
     this.sessionList = new SessionList({
       memento: context.globalState,
       tokens: this.tokens,
