@@ -1,6 +1,8 @@
 import * as oauth from 'oauth4webapi';
-import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote, type CodeOf } from '../errors';
+import { InvalidResponseError, McpOAuthError, OAuthResponseError, type CodeOf } from '../errors';
 import type { FetchLike } from '../http/policyFetch';
+import { carriedBy, safeQuote, secretValues, type Secrets } from '../http/requestSecrets';
+import { scrub } from '../http/scrub';
 
 /**
  * Options for every oauth4webapi request: our policy fetch does the transport (https except loopback,
@@ -18,22 +20,34 @@ export function requestOptions(fetch: FetchLike, extra: Record<string, unknown> 
 /** The code a step fails with when the authorization server refuses it. */
 export type StepCode = CodeOf<'OAuthResponseError'>;
 
-export async function oauthStep<T>(what: string, code: StepCode, step: () => Promise<T> | T): Promise<T> {
+export async function oauthStep<T>(
+  what: string,
+  code: StepCode,
+  step: () => Promise<T> | T,
+  secrets?: Secrets,
+): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    throw toMcpOAuthError(error, what, code);
+    throw toMcpOAuthError(error, what, code, secrets);
   }
 }
 
-export function toMcpOAuthError(error: unknown, what: string, code: StepCode): McpOAuthError {
+/**
+ * `error` as one of ours. No message built from the answer repeats a secret: neither `secrets` (what the
+ * caller holds) nor what the request carried (the transport noted it on the response).
+ */
+export function toMcpOAuthError(error: unknown, what: string, code: StepCode, secrets: Secrets = []): McpOAuthError {
   if (error instanceof McpOAuthError) return error;
+  const response = (error as { response?: unknown })?.response ?? (error as { cause?: unknown })?.cause;
+  const known = [...secretValues(secrets), ...carriedBy(response)];
   if (error instanceof oauth.ResponseBodyError) {
-    const description = typeof error.error_description === 'string' ? `: ${quote(error.error_description)}` : '';
+    const description =
+      typeof error.error_description === 'string' ? `: ${safeQuote(error.error_description, known)}` : '';
     return new OAuthResponseError(
       code,
-      `${what} failed with ${quote(error.error)} (HTTP ${error.status})${description}`,
-      error.error,
+      `${what} failed with ${safeQuote(error.error, known)} (HTTP ${error.status})${description}`,
+      scrub(error.error, known),
       error.status,
       { cause: error },
     );
@@ -44,8 +58,8 @@ export function toMcpOAuthError(error: unknown, what: string, code: StepCode): M
       denied ? 'authorization_denied' : 'authorization_failed',
       denied
         ? 'The authorization was denied. Sign in again and approve the request to continue.'
-        : `The authorization server returned ${quote(error.error)}`,
-      error.error,
+        : `The authorization server returned ${safeQuote(error.error, known)}`,
+      scrub(error.error, known),
       undefined,
       { cause: error },
     );
@@ -54,7 +68,7 @@ export function toMcpOAuthError(error: unknown, what: string, code: StepCode): M
     return new OAuthResponseError(
       code,
       `${what} was refused (HTTP ${error.status})`,
-      error.cause[0]?.parameters.error ?? 'invalid_client',
+      scrub(error.cause[0]?.parameters.error ?? 'invalid_client', known),
       error.status,
       { cause: error },
     );
@@ -81,7 +95,7 @@ export function toMcpOAuthError(error: unknown, what: string, code: StepCode): M
   ) {
     const malformed =
       code === 'token_error' || code === 'refresh_failed' ? 'invalid_token_response' : 'invalid_response';
-    return new InvalidResponseError(malformed, `${what}: ${error.message}`, { cause: error });
+    return new InvalidResponseError(malformed, `${what}: ${scrub(error.message, known)}`, { cause: error });
   }
   return new OAuthResponseError(code, `${what} failed`, undefined, undefined, { cause: error });
 }

@@ -1,4 +1,5 @@
 import { CancelledError, HttpRequestError, McpOAuthError } from '../errors';
+import { noteCarried, safeQuote, secretsInRequest } from './requestSecrets';
 import { assertSecureUrl, describeUrl } from './url';
 
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -43,7 +44,7 @@ export function policyFetch(policy: HttpPolicy, signal?: AbortSignal): FetchLike
           if (next.origin !== url.origin) {
             throw new HttpRequestError(
               'cross_origin_redirect',
-              `${describeUrl(url)} redirected to another origin (${next.origin}); refused`,
+              `${describeUrl(url)} redirected to another origin (${safeQuote(next.origin, secretsInRequest(url, init))}); refused`,
             );
           }
           if (method !== 'GET' || hop >= policy.maxRedirects) {
@@ -57,11 +58,12 @@ export function policyFetch(policy: HttpPolicy, signal?: AbortSignal): FetchLike
         }
         const body = await readLimited(response, policy.maxBodyBytes, url);
         const nullBody = response.status === 204 || response.status === 304;
-        return new Response(nullBody ? null : body, {
+        const buffered = new Response(nullBody ? null : body, {
           status: response.status,
           statusText: response.statusText,
           headers: response.headers,
         });
+        return noteCarried(buffered, url, init);
       }
     } catch (error) {
       if (error instanceof McpOAuthError) throw error;
