@@ -29,6 +29,7 @@ describe('log redaction', () => {
       'authorization=Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag',
       'authorization=Negotiate [redacted]',
     ],
+    ['a header credential with & and =', 'Authorization: Bearer a&b=c?d#e/f', 'Authorization: Bearer [redacted]'],
     ['a scheme-less header value', 'Authorization: 9f86d081884c7d659a2feaa0c55ad015', 'Authorization: [redacted]'],
     ['a proxy header', 'Proxy-Authorization: Basic dXNlcjpodW50ZXIy', 'Proxy-Authorization: Basic [redacted]'],
     [
@@ -84,6 +85,16 @@ describe('log redaction', () => {
     ],
     ['a percent-encoded form', 'access_token%3Dabc123def%26x%3D1', 'access_token%3D[redacted]%26x%3D1'],
     [
+      'a form value that is percent-encoded JSON',
+      'refresh_token=%7B%22kty%22%3A%22EC%22%2C%22d%22%3A%22x%22%7D&client_id=c',
+      'refresh_token=[redacted]&client_id=c',
+    ],
+    [
+      "a form value with the characters encodeURIComponent leaves (*!()')",
+      "refresh_token=a*b!c(d)e'f&client_id=c",
+      'refresh_token=[redacted]&client_id=c',
+    ],
+    [
       'a form inside a percent-encoded URL',
       'next=%2Fcb%3Fa%3D1%26code%3DSplxlOBeZQ',
       'next=%2Fcb%3Fa%3D1%26code%3D[redacted]',
@@ -135,6 +146,7 @@ describe('log redaction', () => {
       'GET https://user:hunter2@as.example.com/token',
       'GET https://[redacted]@as.example.com/token',
     ],
+    ["a password with ' in a URL", "https://user:p'w%22rd@as.example.com/", 'https://[redacted]@as.example.com/'],
     [
       'a token as the URL user',
       'git https://ghx_0123456789abcdef@github.com/o/r',

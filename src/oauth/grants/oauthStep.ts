@@ -1,8 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { InvalidResponseError, McpOAuthError, OAuthResponseError, type CodeOf } from '../errors';
 import type { FetchLike } from '../http/policyFetch';
-import { carriedBy, safeQuote, secretValues, type Secrets } from '../http/requestSecrets';
-import { scrub } from '../http/scrub';
+import { carriedBy, safeQuote, secretValues, withoutSecrets, type Secrets } from '../http/requestSecrets';
 
 /**
  * Options for every oauth4webapi request: our policy fetch does the transport (https except loopback,
@@ -47,7 +46,7 @@ export function toMcpOAuthError(error: unknown, what: string, code: StepCode, se
     return new OAuthResponseError(
       code,
       `${what} failed with ${safeQuote(error.error, known)} (HTTP ${error.status})${description}`,
-      scrub(error.error, known),
+      withoutSecrets(error.error, known),
       error.status,
       { cause: error },
     );
@@ -59,7 +58,7 @@ export function toMcpOAuthError(error: unknown, what: string, code: StepCode, se
       denied
         ? 'The authorization was denied. Sign in again and approve the request to continue.'
         : `The authorization server returned ${safeQuote(error.error, known)}`,
-      scrub(error.error, known),
+      withoutSecrets(error.error, known),
       undefined,
       { cause: error },
     );
@@ -68,7 +67,7 @@ export function toMcpOAuthError(error: unknown, what: string, code: StepCode, se
     return new OAuthResponseError(
       code,
       `${what} was refused (HTTP ${error.status})`,
-      scrub(error.cause[0]?.parameters.error ?? 'invalid_client', known),
+      withoutSecrets(error.cause[0]?.parameters.error ?? 'invalid_client', known),
       error.status,
       { cause: error },
     );
@@ -95,7 +94,7 @@ export function toMcpOAuthError(error: unknown, what: string, code: StepCode, se
   ) {
     const malformed =
       code === 'token_error' || code === 'refresh_failed' ? 'invalid_token_response' : 'invalid_response';
-    return new InvalidResponseError(malformed, `${what}: ${scrub(error.message, known)}`, { cause: error });
+    return new InvalidResponseError(malformed, `${what}: ${withoutSecrets(error.message, known)}`, { cause: error });
   }
   return new OAuthResponseError(code, `${what} failed`, undefined, undefined, { cause: error });
 }

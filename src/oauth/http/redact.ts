@@ -58,9 +58,22 @@ export function isCredentialName(name: string): boolean {
  */
 const NAMED_VALUE =
   /(?:(\\?["']|%2[27])|%2[06]|%3f|(?<![\w-]))([A-Za-z][\w-]*)(?:\1)?(\s*(?:[:=]|%3[ad])(\s*))(\\?["']|%2[27])?/gi;
-/** Where an unquoted value ends: white space, a quote, a separator, a bracket, or an encoded `&` or quote. */
-const UNQUOTED_END = /[\s"'&,;)}\]<>]|%2[267]/i;
-const LINE_END = /[\r\n\u2028\u2029&]/;
+/**
+ * Where an unquoted value ends, by the separator before it: after `=` (a form or a query, whose values are
+ * encoded) at white space or `&`; after `:` (JSON-like text, YAML, a header) also at a quote, a comma, a
+ * semicolon or a closing bracket; after an encoded separator at those, encoded. A whole-line value (an
+ * `Authorization` or `Cookie` header) ends with the line, or at `&` in a query.
+ */
+const VALUE_END: Readonly<Record<'form' | 'text' | 'encoded', RegExp>> = {
+  form: /[\s&"<>]/,
+  text: /[\s"'&,;)}\]<>]/,
+  encoded: /[\s"'&<>]|%2[0267c]|%7d|%5d/i,
+};
+const LINE_END: Readonly<Record<'form' | 'text' | 'encoded', RegExp>> = {
+  form: /[\r\n\u2028\u2029&]/,
+  text: /[\r\n\u2028\u2029]/,
+  encoded: /[\r\n\u2028\u2029&]|%26/i,
+};
 /** Values that are no secret whatever their name: booleans, null, small numbers (`"code": -32001`). */
 const HARMLESS = /^(?:true|false|null|undefined|none|-?\d{1,6})$/i;
 /** Looks random: has a digit, or is long and mixes upper and lower case. */
@@ -73,11 +86,12 @@ function redactNamedValues(text: string): string {
   let from = 0;
   NAMED_VALUE.lastIndex = 0;
   for (let match = NAMED_VALUE.exec(text); match; match = NAMED_VALUE.exec(text)) {
-    const [prefix, , name = '', , space, opener] = match;
+    const [prefix, , name = '', separator = '', space, opener] = match;
     if (!isCredentialName(name)) continue;
     const normalized = name.toLowerCase().replace(/[-_]/g, '');
     const start = match.index + prefix.length;
-    const end = valueEnd(text, start, opener, WHOLE_LINE_NAMES.has(normalized));
+    const kind = separator.includes('%') ? 'encoded' : separator.includes('=') ? 'form' : 'text';
+    const end = valueEnd(text, start, opener, (WHOLE_LINE_NAMES.has(normalized) ? LINE_END : VALUE_END)[kind]);
     const value = text.slice(start, end);
     // A plain word and an unquoted value after ": " may be prose ("token: expired"); "token: 4f9c2a…",
     // "token=…", "refresh_token: …" and "\"token\": \"…\"" are not.
@@ -92,7 +106,7 @@ function redactNamedValues(text: string): string {
 }
 
 /** The index where a value that starts at `start` ends, given its opening quote (if any). */
-function valueEnd(text: string, start: number, opener: string | undefined, wholeLine: boolean): number {
+function valueEnd(text: string, start: number, opener: string | undefined, ending: RegExp): number {
   if (opener) {
     const closer = opener.toLowerCase();
     for (let i = start; i < text.length; i++) {
@@ -102,7 +116,7 @@ function valueEnd(text: string, start: number, opener: string | undefined, whole
     return text.length;
   }
   const rest = text.slice(start);
-  const end = (wholeLine ? LINE_END : UNQUOTED_END).exec(rest);
+  const end = ending.exec(rest);
   return end ? start + end.index : text.length;
 }
 
@@ -121,8 +135,8 @@ const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A
 /** Shapes only credentials have, whatever surrounds them. */
 const SHAPES: readonly [RegExp, string | ((match: string, ...groups: string[]) => string)][] = [
   // userinfo in URLs, plain or percent-encoded: https://user:pass@host, https://<token>@host
-  [/\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#@"'<>]+@/gi, `$1${REDACTED}@`],
-  [/\b([a-z][a-z\d+.-]*%3a%2f%2f)(?:(?!%2f|%3f|%23|%40)[^\s/?#@&"'<>])+%40/gi, `$1${REDACTED}%40`],
+  [/\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#@"<>]+@/gi, `$1${REDACTED}@`],
+  [/\b([a-z][a-z\d+.-]*%3a%2f%2f)(?:(?!%2f|%3f|%23|%40)[^\s/?#@&"<>])+%40/gi, `$1${REDACTED}%40`],
   // JWK private members (d, p, q, dp, dq, qi) and symmetric keys (k), inside JSON
   [/(\\?["'])(d|p|q|dp|dq|qi|k)\1(\s*:\s*)\1[\w-]{8,}\1/g, `$1$2$1$3$1${REDACTED}$1`],
   // JWT, JWS and JWE compact forms: a base64url JSON header (`{"`, `{ "`, `{\n` …), then 2 or 4 more parts

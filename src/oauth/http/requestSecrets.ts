@@ -1,4 +1,5 @@
 import { quote } from '../errors';
+import { scrubLive } from './liveSecrets';
 import { isCredentialName } from './redact';
 import { scrub } from './scrub';
 
@@ -36,6 +37,11 @@ export function secretValues(secrets: Secrets): (string | undefined)[] {
  */
 export function safeQuote(value: unknown, secrets: Secrets, max = 200): string {
   return quote(scrub(typeof value === 'string' ? value : String(value), secretValues(secrets)), max);
+}
+
+/** `text` without `secrets` or the live secrets: for peer text that is no message, such as an OAuth error code. */
+export function withoutSecrets(text: string, secrets: Secrets): string {
+  return scrubLive(scrub(text, secretValues(secrets)));
 }
 
 /**
