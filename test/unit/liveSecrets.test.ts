@@ -148,6 +148,7 @@ describe('holdingSecrets (a token store whose current sets are live)', () => {
     await store.set('k', tokenSet('reread-access-0001'));
     await store.get('k');
     await store.get('k');
+    assert.ok(live('reread-access-0001'));
     await store.delete('k');
     assert.ok(!live('reread-access-0001'), 'one delete lets go of it: it was held once');
   });
