@@ -67,7 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`mcp-oauth: ${safeLine((error as Error)?.stack ?? String(error))}\n`);
+    process.stderr.write(`mcp-oauth: ${(error as Error)?.stack ?? String(error)}\n`);
     process.exit(1);
   },
 );

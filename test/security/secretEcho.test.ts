@@ -18,7 +18,7 @@ import { FileTokenStore } from '../../src/cli/store/fileTokenStore';
 import type { ClientCredentials } from '../../src/oauth/client/clientAuth';
 import { loadPrivateKey } from '../../src/oauth/client/privateKey';
 import type { ClientRegistration, ClientStore } from '../../src/oauth/client/registration';
-import { McpOAuthError } from '../../src/oauth/errors';
+import { createError, McpOAuthError } from '../../src/oauth/errors';
 import { holdSecrets } from '../../src/oauth/http/liveSecrets';
 import type { Logger } from '../../src/oauth/http/logger';
 import { canonicalServerUrl } from '../../src/oauth/http/url';
@@ -221,14 +221,14 @@ const PLACEMENTS: readonly Placement[] = [
     answer: (secret) => raw(400, `<h1>Bad request</h1><p>${secret}</p>`, { 'content-type': 'text/html' }),
   },
   {
-    name: 'in headers (WWW-Authenticate error_description, X-Echo)',
+    name: 'in headers (WWW-Authenticate error and error_description, X-Echo)',
     shown: false,
     answer: (secret) =>
       json(
         401,
         { error: 'invalid_client' },
         {
-          'www-authenticate': `Basic realm="as", error="invalid_client", error_description=${quotedString(secret)}`,
+          'www-authenticate': `Basic realm="as", error=${quotedString(secret)}, error_description=${quotedString(secret)}`,
           'x-echo': headerSafe(secret),
           'x-echo-base64': b64(secret),
         },
@@ -669,6 +669,43 @@ describe('security property 8: no secret is ever echoed', function () {
           assertNoLeak(`${scenario}: the gateway log`, sinkOutput(gatewayLog.lines), [token]);
         }
 
+        // A 401, then a token source whose errors repeat the rejected token (a careless source: the gateway
+        // takes any), as a failed renewal and as a needed sign-in.
+        mcp.route('/mcp', raw(401, echoBody(token), { 'www-authenticate': 'Bearer error="invalid_token"' }));
+        for (const code of ['refresh_failed', 'not_signed_in'] as const) {
+          gatewayLog.lines.length = 0;
+          const careless: GatewayTokenSource = {
+            getAccessToken: async () => token,
+            refresh: async (rejected) => {
+              throw createError(code, `could not renew ${rejected} (${b64(rejected)})`);
+            },
+          };
+          const response = await post('careless', careless);
+          assert.match(response.text, code === 'refresh_failed' ? /Could not get an access token/ : /Sign-in required/);
+          assertNoLeak(`a careless source (${code}): what VS Code got`, response.all, [token]);
+          assertNoLeak(`a careless source (${code}): the gateway log`, sinkOutput(gatewayLog.lines), [token]);
+        }
+
+        // A 403 asking for the token as a scope, and a step-up whose failure repeats it.
+        mcp.route(
+          '/mcp',
+          raw(403, echoBody(token), {
+            'www-authenticate': `Bearer error="insufficient_scope", scope=${quotedString(`mcp:read ${token}`)}`,
+          }),
+        );
+        gatewayLog.lines.length = 0;
+        const stepUpFails: GatewayTokenSource = {
+          ...fixed(token),
+          stepUp: async () => {
+            throw createError('authorization_failed', `step-up with ${token} failed`);
+          },
+        };
+        const refused = await post('careless-step-up', stepUpFails);
+        assert.match(refused.text, /needs more permission/);
+        assert.ok(gatewayLog.lines.some((line) => line.includes('step-up failed')));
+        assertNoLeak('a failed step-up: what VS Code got', refused.all, [token]);
+        assertNoLeak('a failed step-up: the gateway log', sinkOutput(gatewayLog.lines), [token]);
+
         // A 401 echoing it, then a refresh the authorization server refuses, echoing the access token (which
         // the refresh request did not carry) in each form: the real token manager, over a plain store.
         mcp.route(
@@ -746,6 +783,25 @@ describe('security property 8: no secret is ever echoed', function () {
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, /mcp-oauth: The token refresh failed with "invalid_request".*\[redacted/);
       assertNoLeak('the CLI output', `${result.stdout}\n${result.stderr}`, [accessToken, refreshToken]);
+    });
+
+    it('`mcp-oauth tools` at an MCP server that echoes the bearer token in its 500: not on stderr', async () => {
+      const accessToken = run(B62, 32, 72);
+      const tokensFile = statePaths({ env: { MCP_OAUTH_HOME: home } }).tokensFile;
+      const valid = { ...expiredSet(accessToken, run(B62, 32, 73)), expiresAt: Date.now() + 3_600_000 };
+      await new FileTokenStore(tokensFile).set(canonicalServerUrl(`${o}/mcp`), valid);
+      as.route(
+        '/mcp',
+        raw(500, `internal error for ${accessToken} (${b64(accessToken)})`, { 'content-type': 'text/plain' }),
+      );
+      const result = await runCli(['tools', `${o}/mcp`], { MCP_OAUTH_HOME: home, MCP_OAUTH_DEBUG: '1' });
+      assert.equal(result.code, 1, result.stderr);
+      assert.ok(
+        as.requests.some((r) => r.path === '/mcp'),
+        'the MCP server was asked',
+      );
+      assert.match(result.stderr, /\[redacted/);
+      assertNoLeak('the CLI output', `${result.stdout}\n${result.stderr}`, [accessToken]);
     });
   });
 

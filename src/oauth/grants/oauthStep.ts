@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { InvalidResponseError, McpOAuthError, OAuthResponseError, type CodeOf } from '../errors';
+import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote, type CodeOf } from '../errors';
 import type { FetchLike } from '../http/policyFetch';
 import { carriedBy, safeQuote, secretValues, withoutSecrets, type Secrets } from '../http/requestSecrets';
 
@@ -57,8 +57,8 @@ export function toMcpOAuthError(error: unknown, what: string, code: StepCode, se
       denied ? 'authorization_denied' : 'authorization_failed',
       denied
         ? 'The authorization was denied. Sign in again and approve the request to continue.'
-        : `The authorization server returned ${safeQuote(error.error, known)}`,
-      withoutSecrets(error.error, known),
+        : `The authorization server returned ${quote(error.error)}`,
+      error.error,
       undefined,
       { cause: error },
     );
@@ -94,7 +94,7 @@ export function toMcpOAuthError(error: unknown, what: string, code: StepCode, se
   ) {
     const malformed =
       code === 'token_error' || code === 'refresh_failed' ? 'invalid_token_response' : 'invalid_response';
-    return new InvalidResponseError(malformed, `${what}: ${withoutSecrets(error.message, known)}`, { cause: error });
+    return new InvalidResponseError(malformed, `${what}: ${error.message}`, { cause: error });
   }
   return new OAuthResponseError(code, `${what} failed`, undefined, undefined, { cause: error });
 }

@@ -13,6 +13,7 @@ export function holdingSecrets(store: TokenStore): TokenStore {
   const track = (key: string, tokens: TokenSet | undefined): void => {
     const secrets = tokens ? [tokens.accessToken, tokens.refreshToken, tokens.idToken] : [];
     const previous = held.get(key);
+    // The same tokens read again (a file store reads on every get): nothing to change, nothing to rebuild.
     if (tokens && previous && secrets.every((value, i) => value === previous.secrets[i])) return;
     if (tokens) held.set(key, { secrets, release: holdSecrets(secrets) });
     else held.delete(key);
