@@ -7,10 +7,10 @@ import { McpOAuthError } from '../oauth/errors';
 import { FileTokenStore } from './store/fileTokenStore';
 import { defaultHttpPolicy } from '../oauth/http/policyFetch';
 import { JsonFileStore } from './store/jsonFileStore';
-import type { Logger } from '../oauth/http/logger';
+import { safeLine, type Logger } from '../oauth/http/logger';
 import { loadPrivateKey } from '../oauth/client/privateKey';
 import { cryptoRandom } from '../oauth/http/random';
-import { redact } from '../oauth/http/redact';
+import { holdingSecrets } from '../oauth/tokens/holdingSecrets';
 import type { FlowOptions } from './args';
 import { statePaths } from './paths';
 import { inert } from './terminalText';
@@ -18,7 +18,8 @@ import { inert } from './terminalText';
 /** Diagnostics on stderr; `MCP_OAUTH_DEBUG=1` adds the step-by-step trace. Never a token or secret. */
 export function stderrLogger(env: NodeJS.ProcessEnv = process.env): Logger {
   const debug = env.MCP_OAUTH_DEBUG === '1';
-  const write = (level: string) => (message: string) => process.stderr.write(`[${level}] ${inert(redact(message))}\n`);
+  const write = (level: string) => (message: string) =>
+    process.stderr.write(`[${level}] ${inert(safeLine(message))}\n`);
   const off = () => undefined;
   return {
     trace: off,
@@ -46,7 +47,7 @@ export function cliEnvironment(
     now: Date.now,
     random: cryptoRandom,
     logger: stderrLogger(env),
-    tokens: new FileTokenStore(paths.tokensFile),
+    tokens: holdingSecrets(new FileTokenStore(paths.tokensFile)),
     clients: clientStore,
     refreshBeforeMs: 120_000,
     // The secret's variable and the key file are named on the command line; nothing is ever asked for.

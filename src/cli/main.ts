@@ -1,4 +1,5 @@
 import { McpOAuthError } from '../oauth/errors';
+import { safeLine } from '../oauth/http/logger';
 import { parseCliArgs, usage, UsageError } from './args';
 import * as commands from './commands';
 import { inert } from './terminalText';
@@ -63,7 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
         : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
     if (error instanceof McpOAuthError && error.code === 'not_signed_in' && 'url' in cmd)
       message += `; run: mcp-oauth login ${cmd.url}`;
-    process.stderr.write(`mcp-oauth: ${inert(message)}\n`);
+    process.stderr.write(`mcp-oauth: ${inert(safeLine(message))}\n`);
     return 1;
   }
 }

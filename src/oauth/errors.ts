@@ -1,3 +1,5 @@
+import { safeLine } from './http/logger';
+
 /**
  * Typed errors with stable codes. Dispatch on `instanceof` or `code`, never on message text. Each code belongs
  * to exactly one class ({@link ERROR_CLASSES}), so knowing the code tells the class and the other way round.
@@ -191,10 +193,12 @@ export function escapeControls(text: string, keep = ''): string {
 }
 
 /**
- * Makes attacker-controlled text safe to put in a message or a log: JSON-encoded, bounded, and with the
- * active characters JSON leaves alone (DEL, C1 controls, line separators, bidirectional controls) escaped too.
+ * Makes attacker-controlled text safe to put in a message or a log: cleared of the live secrets and of
+ * anything shaped like a credential (`safeLine()`) before it is bounded, then JSON-encoded, with the active
+ * characters JSON leaves alone (DEL, C1 controls, line separators, bidirectional controls) escaped too.
+ * Text that may echo a request's own secrets goes through `safeQuote()`, which scrubs those first.
  */
 export function quote(value: unknown, max = 200): string {
-  const text = typeof value === 'string' ? value : String(value);
+  const text = safeLine(typeof value === 'string' ? value : String(value));
   return escapeControls(JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text));
 }

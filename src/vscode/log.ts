@@ -1,14 +1,13 @@
 import * as vscode from 'vscode';
-import type { Logger } from '../oauth/http/logger';
-import { redact } from '../oauth/http/redact';
+import { safeLine, type Logger } from '../oauth/http/logger';
 
 /** The name of the log output channel (CONTRACT.md). */
 export const LOG_CHANNEL_NAME = 'MCP OAuth';
 
 /**
  * The "MCP OAuth" LogOutputChannel seen by the core as a plain `Logger`. The channel applies the user's log
- * level. Callers keep tokens and secrets out of the message, and every line goes through `redact()` on its
- * way in, so a credential-shaped value never reaches the channel even when a caller slips.
+ * level. Callers keep tokens and secrets out of the message, and every line goes through `safeLine()` on its
+ * way in, so neither a live token nor a credential-shaped value reaches the channel even when a caller slips.
  */
 export class OutputChannelLogger implements Logger, vscode.Disposable {
   private constructor(private readonly channel: vscode.LogOutputChannel) {}
@@ -18,23 +17,23 @@ export class OutputChannelLogger implements Logger, vscode.Disposable {
   }
 
   trace(message: string, ...args: unknown[]): void {
-    this.channel.trace(redact(message), ...args.map(redactArg));
+    this.channel.trace(safeLine(message), ...args.map(redactArg));
   }
 
   debug(message: string, ...args: unknown[]): void {
-    this.channel.debug(redact(message), ...args.map(redactArg));
+    this.channel.debug(safeLine(message), ...args.map(redactArg));
   }
 
   info(message: string, ...args: unknown[]): void {
-    this.channel.info(redact(message), ...args.map(redactArg));
+    this.channel.info(safeLine(message), ...args.map(redactArg));
   }
 
   warn(message: string, ...args: unknown[]): void {
-    this.channel.warn(redact(message), ...args.map(redactArg));
+    this.channel.warn(safeLine(message), ...args.map(redactArg));
   }
 
   error(message: string, ...args: unknown[]): void {
-    this.channel.error(redact(message), ...args.map(redactArg));
+    this.channel.error(safeLine(message), ...args.map(redactArg));
   }
 
   /** Reveals the channel in the Output panel without taking focus from the editor. */
@@ -48,7 +47,7 @@ export class OutputChannelLogger implements Logger, vscode.Disposable {
 }
 
 function redactArg(arg: unknown): unknown {
-  if (typeof arg === 'string') return redact(arg);
-  if (arg instanceof Error) return redact(`${arg.name}: ${arg.message}`);
-  return typeof arg === 'object' && arg !== null ? redact(JSON.stringify(arg)) : arg;
+  if (typeof arg === 'string') return safeLine(arg);
+  if (arg instanceof Error) return safeLine(`${arg.name}: ${arg.message}`);
+  return typeof arg === 'object' && arg !== null ? safeLine(JSON.stringify(arg)) : arg;
 }

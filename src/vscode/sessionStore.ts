@@ -2,6 +2,7 @@ import type * as vscode from 'vscode';
 import { McpOAuthError } from '../oauth/errors';
 import type { Logger } from '../oauth/http/logger';
 import { CachedTokenStore } from '../oauth/tokens/cachedTokenStore';
+import { holdingSecrets } from '../oauth/tokens/holdingSecrets';
 import { sessionBinding, type TokenSet } from '../oauth/tokens/tokenSet';
 import type { ReadOptions, TokenStore } from '../oauth/tokens/tokenStore';
 import { Emitter } from './model/emitter';
@@ -54,7 +55,8 @@ export class SessionStore {
   private queued: Promise<void> | undefined;
 
   constructor(private readonly host: SessionStoreHost) {
-    this.cache = new CachedTokenStore(new SecretTokenStore(host.secrets));
+    // Every token set loaded or stored stays a live secret (scrubbed from every log line) until replaced.
+    this.cache = new CachedTokenStore(holdingSecrets(new SecretTokenStore(host.secrets)));
     this.sessions = host.memento.get<Record<string, SessionInfo>>(SNAPSHOT_KEY) ?? {};
     const cache = this.cache;
     this.tokens = {

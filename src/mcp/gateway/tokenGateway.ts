@@ -8,10 +8,13 @@ import http, {
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import zlib from 'node:zlib';
 import { bearerChallenge, type BearerChallenge } from '../../oauth/discovery/challenge';
 import { CancelledError, HttpRequestError, McpOAuthError, quote } from '../../oauth/errors';
 import { nullLogger, type Logger } from '../../oauth/http/logger';
 import { cryptoRandom, randomToken, type RandomBytes } from '../../oauth/http/random';
+import { safeQuote } from '../../oauth/http/requestSecrets';
+import { scrub, scrubber } from '../../oauth/http/scrub';
 import type { TokenManager } from '../../oauth/tokens/tokenManager';
 import { describeUrl, secureUrl } from '../../oauth/http/url';
 import { ConnectionGuard } from './connectionGuard';
@@ -82,6 +85,8 @@ export function tokenManagerSource(
 }
 
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Largest error answer (4xx, 5xx) the gateway reads, to clear it of the token, before it passes it on. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_REDIRECTS = 3;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const PATH_PREFIX = '/servers/';
@@ -113,6 +118,8 @@ class Exchange {
   upstream: ClientRequest | undefined;
   headers: OutgoingHttpHeaders | undefined;
   closed = false;
+  /** The access tokens sent upstream for this request: no message or relayed error answer repeats them. */
+  readonly sent: string[] = [];
   constructor(
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
@@ -374,6 +381,7 @@ export class TokenGateway {
   ): Promise<IncomingMessage> {
     const headers = (exchange.headers ??= upstreamRequestHeaders(exchange.req.headers, this.keyHeader));
     headers.authorization = `Bearer ${token}`;
+    if (!exchange.sent.includes(token)) exchange.sent.push(token);
     if (body) headers['content-length'] = body.length;
     try {
       return await this.request(exchange, path, headers, body);
@@ -410,9 +418,14 @@ export class TokenGateway {
 
   /**
    * Passes the response through as it arrives. The standalone GET stream's headers go out at once, since it
-   * may stay silent for long; a POST's short SSE answer leaves with its first event in one write.
+   * may stay silent for long; a POST's short SSE answer leaves with its first event in one write. Error
+   * answers are checked first ({@link relayError}).
    */
   private relay(exchange: Exchange, upstream: IncomingMessage): void {
+    if ((upstream.statusCode ?? 502) >= 400) {
+      this.relayError(exchange, upstream);
+      return;
+    }
     const { res } = exchange;
     res.writeHead(upstream.statusCode ?? 502, clientResponseHeaders(upstream.headers));
     if (exchange.method === 'GET' && upstream.headers['content-type']?.startsWith('text/event-stream'))
@@ -422,6 +435,43 @@ export class TokenGateway {
       if (!upstream.complete) res.destroy(); // cut upstream: cut the client's copy too, rather than end it cleanly
     });
     upstream.pipe(res);
+  }
+
+  /**
+   * An error answer (4xx, 5xx) is read whole, decoded, cleared of the tokens this request sent (body and
+   * headers), and then passed on: VS Code shows such answers, and a server that echoes the bearer token must
+   * not put it there. One over 64 KB, or in a content coding the gateway cannot undo, becomes a 502.
+   */
+  private relayError(exchange: Exchange, upstream: IncomingMessage): void {
+    const { res, route } = exchange;
+    const status = upstream.statusCode!;
+    readAnswer(upstream, MAX_ERROR_BODY_BYTES).then(
+      (raw) => {
+        const body = raw && decoded(raw, upstream.headers['content-encoding']);
+        if (!body) {
+          replyText(
+            res,
+            502,
+            `Bad gateway: the MCP server for ${route.id} answered HTTP ${status} with a body the gateway cannot check (over ${MAX_ERROR_BODY_BYTES / 1024} KB, or in an unknown encoding).`,
+          );
+          return;
+        }
+        const clean = scrubber(exchange.sent);
+        const text = body.toString('utf8');
+        const cleaned = clean(text);
+        const out = cleaned === text ? body : Buffer.from(cleaned, 'utf8');
+        const headers = clientResponseHeaders(upstream.headers);
+        delete headers['content-encoding'];
+        for (const [name, value] of Object.entries(headers)) {
+          if (typeof value === 'string') headers[name] = clean(value);
+          else if (Array.isArray(value)) headers[name] = value.map(clean);
+        }
+        headers['content-length'] = out.length;
+        res.writeHead(status, headers);
+        res.end(out);
+      },
+      () => res.destroy(),
+    );
   }
 
   /** The path of a same-origin redirect to follow, or `undefined` once it has answered 502. */
@@ -435,7 +485,7 @@ export class TokenGateway {
     const { route, res } = exchange;
     const next = URL.parse(location, `${route.origin}${path}`);
     if (!next || next.origin !== route.origin) {
-      const where = next ? quote(next.origin) : 'an invalid location';
+      const where = next ? safeQuote(next.origin, exchange.sent) : 'an invalid location';
       this.logger.warn(`[gateway] [${route.id}] the server redirected to another origin (${where}); not followed`);
       replyText(
         res,
@@ -466,7 +516,9 @@ export class TokenGateway {
     const scope = (challenge.scopes ?? []).join(' ');
     let pending = route.stepUps.get(scope);
     if (!pending) {
-      this.logger.info(`[gateway] [${route.id}] the server asks for more scope (${quote(scope)}); asking for step-up`);
+      this.logger.info(
+        `[gateway] [${route.id}] the server asks for more scope (${safeQuote(scope, exchange.sent)}); asking for step-up`,
+      );
       pending = route.tokens.stepUp!(challenge).finally(() => route.stepUps.delete(scope));
       route.stepUps.set(scope, pending);
     }
@@ -474,7 +526,7 @@ export class TokenGateway {
       return await pending;
     } catch (error) {
       if (!(error instanceof CancelledError)) {
-        this.logger.warn(`[gateway] [${route.id}] step-up failed: ${describeError(error)}`);
+        this.logger.warn(`[gateway] [${route.id}] step-up failed: ${scrub(describeError(error), exchange.sent)}`);
       }
       return false;
     }
@@ -482,24 +534,18 @@ export class TokenGateway {
 
   private signInRequired(exchange: Exchange, body: Buffer | undefined, why: string): void {
     const { id } = exchange.route;
-    this.logger.info(`[gateway] [${id}] sign-in required (${why})`);
+    this.logger.info(`[gateway] [${id}] sign-in required (${scrub(why, exchange.sent)})`);
     this.options.onSignInRequired?.(id);
-    replyAuthRequired(
-      exchange.res,
-      exchange.method,
-      body,
-      `Sign-in required for ${id}: ${this.options.signInHint(id)}`,
-    );
+    this.replyAuth(exchange, body, `Sign-in required for ${id}: ${this.options.signInHint(id)}`);
   }
 
   private needsScope(exchange: Exchange, body: Buffer | undefined, challenge: BearerChallenge): void {
     const { id } = exchange.route;
-    const scope = challenge.scopes?.length ? ` (scope ${quote(challenge.scopes.join(' '))})` : '';
+    const scope = challenge.scopes?.length ? ` (scope ${safeQuote(challenge.scopes.join(' '), exchange.sent)})` : '';
     this.logger.info(`[gateway] [${id}] more permission needed${scope} and not granted`);
     this.options.onSignInRequired?.(id);
-    replyAuthRequired(
-      exchange.res,
-      exchange.method,
+    this.replyAuth(
+      exchange,
       body,
       `${id} needs more permission for this request${scope}, and it was not granted. To grant it: ${this.options.signInHint(id)}`,
     );
@@ -507,11 +553,10 @@ export class TokenGateway {
 
   private forbidden(exchange: Exchange, body: Buffer | undefined, challenge: BearerChallenge | undefined): void {
     const { id } = exchange.route;
-    const error = challenge?.error ? `, ${quote(challenge.error, 40)}` : '';
+    const error = challenge?.error ? `, ${safeQuote(challenge.error, exchange.sent, 40)}` : '';
     this.logger.info(`[gateway] [${id}] the server refused the request (403${error})`);
-    replyAuthRequired(
-      exchange.res,
-      exchange.method,
+    this.replyAuth(
+      exchange,
       body,
       `${id} refused the request (HTTP 403${error}): the signed-in account may lack access. To use another account: ${this.options.signInHint(id)}`,
     );
@@ -524,14 +569,21 @@ export class TokenGateway {
       return;
     }
     const { id } = exchange.route;
-    this.logger.warn(`[gateway] [${id}] no access token: ${describeError(error)}`);
+    this.logger.warn(`[gateway] [${id}] no access token: ${scrub(describeError(error), exchange.sent)}`);
     const reason = error instanceof McpOAuthError ? error.message : 'an unexpected error (see the MCP OAuth log)';
-    replyAuthRequired(
-      exchange.res,
-      exchange.method,
+    this.replyAuth(
+      exchange,
       body,
       `Could not get an access token for ${id}: ${reason}. If this persists: ${this.options.signInHint(id)}`,
     );
+  }
+
+  /**
+   * The JSON-RPC error (or 503) for a request that needs a sign-in or more permission. Its text may carry the
+   * token source's message, built from what the authorization server said: it leaves without the tokens sent.
+   */
+  private replyAuth(exchange: Exchange, body: Buffer | undefined, message: string): void {
+    replyAuthRequired(exchange.res, exchange.method, body, scrub(message, exchange.sent));
   }
 
   private failed(exchange: Exchange, error: unknown): void {
@@ -620,6 +672,49 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       if (!req.complete) reject(new CancelledError('The client closed the request'));
     });
   });
+}
+
+/** An upstream answer's body, or `undefined` (and the answer cut) once it grows past `max` bytes. */
+function readAnswer(upstream: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    upstream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        upstream.destroy();
+        resolve(undefined);
+      } else chunks.push(chunk);
+    });
+    upstream.once('end', () => resolve(Buffer.concat(chunks, size)));
+    upstream.once('error', reject);
+    upstream.once('close', () => {
+      if (!upstream.complete) reject(new Error('the upstream answer was cut'));
+    });
+  });
+}
+
+/** `body` without its content coding, or `undefined` for one the gateway cannot undo within the limit. */
+function decoded(body: Buffer, coding: string | undefined): Buffer | undefined {
+  const options = { maxOutputLength: MAX_ERROR_BODY_BYTES };
+  try {
+    switch ((coding ?? 'identity').trim().toLowerCase()) {
+      case 'identity':
+      case '':
+        return body;
+      case 'gzip':
+      case 'x-gzip':
+        return zlib.gunzipSync(body, options);
+      case 'deflate':
+        return zlib.inflateSync(body, options);
+      case 'br':
+        return zlib.brotliDecompressSync(body, options);
+      default:
+        return undefined;
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 function unreachable(route: Route, error: unknown): HttpRequestError {

@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote, type CodeOf } from '../errors';
 import type { FetchLike } from '../http/policyFetch';
+import { carriedBy, safeQuote, secretValues, withoutSecrets, type Secrets } from '../http/requestSecrets';
 
 /**
  * Options for every oauth4webapi request: our policy fetch does the transport (https except loopback,
@@ -18,22 +19,34 @@ export function requestOptions(fetch: FetchLike, extra: Record<string, unknown> 
 /** The code a step fails with when the authorization server refuses it. */
 export type StepCode = CodeOf<'OAuthResponseError'>;
 
-export async function oauthStep<T>(what: string, code: StepCode, step: () => Promise<T> | T): Promise<T> {
+export async function oauthStep<T>(
+  what: string,
+  code: StepCode,
+  step: () => Promise<T> | T,
+  secrets?: Secrets,
+): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    throw toMcpOAuthError(error, what, code);
+    throw toMcpOAuthError(error, what, code, secrets);
   }
 }
 
-export function toMcpOAuthError(error: unknown, what: string, code: StepCode): McpOAuthError {
+/**
+ * `error` as one of ours. No message built from the answer repeats a secret: neither `secrets` (what the
+ * caller holds) nor what the request carried (the transport noted it on the response).
+ */
+export function toMcpOAuthError(error: unknown, what: string, code: StepCode, secrets: Secrets = []): McpOAuthError {
   if (error instanceof McpOAuthError) return error;
+  const response = (error as { response?: unknown })?.response ?? (error as { cause?: unknown })?.cause;
+  const known = [...secretValues(secrets), ...carriedBy(response)];
   if (error instanceof oauth.ResponseBodyError) {
-    const description = typeof error.error_description === 'string' ? `: ${quote(error.error_description)}` : '';
+    const description =
+      typeof error.error_description === 'string' ? `: ${safeQuote(error.error_description, known)}` : '';
     return new OAuthResponseError(
       code,
-      `${what} failed with ${quote(error.error)} (HTTP ${error.status})${description}`,
-      error.error,
+      `${what} failed with ${safeQuote(error.error, known)} (HTTP ${error.status})${description}`,
+      withoutSecrets(error.error, known),
       error.status,
       { cause: error },
     );
@@ -54,7 +67,7 @@ export function toMcpOAuthError(error: unknown, what: string, code: StepCode): M
     return new OAuthResponseError(
       code,
       `${what} was refused (HTTP ${error.status})`,
-      error.cause[0]?.parameters.error ?? 'invalid_client',
+      withoutSecrets(error.cause[0]?.parameters.error ?? 'invalid_client', known),
       error.status,
       { cause: error },
     );

@@ -1,5 +1,6 @@
 import { CancelledError, HttpRequestError, McpOAuthError } from '../errors';
 import { systemResolver, type AddressGuard } from './guardedFetch';
+import { noteCarried, safeQuote, secretsInRequest } from './requestSecrets';
 import { assertSecureUrl, describeUrl } from './url';
 
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -56,7 +57,7 @@ export function policyFetch(policy: HttpPolicy, signal?: AbortSignal): FetchLike
           if (next.origin !== url.origin) {
             throw new HttpRequestError(
               'cross_origin_redirect',
-              `${describeUrl(url)} redirected to another origin (${next.origin}); refused`,
+              `${describeUrl(url)} redirected to another origin (${safeQuote(next.origin, secretsInRequest(url, init))}); refused`,
             );
           }
           if (method !== 'GET' || hop >= policy.maxRedirects) {
@@ -70,11 +71,12 @@ export function policyFetch(policy: HttpPolicy, signal?: AbortSignal): FetchLike
         }
         const body = await readLimited(response, policy.maxBodyBytes, url);
         const nullBody = response.status === 204 || response.status === 304;
-        return new Response(nullBody ? null : body, {
+        const buffered = new Response(nullBody ? null : body, {
           status: response.status,
           statusText: response.statusText,
           headers: response.headers,
         });
+        return noteCarried(buffered, url, init);
       }
     } catch (error) {
       if (error instanceof McpOAuthError) throw error;

@@ -1,4 +1,5 @@
 import { HttpRequestError, McpOAuthError, OAuthResponseError, rewrap } from '../errors';
+import { holdSecrets } from '../http/liveSecrets';
 import type { Logger } from '../http/logger';
 import type { TokenSet } from './tokenSet';
 import { isExpired } from './tokenSet';
@@ -103,6 +104,9 @@ export class TokenManager {
       this.report({ state: 'valid', ...expiry(current) });
       return current;
     }
+    // While the set is renewed its tokens are live secrets, so that no message built from what the authorization
+    // server answers can repeat one (the access token, which the refresh request does not carry, included).
+    const release = holdSecrets([current.accessToken, current.refreshToken, current.idToken]);
     try {
       const next = await this.options.refresh(current);
       this.options.logger?.info(`[refresh] [${this.options.key}] token renewed`);
@@ -110,6 +114,8 @@ export class TokenManager {
       return next;
     } catch (error) {
       return this.recover(current, error);
+    } finally {
+      release();
     }
   }
 
