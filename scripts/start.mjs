@@ -4,8 +4,9 @@
 //
 // VS Code: a desktop VS Code when `code` is on PATH (`code --extensionDevelopmentPath=<repo>`, in a user data
 // folder of its own); otherwise, or in CI, code-server (VS Code in the browser, set up into ~/.cache/mcp-oauth
-// on first use by scripts/vscode-setup.mjs) with the extension linked into its extensions folder, so a rebuild
-// (`npm run watch`) and a window reload pick up code changes.
+// on first use by scripts/vscode-setup.mjs, started by the launcher the tests use, scripts/codeServer) with the
+// extension linked into its extensions folder, so a rebuild (`npm run watch`) and a window reload pick up code
+// changes.
 //
 // Environment:
 //   MCP_OAUTH_DEMO_PORT         first of the four ports of the demo peers (default 7300: AS, then MCP servers)

@@ -8,8 +8,11 @@
 //                                     [--extensionDevelopmentPath=DIR] [--extensionTestsPath=DIR]
 //
 // It installs what it needs first (scripts/vscode-setup.mjs: idempotent, cached in ~/.cache/mcp-oauth) and
-// builds with esbuild.mjs unless --no-build. Each run gets a temp folder (user data, extensions, XDG dirs, a
-// workspace folder, logs), removed after a passing run unless --keep; on failure its path is printed.
+// builds with esbuild.mjs unless --no-build. code-server, the test peers, Chromium and the scripted user come
+// from the one launcher, scripts/codeServer; this file is the tests' part: the payload, the run and the run
+// after a window reload, the results, the secret scan and the report. Each run gets a temp folder (user data,
+// extensions, XDG dirs, a workspace folder, logs), removed after a passing run unless --keep; on failure its
+// path is printed.
 //
 // Environment:
 //   MCP_OAUTH_TEST_TIMEOUT_MS  the whole run's limit (default 600000, 10 min)

@@ -228,8 +228,9 @@ export async function startPeers({
  * @property {{ workbench: string }} urls the workbench, with the folder to open and the payload
  * @property {(PeersDescription & Peers) | undefined} peers
  * @property {{ server: string, host: string, user: string }} logs code-server's output; the browser side (the
- *   workbench's log with the extension host console, page errors, the scripted user); the scripted user alone
- * @property {string[]} userLines what the scripted user did so far, one line each
+ *   workbench's log with the extension host console, the page's errors, the scripted user); what the scripted
+ *   user did and the page's exceptions, timestamped
+ * @property {string[]} userLines what user.log holds so far, one line each
  * @property {import('playwright-core').Page} page the workbench (undefined with `browser: false`)
  * @property {import('playwright-core').BrowserContext} context
  * @property {import('playwright-core').Browser} browser
@@ -340,33 +341,38 @@ export async function launch(options = {}) {
   /** A signal is ending the run: its handler reports and exits, so nothing here settles any more. */
   const halt = () => new Promise(() => {});
 
+  // The peers boot while the VSIX files install, and Chromium while code-server starts.
+  const peersStarting = withPeers ? startPeers({ node: setup.node24 }) : undefined;
+  peersStarting?.catch(() => {}); // awaited below, or in the clean-up
+  let browserStarting;
   try {
-    if (withPeers) {
-      peers = await startPeers({ node: setup.node24 });
-      log(`peers up: AS ${peers.env.MCP_OAUTH_TEST_AS}, MCP ${peers.env.MCP_OAUTH_TEST_MCP}`);
-    }
-    if (interrupted) return halt();
     await prepare?.(dirs);
-    if (settings) {
-      const own = typeof settings === 'function' ? settings(peers, dirs) : settings;
-      writeFileSync(dirs.settingsFile, JSON.stringify({ ...QUIET_SETTINGS, ...own }, null, 2) + '\n');
-    }
-    const env = codeServerEnv(dirs, {
-      ...(throwaway ? { MCP_OAUTH_HOME: dirs.home } : {}),
-      ...peers?.env,
-      ...(typeof extraEnv === 'function' ? extraEnv(dirs) : extraEnv),
-    });
     const profile = ['--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
+    const home = throwaway ? { MCP_OAUTH_HOME: dirs.home } : {};
     if (vsix.length) {
       const out = execFileSync(
         setup.node24,
         [setup.codeServerEntry, ...profile, ...vsix.flatMap((file) => ['--install-extension', file])],
-        { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+        { env: codeServerEnv(dirs, home), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
       );
       const installed = out.match(/was successfully installed/g)?.length ?? 0;
       if (installed !== vsix.length)
         throw new Error(`code-server --install-extension did not report ${vsix.length} installs:\n${out}`);
     }
+    if (peersStarting) {
+      peers = await peersStarting;
+      log(`peers up: AS ${peers.env.MCP_OAUTH_TEST_AS}, MCP ${peers.env.MCP_OAUTH_TEST_MCP}`);
+    }
+    if (interrupted) return halt();
+    if (settings) {
+      const own = typeof settings === 'function' ? settings(peers, dirs) : settings;
+      writeFileSync(dirs.settingsFile, JSON.stringify({ ...QUIET_SETTINGS, ...own }, null, 2) + '\n');
+    }
+    const env = codeServerEnv(dirs, {
+      ...home,
+      ...peers?.env,
+      ...(typeof extraEnv === 'function' ? extraEnv(dirs) : extraEnv),
+    });
 
     const port = wantedPort ?? (await freePort());
     const authority = `127.0.0.1:${port}`;
@@ -391,6 +397,10 @@ export async function launch(options = {}) {
       { cwd: dirs.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     if (pidFile) writeFileSync(pidFile, String(server.child.pid));
+    if (withBrowser) {
+      browserStarting = openBrowser({ chromium: setup.chromium, viewport, clipboard: true, handleSignals: false });
+      browserStarting.catch(() => {}); // awaited below, or in the clean-up
+    }
     const serverLog = createWriteStream(logs.server);
     server.child.stdout.pipe(serverLog);
     server.child.stderr.pipe(serverLog);
@@ -434,7 +444,7 @@ export async function launch(options = {}) {
     };
     if (!withBrowser) return launched;
 
-    browser = await openBrowser({ chromium: setup.chromium, viewport, clipboard: true, handleSignals: false });
+    browser = await browserStarting;
     if (interrupted) return halt();
     const { page, context } = browser;
     // The page's console repeats the workbench's log (as "%c INFO …" lines); keep only what that log lacks.
@@ -442,7 +452,7 @@ export async function launch(options = {}) {
       if ((m.type() === 'error' || m.type() === 'warning') && !m.text().startsWith('%c'))
         hostLine(`[page ${m.type()}] ${m.text()}`);
     });
-    page.on('pageerror', (e) => hostLine(`[page exception] ${e.stack ?? e.message}`));
+    page.on('pageerror', (e) => userLine(`[page exception] ${e.stack ?? e.message}`));
     let testsExited;
     let nextExit;
     const arm = () => {
@@ -482,7 +492,11 @@ export async function launch(options = {}) {
     return launched;
   } catch (err) {
     if (interrupted) return halt();
+    peers ??= await peersStarting?.catch(() => undefined);
+    browser ??= await browserStarting?.catch(() => undefined);
     await stop();
+    // Before code-server ran there is nothing to look at in a temp folder; after, its log is named in the error.
+    if (throwaway && !server) rmSync(top, { recursive: true, force: true });
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 // The packaged VSIX (npm run package, or --vsix) and the lm-probe helper installed into a fresh code-server.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Step } from '../ui';
 
@@ -22,8 +23,6 @@ function packageExtension(repo: string): string {
 
 /** Packs the test-only helper extension test/ui/lm-probe with vsce into `out`. */
 function packProbe(repo: string, node24: string, out: string): string {
-  mkdirSync(join(out, '..'), { recursive: true });
-  rmSync(out, { force: true });
   const vsce = join(repo, 'node_modules', '@vscode', 'vsce', 'vsce');
   const r = spawnSync(node24, [vsce, 'package', '--no-dependencies', '--skip-license', '--out', out], {
     cwd: join(repo, 'test', 'ui', 'lm-probe'),
@@ -47,9 +46,14 @@ const step: Step = {
       vsix = packageExtension(ui.repo);
       ui.log(`packaged ${vsix} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
-    const probe = packProbe(ui.repo, ui.node24, join(ui.repo, 'out', 'ui', 'lm-probe.vsix'));
-    // Installs both (code-server --install-extension, which must report each), then starts code-server.
-    await ui.start([vsix, probe]);
+    const packed = mkdtempSync(join(tmpdir(), 'mcp-oauth-lm-probe-'));
+    try {
+      const probe = packProbe(ui.repo, ui.node24, join(packed, 'lm-probe.vsix'));
+      // Installs both (code-server --install-extension, which must report each), then starts code-server.
+      await ui.start([vsix, probe]);
+    } finally {
+      rmSync(packed, { recursive: true, force: true });
+    }
     const { extensions } = ui.cs.dirs;
     const folders = readdirSync(extensions);
     const ours = folders.find((f) => /^mcp-oauth\.mcp-oauth-\d/.test(f));
