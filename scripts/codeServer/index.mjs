@@ -203,7 +203,7 @@ export async function startPeers({
  * @property {string} [workspace] the folder to open (default <dir>/workspace)
  * @property {number} [port] code-server's port (default: a free one)
  * @property {ReturnType<typeof ensureVSCodeSetup>} [setup] from ensureVSCodeSetup() (default: called here)
- * @property {boolean} [peers] start the test peers; their env reaches code-server
+ * @property {boolean} [peers] start the test peers; with a testsPath, their env reaches the tests
  * @property {(dirs: Dirs) => void | Promise<void>} [prepare] runs once the folders exist, before code-server
  * @property {Record<string, unknown> | ((peers: PeersDescription | undefined, dirs: Dirs) => Record<string, unknown>)} [settings]
  *   the user settings.json, on top of QUIET_SETTINGS; without it the file is left as it is
@@ -227,9 +227,9 @@ export async function startPeers({
  * @property {Dirs} dirs
  * @property {{ workbench: string }} urls the workbench, with the folder to open and the payload
  * @property {(PeersDescription & Peers) | undefined} peers
- * @property {{ server: string, host: string, user: string }} logs code-server's output; the browser side (the
- *   workbench's log with the extension host console, the page's errors, the scripted user); what the scripted
- *   user did and the page's exceptions, timestamped
+ * @property {{ server: string, host: string, user: string }} logs code-server's output; the browser side (with a
+ *   testsPath the workbench's log with the extension host console and the page's console errors; the page's
+ *   exceptions, the scripted user); what the scripted user did and the page's exceptions, timestamped
  * @property {string[]} userLines what user.log holds so far, one line each
  * @property {import('playwright-core').Page} page the workbench (undefined with `browser: false`)
  * @property {import('playwright-core').BrowserContext} context
@@ -331,7 +331,9 @@ export async function launch(options = {}) {
   const stop = () =>
     (stopping ??= (async () => {
       await browser?.close();
-      await Promise.allSettled([server?.stop(), peers?.stop()]);
+      // A kept folder (npm start's state) gives the extension host time to write its state; a throwaway run
+      // does not wait for it.
+      await Promise.allSettled([server?.stop(5000, throwaway ? 0 : 2000), peers?.stop()]);
       if (pidFile) rmSync(pidFile, { force: true });
       process.off('exit', kill);
       await Promise.all(Object.values(streams).map((stream) => new Promise((r) => stream.end(r))));
@@ -341,10 +343,7 @@ export async function launch(options = {}) {
   /** A signal is ending the run: its handler reports and exits, so nothing here settles any more. */
   const halt = () => new Promise(() => {});
 
-  // The peers boot while the VSIX files install, and Chromium while code-server starts.
-  const peersStarting = withPeers ? startPeers({ node: setup.node24 }) : undefined;
-  peersStarting?.catch(() => {}); // awaited below, or in the clean-up
-  let browserStarting;
+  // One thing at a time: on a machine with few cores, starting them side by side only slows each down.
   try {
     await prepare?.(dirs);
     const profile = ['--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
@@ -359,8 +358,8 @@ export async function launch(options = {}) {
       if (installed !== vsix.length)
         throw new Error(`code-server --install-extension did not report ${vsix.length} installs:\n${out}`);
     }
-    if (peersStarting) {
-      peers = await peersStarting;
+    if (withPeers) {
+      peers = await startPeers({ node: setup.node24 });
       log(`peers up: AS ${peers.env.MCP_OAUTH_TEST_AS}, MCP ${peers.env.MCP_OAUTH_TEST_MCP}`);
     }
     if (interrupted) return halt();
@@ -370,7 +369,7 @@ export async function launch(options = {}) {
     }
     const env = codeServerEnv(dirs, {
       ...home,
-      ...peers?.env,
+      ...(testsPath ? peers?.env : {}), // for the tests; a user's extension host has none of it
       ...(typeof extraEnv === 'function' ? extraEnv(dirs) : extraEnv),
     });
 
@@ -397,10 +396,6 @@ export async function launch(options = {}) {
       { cwd: dirs.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     if (pidFile) writeFileSync(pidFile, String(server.child.pid));
-    if (withBrowser) {
-      browserStarting = openBrowser({ chromium: setup.chromium, viewport, clipboard: true, handleSignals: false });
-      browserStarting.catch(() => {}); // awaited below, or in the clean-up
-    }
     const serverLog = createWriteStream(logs.server);
     server.child.stdout.pipe(serverLog);
     server.child.stderr.pipe(serverLog);
@@ -444,14 +439,9 @@ export async function launch(options = {}) {
     };
     if (!withBrowser) return launched;
 
-    browser = await browserStarting;
+    browser = await openBrowser({ chromium: setup.chromium, viewport, clipboard: true, handleSignals: false });
     if (interrupted) return halt();
     const { page, context } = browser;
-    // The page's console repeats the workbench's log (as "%c INFO …" lines); keep only what that log lacks.
-    page.on('console', (m) => {
-      if ((m.type() === 'error' || m.type() === 'warning') && !m.text().startsWith('%c'))
-        hostLine(`[page ${m.type()}] ${m.text()}`);
-    });
     page.on('pageerror', (e) => userLine(`[page exception] ${e.stack ?? e.message}`));
     let testsExited;
     let nextExit;
@@ -462,6 +452,12 @@ export async function launch(options = {}) {
     };
     arm();
     if (testsPath) {
+      // The page's console repeats the workbench's log (as "%c INFO …" lines); keep only what that log lacks.
+      // (Only here: listening makes Playwright copy every console call of the workbench, which costs CPU.)
+      page.on('console', (m) => {
+        if ((m.type() === 'error' || m.type() === 'warning') && !m.text().startsWith('%c'))
+          hostLine(`[page ${m.type()}] ${m.text()}`);
+      });
       // The workbench calls these in smoke-test-driver mode: its log, which carries the extension host's console
       // (the tests' output), and the end of the tests' run().
       await page.exposeFunction('codeAutomationLog', (type, a) =>
@@ -492,8 +488,6 @@ export async function launch(options = {}) {
     return launched;
   } catch (err) {
     if (interrupted) return halt();
-    peers ??= await peersStarting?.catch(() => undefined);
-    browser ??= await browserStarting?.catch(() => undefined);
     await stop();
     // Before code-server ran there is nothing to look at in a temp folder; after, its log is named in the error.
     if (throwaway && !server) rmSync(top, { recursive: true, force: true });

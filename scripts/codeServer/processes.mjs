@@ -29,8 +29,9 @@ export const freePort = () =>
  * @property {import('node:child_process').ChildProcess} child
  * @property {Promise<{ code: number | null, signal: NodeJS.Signals | null }>} exited the leader's exit
  * @property {(signal: NodeJS.Signals) => void} signal sends `signal` to the whole group
- * @property {(graceMs?: number) => Promise<void>} stop SIGTERM, up to `graceMs` (5 s) for the leader to exit and
- *   2 s for the rest of the group, then SIGKILL to what is left (and up to 1 s for it to go); idempotent
+ * @property {(graceMs?: number, groupGraceMs?: number) => Promise<void>} stop SIGTERM, up to `graceMs` (5 s) for
+ *   the leader to exit and `groupGraceMs` (2 s) for the rest of the group, then SIGKILL to what is left (and up
+ *   to 1 s for it to go); idempotent
  * @property {() => void} kill SIGKILL to the group, synchronously (for process.on('exit'))
  */
 
@@ -72,14 +73,14 @@ export function spawnGroup(command, args, options) {
     }
   };
   let stopping;
-  const stop = (graceMs = 5000) =>
+  const stop = (graceMs = 5000, groupGraceMs = 2000) =>
     (stopping ??= (async () => {
       if (child.pid === undefined) return;
       if (running()) {
         signal('SIGTERM');
         await Promise.race([exited, sleep(graceMs)]);
       }
-      if (!(await gone(2000))) {
+      if (!(await gone(groupGraceMs))) {
         signal('SIGKILL');
         await gone(1000);
       }
