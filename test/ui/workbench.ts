@@ -182,14 +182,29 @@ export class Workbench {
     );
   }
 
-  /** Expands a tree row (by its label) when it is collapsed. */
+  /**
+   * Expands a tree row (by its label) when it is collapsed. A click can be lost when the tree re-renders under
+   * it (a server's tools arriving just after its sign-in), so while the row stays collapsed a user tries again,
+   * every 2 s: the Right arrow key when the row is the focused one (it expands, and never collapses), else or
+   * the time after, a click.
+   */
   async expand(label: string): Promise<void> {
     const row = this.treeRow(label);
     await row.waitFor({ state: 'visible', timeout: 15_000 });
-    if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+    let next = 0;
+    let attempt = 0;
     await waitFor(
       `the "${label}" row to expand`,
-      async () => (await row.getAttribute('aria-expanded')) === 'true',
+      async () => {
+        const expanded = await row.getAttribute('aria-expanded');
+        if (expanded !== 'false') return expanded === 'true'; // a row that cannot expand never passes
+        if (Date.now() < next) return false;
+        next = Date.now() + 2000;
+        const focused = /\bfocused\b/.test((await row.getAttribute('class')) ?? '');
+        if (attempt++ % 2 === 1 && focused) await this.page.keyboard.press('ArrowRight');
+        else await row.click();
+        return false;
+      },
       10_000,
     );
   }
