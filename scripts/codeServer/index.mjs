@@ -425,7 +425,7 @@ export async function launch(options = {}) {
       page: undefined,
       context: undefined,
       browser: undefined,
-      testsExit: () => Promise.reject(new Error('no tests run without a testsPath and a browser')),
+      testsExit: () => Promise.reject(new Error('there are no tests to wait for without a testsPath and a browser')),
       failure: serverExit,
       exited: server.exited,
       stop,
@@ -443,14 +443,6 @@ export async function launch(options = {}) {
     if (interrupted) return halt();
     const { page, context } = browser;
     page.on('pageerror', (e) => userLine(`[page exception] ${e.stack ?? e.message}`));
-    let testsExited;
-    let nextExit;
-    const arm = () => {
-      nextExit = new Promise((r) => {
-        testsExited = r;
-      });
-    };
-    arm();
     if (testsPath) {
       // The page's console repeats the workbench's log (as "%c INFO …" lines); keep only what that log lacks.
       // (Only here: listening makes Playwright copy every console call of the workbench, which costs CPU.)
@@ -459,7 +451,16 @@ export async function launch(options = {}) {
           hostLine(`[page ${m.type()}] ${m.text()}`);
       });
       // The workbench calls these in smoke-test-driver mode: its log, which carries the extension host's console
-      // (the tests' output), and the end of the tests' run().
+      // (the tests' output), and the end of the tests' run(), which testsExit() hands out once per run.
+      let testsExited;
+      let nextExit;
+      const arm = () => {
+        nextExit = new Promise((r) => {
+          testsExited = r;
+        });
+      };
+      arm();
+      launched.testsExit = () => nextExit;
       await page.exposeFunction('codeAutomationLog', (type, a) =>
         hostLine(`[${type}] ${(Array.isArray(a) ? a : [a]).join(' ')}`),
       );
@@ -475,7 +476,6 @@ export async function launch(options = {}) {
       page,
       context,
       browser: browser.browser,
-      testsExit: () => nextExit,
       failure: Promise.race([crashed, closed, serverExit]),
     });
     if (user) {
