@@ -25,16 +25,16 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openBrowser, probePort, sleep } from './codeServer/index.mjs';
+import { paths } from './vscode-setup.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const t0 = Date.now();
 const log = (msg) => console.log(`[start-smoke +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const results = [];
 function check(name, ok, detail = '') {
   results.push({ name, ok });
@@ -42,12 +42,8 @@ function check(name, ok, detail = '') {
   return ok;
 }
 
-const bindable = (port, host = '127.0.0.1') =>
-  new Promise((res) => {
-    const s = createServer();
-    s.once('error', () => res(false));
-    s.listen(port, host, () => s.close(() => res(true)));
-  });
+/** Whether host:port can be bound now. */
+const bindable = async (port, host) => !(await probePort(port, host));
 
 /** A base port with base..base+3 free on 127.0.0.1 (and base on 127.0.0.2 where it exists), and a VS Code port. */
 async function freePorts() {
@@ -113,26 +109,13 @@ async function fetchText(url, init) {
 
 /** The user at the browser: opens the workbench, the MCP OAuth view, and signs in to the split-domain server. */
 async function browserChecks(url, issuer) {
-  const chromiumPath = process.env.MCP_OAUTH_CHROMIUM || '/usr/bin/chromium';
+  const chromiumPath = paths.chromium;
   if (process.env.MCP_OAUTH_SMOKE_BROWSER === '0') return log('browser checks skipped (MCP_OAUTH_SMOKE_BROWSER=0)');
   if (!existsSync(chromiumPath)) return log(`browser checks skipped (no ${chromiumPath})`);
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
+  const { context, page, close } = await openBrowser({
+    chromium: chromiumPath,
+    viewport: { width: 1400, height: 900 },
   });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
   const shots = mkdtempSync(join(tmpdir(), 'mcp-oauth-smoke-shot-'));
   let shot = false;
   const fail = async (name, err) => {
@@ -153,7 +136,7 @@ async function browserChecks(url, issuer) {
     check('the workbench loads the extension, and the MCP OAuth view lists the three demo servers', true);
   } catch (err) {
     await fail('the workbench loads the extension, and the MCP OAuth view lists the three demo servers', err);
-    await browser.close();
+    await close();
     return;
   }
   try {
@@ -198,7 +181,7 @@ async function browserChecks(url, issuer) {
   } catch (err) {
     await fail("Sign In from the view goes through the authorization server's pages and ends signed in", err);
   }
-  await browser.close();
+  await close();
   if (!shot) rmSync(shots, { recursive: true, force: true }); // kept when a check failed
 }
 

@@ -4,8 +4,9 @@
 //
 // VS Code: a desktop VS Code when `code` is on PATH (`code --extensionDevelopmentPath=<repo>`, in a user data
 // folder of its own); otherwise, or in CI, code-server (VS Code in the browser, set up into ~/.cache/mcp-oauth
-// on first use by scripts/vscode-setup.mjs) with the extension linked into its extensions folder, so a rebuild
-// (`npm run watch`) and a window reload pick up code changes.
+// on first use by scripts/vscode-setup.mjs, started by the launcher the tests use, scripts/codeServer) with the
+// extension linked into its extensions folder, so a rebuild (`npm run watch`) and a window reload pick up code
+// changes.
 //
 // Environment:
 //   MCP_OAUTH_DEMO_PORT         first of the four ports of the demo peers (default 7300: AS, then MCP servers)
@@ -18,7 +19,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   accessSync,
   constants,
-  createWriteStream,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -31,9 +31,9 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launch, probePort, startPeers as startPeerScript } from './codeServer/index.mjs';
 import { cacheRoot, ensureNode24 } from './node24.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,14 +55,6 @@ function portFrom(name, fallback, span = 1) {
     throw new DemoError(`${name}=${raw} is not a usable port (1024 to ${65536 - span})`);
   return port;
 }
-
-/** Resolves with undefined when host:port can be bound, with the error code otherwise. */
-const probePort = (port, host = '127.0.0.1') =>
-  new Promise((res) => {
-    const server = createServer();
-    server.once('error', (err) => res(err.code ?? String(err)));
-    server.listen(port, host, () => server.close(() => res(undefined)));
-  });
 
 /** `ports`: numbers, or [port, host] for another loopback address. */
 async function checkPorts(ports, envName) {
@@ -275,18 +267,6 @@ function linkExtension(extensionsDir) {
   return target;
 }
 
-/** Waits up to `ms` for process group `pgid` to be empty; resolves with whether it is. */
-async function groupGone(pgid, ms) {
-  for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 50))) {
-    try {
-      process.kill(-pgid, 0);
-    } catch (err) {
-      if (err.code === 'ESRCH') return true;
-    }
-    if (Date.now() > end) return false;
-  }
-}
-
 const isAlive = (pid) => {
   try {
     process.kill(pid, 0);
@@ -387,65 +367,25 @@ async function asHostFor(codeServer) {
   return '127.0.0.1';
 }
 
-/** Starts scripts/demo.ts --describe in its own process group; resolves with its description once it listens. */
+/**
+ * Starts scripts/demo.ts --describe in its own process group (away from the terminal's Ctrl-C, which this
+ * process handles); resolves with its description once it listens. It stops when its stdin closes, so also
+ * when this process dies without a chance to stop it.
+ */
 async function startPeers(node, asHost) {
-  const child = spawn(node, ['--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--describe'], {
-    // Its own process group (away from the terminal's Ctrl-C, which this process handles); not on Windows,
-    // where that would open a console window.
-    cwd: root,
-    detached: process.platform !== 'win32',
-    stdio: ['pipe', 'pipe', 'inherit'],
+  const peers = await startPeerScript({
+    node,
+    script: join(root, 'scripts', 'demo.ts'),
+    args: ['--describe'],
     env: { ...process.env, MCP_OAUTH_DEMO_STATE: state, MCP_OAUTH_DEMO_AS_HOST: asHost },
+    name: 'the demo peers',
+    hint: '; see the message above',
+    output: process.stdout,
+  }).catch((err) => {
+    throw new DemoError(err.message);
   });
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const part = {
-    name: 'the demo peers (scripts/demo.ts)',
-    exited,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.stdin.end(); // demo.ts stops when its stdin closes, even when this process is killed
-      if (process.platform === 'win32') return exited;
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 4000))]);
-      if (!(await groupGone(child.pid, 500))) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-        await groupGone(child.pid, 1000);
-      }
-    },
-    kill() {
-      try {
-        process.kill(process.platform === 'win32' ? child.pid : -child.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    },
-  };
-  parts.push(part);
-  const line = await new Promise((res, rej) => {
-    let seen = '';
-    const onData = (d) => {
-      seen += d;
-      const i = seen.indexOf('\n');
-      if (i < 0) return;
-      child.stdout.off('data', onData);
-      child.stdout.pipe(process.stdout);
-      res(seen.slice(0, i));
-    };
-    child.stdout.on('data', onData);
-    exited.then(({ code, signal }) =>
-      rej(new DemoError(`the demo peers exited (${code ?? signal}) before they started; see the message above`)),
-    );
-    setTimeout(() => rej(new DemoError('the demo peers did not start within 60 s')), 60_000).unref();
-  });
-  return JSON.parse(line);
+  parts.push({ name: 'the demo peers (scripts/demo.ts)', exited: peers.exited, stop: peers.stop, kill: peers.kill });
+  return peers;
 }
 
 /** Desktop VS Code: `code --wait` on the repository as the extension under development. */
@@ -529,113 +469,36 @@ async function startDesktop(code, described) {
   return { settingsFile, userData };
 }
 
-/** code-server in its own process group, with the repository linked in as an installed extension. */
+/** code-server (scripts/codeServer), in the demo's state folder, with the repository linked in as an installed extension. */
 async function startCodeServerDemo(setup, described, port) {
-  const dir = codeServerDir;
-  const dirs = {
-    userData: join(dir, 'user-data'),
-    extensions: join(dir, 'extensions'),
-    xdgConfig: join(dir, 'xdg-config'),
-    xdgData: join(dir, 'xdg-data'),
-    xdgState: join(dir, 'xdg-state'),
-  };
-  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-  const pidFile = codeServerPidFile;
-  const link = linkExtension(dirs.extensions);
-  const settingsFile = join(dirs.userData, 'User', 'settings.json');
-  writeUserSettings(settingsFile, described.settings, {
-    'workbench.startupEditor': 'readme',
-    'telemetry.telemetryLevel': 'off',
-    'extensions.autoCheckUpdates': false,
-    'extensions.autoUpdate': false,
-    'update.mode': 'none',
-  });
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('VSCODE_') || k === 'ELECTRON_RUN_AS_NODE') delete env[k];
-  Object.assign(env, {
-    // Gallery look-ups fail fast on loopback instead of waiting on a network that may not be there.
-    EXTENSIONS_GALLERY: JSON.stringify({
-      serviceUrl: 'http://127.0.0.1:9/gallery',
-      itemUrl: 'http://127.0.0.1:9/item',
-    }),
-    // Otherwise code-server writes ~/.config/code-server/config.yaml.
-    XDG_CONFIG_HOME: dirs.xdgConfig,
-    XDG_DATA_HOME: dirs.xdgData,
-    XDG_STATE_HOME: dirs.xdgState,
-  });
-  const args = [
-    setup.codeServerEntry,
-    '--auth',
-    'none',
-    '--bind-addr',
-    `127.0.0.1:${port}`,
-    '--user-data-dir',
-    dirs.userData,
-    '--extensions-dir',
-    dirs.extensions,
-    '--disable-telemetry',
-    '--disable-update-check',
-    '--disable-workspace-trust',
-    '--disable-getting-started-override',
-    // The AS's pages open without the "open the external website?" prompt.
-    '--link-protection-trusted-domains',
-    described.issuer,
+  let link;
+  const cs = await launch({
+    name: 'demo',
+    log: say,
+    dir: codeServerDir,
     workspace,
-  ];
-  const logPath = join(dir, 'code-server.log');
-  // Its own process group, so the extension host and the other helpers it starts go down with it.
-  const child = spawn(setup.node24, args, { cwd: workspace, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  writeFileSync(pidFile, String(child.pid));
-  const log = createWriteStream(logPath);
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const killGroup = (signal) => {
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      /* gone */
-    }
-  };
-  parts.push({
-    name: 'code-server',
-    exited,
-    async stop() {
-      killGroup('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      // The extension host and code-server's other helpers get a moment to follow, then SIGKILL.
-      if (!(await groupGone(child.pid, 2000))) {
-        killGroup('SIGKILL');
-        await groupGone(child.pid, 1000);
-      }
-      rmSync(pidFile, { force: true });
+    port,
+    setup,
+    browser: false,
+    signals: false, // this script stops everything (see shutdown)
+    pidFile: codeServerPidFile,
+    prepare: (dirs) => {
+      link = linkExtension(dirs.extensions);
+      writeUserSettings(dirs.settingsFile, described.settings, {
+        'workbench.startupEditor': 'readme',
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'update.mode': 'none',
+      });
     },
-    kill() {
-      killGroup('SIGKILL');
-    },
+    // The AS's pages open without the "open the external website?" prompt.
+    args: ['--link-protection-trusted-domains', described.issuer],
+  }).catch((err) => {
+    throw new DemoError(err.message);
   });
-  await new Promise((res, rej) => {
-    let seen = '';
-    const onData = (d) => {
-      seen += d;
-      if (!/HTTP server listening/.test(seen)) return;
-      child.stdout.off('data', onData);
-      child.stderr.off('data', onData);
-      res();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    exited.then(({ code, signal }) =>
-      rej(
-        new DemoError(
-          `code-server exited (${code ?? signal}) before it listened; see ${logPath}:\n${seen.split('\n').slice(-15).join('\n')}`,
-        ),
-      ),
-    );
-    setTimeout(() => rej(new DemoError(`code-server did not listen within 60 s; see ${logPath}`)), 60_000).unref();
-  });
-  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
-  return { url, settingsFile, logPath, link };
+  parts.push({ name: 'code-server', exited: cs.exited, stop: cs.stop, kill: cs.kill });
+  return { url: cs.urls.workbench, settingsFile: cs.dirs.settingsFile, logPath: cs.logs.server, link };
 }
 
 async function stopAll() {

@@ -6,26 +6,29 @@
 //   node scripts/test-electron.mjs                 download desktop VS Code (once, into .vscode-test/) and run
 //   VSCODE_EXECUTABLE_PATH=/path/to/code node scripts/test-electron.mjs    use an installed VS Code instead
 //   node scripts/test-electron.mjs --code-server   no VS Code download: runTests starts this script as its
-//                                                  "VS Code executable", which hands over to the code-server
-//                                                  launcher (what works offline, as on these machines)
+//                                                  "VS Code executable", which runs the suite with the
+//                                                  code-server launcher (what works offline, as here)
 //
 // Without VSCODE_EXECUTABLE_PATH and without --code-server, runTests downloads VS Code from
 // update.code.visualstudio.com; with no network (or no route to it) that fails, so use --code-server or
 // `npm run test:integration`. Desktop VS Code on Linux needs a display: run under `xvfb-run -a` on a headless box.
 // MCP_OAUTH_VSCODE_VERSION picks the downloaded version ('stable' by default, 'insiders', or e.g. '1.101.0').
 // MCP_OAUTH_TEST_SETTINGS and the other MCP_OAUTH_TEST_* variables work as in scripts/test-integration.mjs.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { reportResults, userSettings } from './test-integration.mjs';
+import { parseArgs, reportResults, runIntegrationAndExit, userSettings } from './test-integration.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const root = resolve(dirname(self), '..');
 const SHIM = '--code-server-shim';
 
-/** As runTests' "VS Code executable": pick the two paths out of VS Code's argv and run them in code-server. */
+/**
+ * As runTests' "VS Code executable": picks the two paths out of VS Code's argv and runs them in code-server,
+ * through the code-server launcher of scripts/test-integration.mjs, in this process.
+ */
 function shim(argv) {
   const value = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const devPath = value('extensionDevelopmentPath');
@@ -36,18 +39,7 @@ function shim(argv) {
     );
     process.exit(2);
   }
-  const child = spawn(
-    process.execPath,
-    [
-      join(dirname(self), 'test-integration.mjs'),
-      '--no-build',
-      `--extensionDevelopmentPath=${devPath}`,
-      `--extensionTestsPath=${testsPath}`,
-    ],
-    { stdio: 'inherit' },
-  );
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  runIntegrationAndExit({ ...parseArgs(['--no-build']), devPath: resolve(devPath), testsPath: resolve(testsPath) });
 }
 
 async function main(argv) {

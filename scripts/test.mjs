@@ -1,9 +1,9 @@
 // The README's test command. Builds, type-checks and lints, then runs every suite that applies here and
 // prints one closing line, `N passed, N failed`. `node scripts/test.mjs unit|conformance|integration` runs one
 // suite. The integration tests run in a real VS Code (scripts/test-integration.mjs: code-server and headless
-// Chromium, set up on first use into ~/.cache/mcp-oauth), and so does the real-UI run of the packaged VSIX
-// (scripts/test-ui.mjs); MCP_OAUTH_SKIP_INTEGRATION=1 skips them, and so does a machine that cannot set them up
-// (not Linux x64, or no root for apt) unless CI=true, where they always run.
+// Chromium, set up on first use into ~/.cache/mcp-oauth), and so do the `npm start` smoke test and the real-UI
+// run of the packaged VSIX (test/ui/run.ts); MCP_OAUTH_SKIP_INTEGRATION=1 skips them, and so does a machine
+// that cannot set them up (not Linux x64, or no root for apt) unless CI=true, where they always run.
 import { spawn } from 'node:child_process';
 import { ensureNode24 } from './node24.mjs';
 import { canSetUp } from './vscode-setup.mjs';
@@ -63,7 +63,7 @@ if (!only || only === 'unit') {
 if (!only || only === 'integration') {
   const label = 'integration tests (real VS Code via code-server)';
   const smoke = 'npm start smoke test (code-server)';
-  const ui = 'real UI end to end: the packaged VSIX in code-server, driven by Chromium (scripts/test-ui.mjs)';
+  const ui = 'real UI end to end: the packaged VSIX in code-server, driven by Chromium (test/ui)';
   const possible = process.env.CI === 'true' ? { ok: true } : canSetUp();
   if (process.env.MCP_OAUTH_SKIP_INTEGRATION === '1') {
     skipped.push(
@@ -80,7 +80,7 @@ if (!only || only === 'integration') {
   } else {
     await run(label, process.execPath, ['scripts/test-integration.mjs', '--no-build'], integrationCounts);
     await run(smoke, process.execPath, ['scripts/start-smoke.mjs'], integrationCounts);
-    await run(ui, process.execPath, ['scripts/test-ui.mjs'], integrationCounts);
+    await run(ui, process.execPath, ['--import', 'tsx', 'test/ui/run.ts'], integrationCounts);
   }
   for (const s of skipped) console.log(`\n=== ${s.label}: skipped (${s.reason})`);
 }

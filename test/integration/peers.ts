@@ -1,15 +1,40 @@
-// The real peers for the integration run (scripts/test-integration.mjs) and the real-UI run
-// (scripts/test-ui.mjs), started before VS Code: an oidc-provider AS and two SDK-built protected MCP servers
-// on loopback, plus a small loopback admin endpoint that reports what the peers saw. Prints one JSON line
-// describing them (the settings to pre-fill and the environment for the tests), then runs until killed.
+// The real peers for the integration run (scripts/test-integration.mjs) and the real-UI run (test/ui),
+// started before VS Code by the launcher (scripts/codeServer, `peers: true`): an oidc-provider AS and two
+// SDK-built protected MCP servers on loopback, plus a small loopback admin endpoint that reports what the peers
+// saw. Prints one JSON line describing them (the settings to pre-fill and the environment for the tests), then
+// runs until SIGTERM, SIGINT or the end of its stdin (so it never outlives the launcher).
 //
 // GET <MCP_OAUTH_TEST_PEERS_ADMIN>/state answers with what happened at the peers, never a token value: the
 // AS's requests (method and path) and token grants, each MCP server's JSON-RPC methods, and every refresh
 // token the AS issued, numbered, with its client, resource and whether AS introspection calls it active.
-import { startAuthServer } from '../fixtures/authServer';
+import { type AuthServer, startAuthServer } from '../fixtures/authServer';
 import { listenOnLoopback } from '../fixtures/loopback';
 import { startSplitDomainServer } from '../fixtures/mcpServers';
 import { PUBLIC_CLIENT } from '../fixtures/testClients';
+
+/** The environment the peers' JSON line gives the tests (the launcher passes it to the extension host). */
+export interface PeersEnv {
+  readonly MCP_OAUTH_TEST_AS: string;
+  readonly MCP_OAUTH_TEST_MCP: string;
+  readonly MCP_OAUTH_TEST_MCP2: string;
+  readonly MCP_OAUTH_TEST_PEERS_ADMIN: string;
+}
+
+/** What GET <MCP_OAUTH_TEST_PEERS_ADMIN>/state answers. */
+export interface PeersState {
+  readonly as: {
+    readonly requests: AuthServer['requests'];
+    readonly grants: AuthServer['grants'];
+    readonly refreshTokens: readonly {
+      readonly n: number;
+      readonly clientId: string | undefined;
+      readonly resource: string | undefined;
+      readonly active: boolean | undefined;
+    }[];
+  };
+  /** Each MCP server's URL → the JSON-RPC methods it was called with, in order. */
+  readonly mcp: Readonly<Record<string, readonly string[]>>;
+}
 
 interface IssuedRefreshToken {
   value: string;
@@ -44,12 +69,11 @@ async function main(): Promise<void> {
       (tokens) => {
         const rpc = (requests: typeof split.requests) =>
           requests.map((r) => r.rpcMethod).filter((m): m is string => !!m);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({
-            as: { requests: as.requests, grants: as.grants, refreshTokens: tokens },
-            mcp: { [split.url]: rpc(split.requests), [second.url]: rpc(second.requests) },
-          }),
-        );
+        const state: PeersState = {
+          as: { requests: as.requests, grants: as.grants, refreshTokens: tokens },
+          mcp: { [split.url]: rpc(split.requests), [second.url]: rpc(second.requests) },
+        };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(state));
       },
       (error: unknown) => {
         res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
@@ -61,26 +85,27 @@ async function main(): Promise<void> {
     { name: 'Device', id: 'device', url: split.url, auth: { flow: 'deviceCode', clientId: PUBLIC_CLIENT.client_id } },
     { name: 'Broken', url: 'http://broken.example/mcp' }, // plain http off loopback: reported, never used
   ];
-  process.stdout.write(
-    `${JSON.stringify({
-      settings: { 'mcpOAuth.servers': servers },
-      env: {
-        MCP_OAUTH_TEST_AS: as.issuer,
-        MCP_OAUTH_TEST_MCP: split.url,
-        MCP_OAUTH_TEST_MCP2: second.url,
-        MCP_OAUTH_TEST_PEERS_ADMIN: admin.origin,
-      },
-    })}\n`,
-  );
-  const stop = async () => {
-    await admin.close();
-    await second.close();
-    await split.close();
-    await as.close();
-    process.exit(0);
+  const env: PeersEnv = {
+    MCP_OAUTH_TEST_AS: as.issuer,
+    MCP_OAUTH_TEST_MCP: split.url,
+    MCP_OAUTH_TEST_MCP2: second.url,
+    MCP_OAUTH_TEST_PEERS_ADMIN: admin.origin,
   };
+  process.stdout.write(`${JSON.stringify({ settings: { 'mcpOAuth.servers': servers }, env })}\n`);
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await admin.close();
+      await second.close();
+      await split.close();
+      await as.close();
+      process.exit(0);
+    })());
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  process.stdin.resume();
+  process.stdin.once('end', stop);
+  process.stdin.once('error', stop);
 }
 
 main().catch((error: unknown) => {

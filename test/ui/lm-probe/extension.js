@@ -1,8 +1,8 @@
-// Test-only helper extension for scripts/test-ui.mjs, installed next to the MCP OAuth VSIX. Its command
-// "MCP OAuth UI Test: Probe Language Model Tools" (mcpOAuthUi.probeTools) does what Copilot agent mode does
-// with an MCP server's tools, without a Copilot account: it lists vscode.lm.tools and invokes the first
-// MCP tool whose name matches MCP_OAUTH_UI_PROBE_TOOL (default "whoami") through vscode.lm.invokeTool. It writes
-// the outcome as JSON to the file named by MCP_OAUTH_UI_PROBE_OUT.
+// Test-only helper extension for the real-UI run (test/ui, npm run test:ui), installed next to the MCP OAuth
+// VSIX. Its command "MCP OAuth UI Test: Probe Language Model Tools" (mcpOAuthUi.probeTools) does what Copilot
+// agent mode does with an MCP server's tools, without a Copilot account: it lists vscode.lm.tools and invokes
+// the first MCP tool whose name matches MCP_OAUTH_UI_PROBE_TOOL (default "whoami") through vscode.lm.invokeTool.
+// It writes the outcome as JSON to the file named by MCP_OAUTH_UI_PROBE_OUT.
 /* global require, exports */
 const vscode = require('vscode');
 const { writeFileSync } = require('node:fs');

@@ -1,7 +1,15 @@
-// The user at the browser during the integration run: approves the authorization server's pages in any tab
-// the extension opens (sign-in, consent, device code confirmation), and clicks "Copy & Open" when the
-// device code notification shows. Only pages on the test AS are touched. With `{ clickCopyAndOpen: false }`
-// the caller clicks "Copy & Open" itself (scripts/test-ui.mjs, which looks at the notification first).
+// The scripted user at the browser (launch({ user }) in ./index.mjs): approves the authorization server's pages
+// in any tab the extension opens (sign-in, consent, device code confirmation), and clicks "Copy & Open" when
+// the device code notification shows. Only pages on the test AS are touched. With `{ clickCopyAndOpen: false }`
+// the caller clicks "Copy & Open" itself (the real-UI run, test/ui, which looks at the notification first).
+/**
+ * @param {import('playwright-core').BrowserContext} context
+ * @param {import('playwright-core').Page} workbench
+ * @param {string} asOrigin
+ * @param {(line: string) => void} log
+ * @param {{ clickCopyAndOpen?: boolean }} [options]
+ * @returns {() => void} stops clicking
+ */
 export function actAsUser(context, workbench, asOrigin, log, { clickCopyAndOpen = true } = {}) {
   context.on('page', (page) => void approve(page, asOrigin, log).catch((e) => log(`[user] ${e.message}`)));
   if (!clickCopyAndOpen) return () => {};
