@@ -1,5 +1,6 @@
 import type { AuthServerMetadata } from '../discovery/authServerMetadata';
 import { McpOAuthError } from '../errors';
+import { assertDeviceFlowSupported } from '../grants/deviceCode';
 import { describeUrl } from '../http/url';
 import type { AuthOptions } from './authOptions';
 import type { FallbackChoice, ReceiverKind } from './host';
@@ -43,8 +44,11 @@ export function planFlows(input: PlanInput): FlowPlan {
       throw new McpOAuthError('invalid_config', 'This server is configured with auth.flow "none": it needs no sign-in');
     case 'clientCredentials':
       return { flows: [{ grant: 'clientCredentials' }], fallbacks: [] };
+    case 'enterpriseManaged':
+    case 'workloadIdentity':
+      throw new McpOAuthError('unsupported_flow', `auth.flow ${JSON.stringify(flow)} is not available in this version`);
     case 'deviceCode':
-      if (!device) throw noDeviceFlow(as);
+      assertDeviceFlowSupported(as);
       return { flows: [{ grant: 'deviceCode' }], fallbacks: [] };
     case 'authorizationCode':
     case 'auto': {
@@ -81,11 +85,4 @@ function receiversFor(options: AuthOptions, offered: readonly ReceiverKind[]): R
   }
   if (redirect === 'uriHandler') return offered.includes('uriHandler') ? ['uriHandler'] : [];
   return [...offered];
-}
-
-function noDeviceFlow(as: AuthServerMetadata): McpOAuthError {
-  return new McpOAuthError(
-    'unsupported_flow',
-    `The authorization server ${describeUrl(as.issuer)} does not offer the device code flow (no "device_authorization_endpoint"); sign in with the browser flow instead${as.grant_types_supported?.includes('client_credentials') ? ', or use client credentials' : ''}`,
-  );
 }
