@@ -3,7 +3,7 @@ import type { BearerChallenge } from '../oauth/discovery/challenge';
 import { CancelledError, McpOAuthError } from '../oauth/errors';
 import type { Logger } from '../oauth/http/logger';
 import type { SignInRequest } from '../oauth/session/serverAuth';
-import type { TokenSet } from '../oauth/tokens/tokenSet';
+import { sessionBinding, type TokenSet } from '../oauth/tokens/tokenSet';
 import type { ServerEntry } from './model/serverConfig';
 import type { RuntimeState, ServersSnapshot, ServerView } from './serverState';
 import type * as Core from './sessionService';
@@ -205,7 +205,9 @@ export class ServerManager implements vscode.Disposable {
 
   /** The stored token set of a server whose session is bound to it (never one made for another URL). */
   async storedTokens(id: string): Promise<TokenSet | undefined> {
-    return this.sessions.get(id) ? this.sessions.tokens.get(id) : undefined;
+    const entry = this.entry(id);
+    const tokens = entry ? await this.sessions.tokens.get(id) : undefined;
+    return tokens && sessionBinding(tokens, entry!.url) === 'bound' ? tokens : undefined;
   }
 
   require(id: string): ServerEntry {

@@ -15,6 +15,7 @@ import type { ReadOptions, TokenStore } from '../../src/oauth/tokens/tokenStore'
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
 const KEY = 'server-a';
+const SERVER = 'https://mcp.example.com/mcp';
 
 function tokenSet(n: number, expiresAt = T0 + HOUR): TokenSet {
   return {
@@ -26,6 +27,7 @@ function tokenSet(n: number, expiresAt = T0 + HOUR): TokenSet {
     issuer: 'https://as.example.com',
     clientId: 'client-1',
     tokenEndpoint: 'https://as.example.com/token',
+    serverUrl: SERVER,
     obtainedAt: T0,
   };
 }
@@ -182,6 +184,7 @@ describe('CachedTokenStore', () => {
       await cached.set(KEY, tokenSet(1));
       const manager = new TokenManager({
         key: KEY,
+        serverUrl: SERVER,
         store: cached,
         refresh: rotatingAs().refresh,
         now: () => clock.now,
@@ -198,6 +201,7 @@ describe('CachedTokenStore', () => {
       // The other window refreshed first: rt-1 is spent, and the backing store holds its result.
       const other = new TokenManager({
         key: KEY,
+        serverUrl: SERVER,
         store: backing,
         refresh: as.refresh,
         now: () => clock.now,
@@ -206,6 +210,7 @@ describe('CachedTokenStore', () => {
       const theirs = await other.getAccessToken();
       const ours = new TokenManager({
         key: KEY,
+        serverUrl: SERVER,
         store: cached,
         refresh: as.refresh,
         now: () => clock.now,
@@ -221,6 +226,7 @@ describe('CachedTokenStore', () => {
       await cached.set(KEY, tokenSet(1));
       const manager = new TokenManager({
         key: KEY,
+        serverUrl: SERVER,
         store: cached,
         refresh: rotatingAs().refresh,
         now: () => clock.now,

@@ -638,11 +638,13 @@ describe('hostile input corpus (device flow, 10 MB bodies, callbacks with a log,
           issuer: o,
           clientId: 'client-1',
           tokenEndpoint: `${o}/token`,
+          serverUrl: `${o}/mcp`,
           obtainedAt: 0,
         };
         await store.set('k', before);
         const manager = new TokenManager({
           key: 'k',
+          serverUrl: `${o}/mcp`,
           store,
           now: Date.now,
           refreshBeforeMs: 0,

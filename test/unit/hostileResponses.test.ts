@@ -924,6 +924,7 @@ describe('hostile responses', function () {
       const manager = (store: MemoryTokenStore) =>
         new TokenManager({
           key: 'k',
+          serverUrl: `${o}/mcp`,
           store,
           now: () => NOW,
           refreshBeforeMs: 60_000,

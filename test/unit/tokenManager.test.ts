@@ -14,6 +14,7 @@ const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
 const MARGIN = 120_000;
 const KEY = 'https://mcp.example.com/mcp';
+const SERVER = KEY;
 
 function tokenSet(n: number, expiresAt: number | undefined, patch: Partial<TokenSet> = {}): TokenSet {
   return {
@@ -25,6 +26,7 @@ function tokenSet(n: number, expiresAt: number | undefined, patch: Partial<Token
     issuer: 'https://as.example.com',
     clientId: 'client-1',
     tokenEndpoint: 'https://as.example.com/token',
+    serverUrl: SERVER,
     obtainedAt: T0,
     ...patch,
   };
@@ -62,6 +64,7 @@ describe('TokenManager', () => {
   const manager = () =>
     new TokenManager({
       key: KEY,
+      serverUrl: SERVER,
       store,
       refresh: refresh.fn,
       now: () => clock.now,
@@ -167,6 +170,7 @@ describe('TokenManager', () => {
       });
       const tm = new TokenManager({
         key: KEY,
+        serverUrl: SERVER,
         store: watched,
         refresh: refresh.fn,
         now: () => clock.now,
@@ -187,6 +191,7 @@ describe('TokenManager', () => {
       refresh.then(rotate(clock));
       const tm = new TokenManager({
         key: KEY,
+        serverUrl: SERVER,
         store: plain,
         refresh: refresh.fn,
         now: () => clock.now,

@@ -69,6 +69,9 @@ export function toTokenSet(response: oauth.TokenEndpointResponse, context: Token
       : {}),
     ...(context.grantType ? { grantType: context.grantType } : {}),
     ...(context.resource ? { resource: context.resource } : {}),
+    // A refresh renews the session in place: it stays bound to its server and keeps its registration kind.
+    ...(context.previous?.serverUrl ? { serverUrl: context.previous.serverUrl } : {}),
+    ...(context.previous?.registration ? { registration: context.previous.registration } : {}),
     obtainedAt: context.now,
   };
 }

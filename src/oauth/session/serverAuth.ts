@@ -18,7 +18,7 @@ import { canonicalServerUrl, describeUrl } from '../http/url';
 import { Scopes, selectScopes } from '../tokens/scopes';
 import { TokenManager, type TokenStatus } from '../tokens/tokenManager';
 import { fromBundle } from '../tokens/tokenBundle';
-import type { TokenSet } from '../tokens/tokenSet';
+import { sessionBinding, type TokenSet } from '../tokens/tokenSet';
 import type { AuthOptions } from './authOptions';
 import type { AuthEnvironment } from './environment';
 import { planFlows } from './flowPlan';
@@ -145,6 +145,7 @@ export class ServerAuth {
   tokenManager(): TokenManager {
     this.manager ??= new TokenManager({
       key: this.tokenKey,
+      serverUrl: this.serverUrl,
       store: this.env.tokens,
       now: this.env.now,
       refreshBeforeMs: this.env.refreshBeforeMs,
@@ -261,7 +262,8 @@ export class ServerAuth {
     let scopes = select(true);
     if (request.extraScopes) {
       const previous = await this.env.tokens.get(this.tokenKey);
-      scopes = scopes.union(request.extraScopes).union(previous?.issuer === as.issuer ? previous.scopes : []);
+      const kept = previous && sessionBinding(previous, this.serverUrl) === 'bound' && previous.issuer === as.issuer;
+      scopes = scopes.union(request.extraScopes).union(kept ? previous.scopes : []);
     }
     const clientContext = async () => ({
       fetch,

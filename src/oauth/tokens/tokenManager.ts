@@ -1,8 +1,9 @@
 import { HttpRequestError, McpOAuthError, OAuthResponseError, rewrap } from '../errors';
 import { holdSecrets } from '../http/liveSecrets';
 import type { Logger } from '../http/logger';
+import { describeUrl } from '../http/url';
 import type { TokenSet } from './tokenSet';
-import { isExpired } from './tokenSet';
+import { isExpired, sessionBinding } from './tokenSet';
 import type { TokenStore } from './tokenStore';
 
 const FRESH = { fresh: true } as const;
@@ -19,6 +20,8 @@ export interface TokenStatus {
 
 export interface TokenManagerOptions {
   readonly key: string;
+  /** The canonical URL of the server the tokens are for: a stored set issued for another is never handed out. */
+  readonly serverUrl: string;
   readonly store: TokenStore;
   /** Redeems the refresh token of `tokens`; no discovery happens here. */
   readonly refresh: (tokens: TokenSet) => Promise<TokenSet>;
@@ -95,10 +98,7 @@ export class TokenManager {
 
   /** Decides from the stored tokens: keep them (returned as is), or renew them (a new set, to be stored). */
   private async renewFrom(current: TokenSet | undefined, rejected: string | null | undefined): Promise<TokenSet> {
-    if (!current) {
-      this.report({ state: 'signed_out' });
-      throw new McpOAuthError('not_signed_in', 'Not signed in to this server; sign in first');
-    }
+    this.checkBinding(current);
     const replaced = typeof rejected === 'string' && current.accessToken !== rejected;
     if ((rejected === undefined || replaced) && !this.needsRefresh(current)) {
       this.report({ state: 'valid', ...expiry(current) });
@@ -156,11 +156,25 @@ export class TokenManager {
 
   private async load(): Promise<TokenSet> {
     const tokens = await this.options.store.get(this.options.key);
+    this.checkBinding(tokens);
+    return tokens;
+  }
+
+  /**
+   * A stored set is used only for the server it was issued for: an entry that kept a session's key but names
+   * another URL (a renamed or edited entry, or a hostile one reusing a name) must sign in to its own server.
+   */
+  private checkBinding(tokens: TokenSet | undefined): asserts tokens is TokenSet {
     if (!tokens) {
       this.report({ state: 'signed_out' });
       throw new McpOAuthError('not_signed_in', 'Not signed in to this server; sign in first');
     }
-    return tokens;
+    if (sessionBinding(tokens, this.options.serverUrl) === 'bound') return;
+    this.report({ state: 'signed_out' });
+    throw new McpOAuthError(
+      'not_signed_in',
+      `The stored sign-in was made for ${tokens.serverUrl ? describeUrl(tokens.serverUrl) : 'another server'}, not ${describeUrl(this.options.serverUrl)}; sign in again`,
+    );
   }
 
   private needsRefresh(tokens: TokenSet): boolean {
