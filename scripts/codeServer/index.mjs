@@ -42,6 +42,17 @@ export const QUIET_SETTINGS = {
   'git.enabled': false,
 };
 
+/**
+ * With `trusted: false`: workspace trust on, and no prompt, so the folder opens untrusted (Restricted Mode)
+ * and stays so.
+ */
+const RESTRICTED_MODE_SETTINGS = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.banner': 'never',
+  'security.workspace.trust.emptyWindow': false,
+};
+
 /** Headless Chromium's flags for driving the workbench offline. */
 const BROWSER_ARGS = [
   '--no-sandbox',
@@ -211,6 +222,8 @@ export async function startPeers({
  * @property {Record<string, string> | ((dirs: Dirs) => Record<string, string>)} [env] more environment for
  *   code-server and so the extension host
  * @property {string[]} [args] more code-server flags
+ * @property {boolean} [trusted] whether the workspace is trusted (default true: workspace trust is off); false
+ *   opens it in Restricted Mode (needs `settings`)
  * @property {string} [extensionPath] extensionDevelopmentPath, in the workbench URL's payload
  * @property {string} [testsPath] extensionTestsPath, in the payload; turns on the smoke-test driver
  * @property {boolean} [browser] headless Chromium on the workbench (default true)
@@ -269,6 +282,7 @@ export async function launch(options = {}) {
     signals = true,
     pidFile,
     verbose = process.env.MCP_OAUTH_TEST_VERBOSE === '1',
+    trusted = true,
   } = options;
   const setup = options.setup ?? ensureVSCodeSetup({ browser: withBrowser });
   const started = Date.now();
@@ -365,7 +379,8 @@ export async function launch(options = {}) {
     if (interrupted) return halt();
     if (settings) {
       const own = typeof settings === 'function' ? settings(peers, dirs) : settings;
-      writeFileSync(dirs.settingsFile, JSON.stringify({ ...QUIET_SETTINGS, ...own }, null, 2) + '\n');
+      const trust = trusted ? {} : RESTRICTED_MODE_SETTINGS;
+      writeFileSync(dirs.settingsFile, JSON.stringify({ ...QUIET_SETTINGS, ...own, ...trust }, null, 2) + '\n');
     }
     const env = codeServerEnv(dirs, {
       ...home,
@@ -386,7 +401,7 @@ export async function launch(options = {}) {
         ...profile,
         '--disable-telemetry',
         '--disable-update-check',
-        '--disable-workspace-trust',
+        ...(trusted ? ['--disable-workspace-trust'] : []),
         '--disable-getting-started-override',
         '--ignore-last-opened',
         ...(testsPath ? ['--vscode-option', 'enable-smoke-test-driver'] : []),

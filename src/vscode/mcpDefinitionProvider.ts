@@ -11,8 +11,8 @@ type Definition = vscode.McpHttpServerDefinition | vscode.McpStdioServerDefiniti
 /**
  * Hands VS Code (and so Copilot agent mode) one MCP server definition per configured server.
  * `provideMcpServerDefinitions` never prompts and never holds a token (VS Code may keep those definitions).
- * `resolveMcpServerDefinition`, called when VS Code starts a server, makes sure there is a session (signing
- * in interactively when needed) and points VS Code at the token gateway, never at the server, so VS Code
+ * `resolveMcpServerDefinition`, called when VS Code starts a server, asks the user to allow an entry a
+ * workspace's settings add, makes sure there is a session (signing in interactively when needed) and points VS Code at the token gateway, never at the server, so VS Code
  * never sees a 401 and never starts a sign-in of its own; a stdio server gets its token in its environment
  * only then.
  */
@@ -52,6 +52,7 @@ export class McpDefinitionProvider implements vscode.McpServerDefinitionProvider
       this.manager.snapshot().servers.find((s) => s.entry.name === definition.label)?.entry.id;
     const entry = id ? this.manager.entry(id) : undefined;
     if (!entry) return definition;
+    if (!(await this.manager.approvals.allow(entry))) return undefined; // not allowed: VS Code does not start it
     if (entry.auth.flow !== 'none' && !this.manager.sessions.get(entry.id)) {
       this.logger.info(`[mcp] [${entry.id}] starting: sign-in needed`);
       const tokens = await this.manager.signIn(entry.id);

@@ -9,6 +9,7 @@ import type { RuntimeState, ServersSnapshot, ServerView } from './serverState';
 import type * as Core from './sessionService';
 import type { SessionService } from './sessionService';
 import { SessionStore } from './sessionStore';
+import { EntryApprovals } from './entryApprovals';
 import { vscodeSignInHost } from './signInHost';
 import type { Settings } from './settings';
 import { UriCallbacks } from './uriCallbacks';
@@ -35,6 +36,8 @@ export class ServerManager implements vscode.Disposable {
   /** Whether each server is signed in: SecretStorage behind one in-memory view, followed across windows. */
   readonly sessions: SessionStore;
   readonly callbacks: UriCallbacks;
+  /** The user's approvals of the entries a workspace's settings add: none of them acts before one. */
+  readonly approvals: EntryApprovals;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -43,6 +46,7 @@ export class ServerManager implements vscode.Disposable {
     private readonly loadCore: CoreLoader,
   ) {
     this.callbacks = new UriCallbacks((reason) => logger.warn(`[callback] ignored ${reason}`));
+    this.approvals = new EntryApprovals(context.workspaceState, () => settings.servers().source, logger);
     this.sessions = new SessionStore({
       secrets: context.secrets,
       memento: context.globalState,
@@ -82,7 +86,9 @@ export class ServerManager implements vscode.Disposable {
   view(entry: ServerEntry): ServerView {
     const session = this.sessions.get(entry.id);
     const runtime = this.runtime.get(entry.id);
-    const problem = this.sessions.problem(entry.id);
+    const problem = this.approvals.isAllowed(entry)
+      ? this.sessions.problem(entry.id)
+      : "added by this workspace's settings: Sign In to review and allow it";
     const error = runtime?.error ?? problem;
     const status = runtime?.status ?? (error ? 'error' : session ? 'signedIn' : 'signedOut');
     return {
@@ -121,6 +127,10 @@ export class ServerManager implements vscode.Disposable {
    */
   async signIn(id: string, request: SignInRequest = {}): Promise<TokenSet | undefined> {
     const entry = this.require(id);
+    if (!(await this.approvals.allow(entry))) {
+      this.logger.info(`[signIn] [${id}] not allowed`);
+      return undefined;
+    }
     this.setRuntime(id, { status: 'connecting', error: undefined });
     try {
       const tokens = await vscode.window.withProgress(
@@ -172,12 +182,13 @@ export class ServerManager implements vscode.Disposable {
   }
 
   async refreshToken(id: string): Promise<void> {
-    await (await this.core()).refresh(this.require(id));
+    await (await this.core()).refresh(await this.allowed(id));
   }
 
+  /** Lists the tools of a signed-in server; never asks (it also runs in the background). */
   async refreshTools(id: string): Promise<void> {
     const entry = this.require(id);
-    if (!this.sessions.get(id)) return;
+    if (!this.sessions.get(id) || !this.approvals.isAllowed(entry)) return;
     try {
       const tools = await (await this.core()).listTools(entry);
       this.setRuntime(id, { status: 'signedIn', tools, error: undefined });
@@ -190,23 +201,26 @@ export class ServerManager implements vscode.Disposable {
   }
 
   async importToken(id: string, bundle: string): Promise<void> {
-    await (await this.core()).importToken(this.require(id), bundle);
+    await (await this.core()).importToken(await this.allowed(id), bundle);
     void this.refreshTools(id);
   }
 
   async resetClientRegistration(id: string): Promise<void> {
-    await (await this.core()).resetClientRegistration(this.require(id));
+    await (await this.core()).resetClientRegistration(await this.allowed(id));
   }
 
   /** The raw access token, for "Copy Access Token" only. */
   async accessToken(id: string): Promise<string> {
-    return (await this.core()).accessToken(this.require(id));
+    return (await this.core()).accessToken(await this.allowed(id));
   }
 
-  /** The stored token set of a server whose session is bound to it (never one made for another URL). */
+  /**
+   * The stored token set of a server whose session is bound to it (never one made for another URL), and
+   * that may use it (a workspace's entry only once allowed).
+   */
   async storedTokens(id: string): Promise<TokenSet | undefined> {
     const entry = this.entry(id);
-    const tokens = entry ? await this.sessions.tokens.get(id) : undefined;
+    const tokens = entry && this.approvals.isAllowed(entry) ? await this.sessions.tokens.get(id) : undefined;
     return tokens && sessionBinding(tokens, entry!.url) === 'bound' ? tokens : undefined;
   }
 
@@ -218,6 +232,13 @@ export class ServerManager implements vscode.Disposable {
         `No server with the id ${JSON.stringify(id)} is configured in mcpOAuth.servers`,
       );
     return entry;
+  }
+
+  /** The entry, once it may act: an entry a workspace's settings add must be allowed by the user first. */
+  async allowed(id: string): Promise<ServerEntry> {
+    const entry = this.require(id);
+    if (await this.approvals.allow(entry)) return entry;
+    throw new CancelledError(`${entry.name} was not allowed`);
   }
 
   /** The step-up the gateway asks for: the user confirms the wider scope, then signs in for it. */

@@ -1,25 +1,48 @@
 import * as vscode from 'vscode';
+import type { SettingsSource } from './model/entryApproval';
 import { parseServers, type ParsedServers } from './model/serverConfig';
 
 export const SECTION = 'mcpOAuth';
 
-/** Reads and validates the settings; `onDidChange` fires when any `mcpOAuth.*` setting changes. */
+/** The validated `mcpOAuth.servers`, and whose settings they come from. */
+export interface ServersSetting extends ParsedServers {
+  readonly source: SettingsSource;
+}
+
+/**
+ * Reads and validates the settings; `onDidChange` fires when any `mcpOAuth.*` setting changes, and when the
+ * workspace becomes trusted (its own servers then count).
+ */
 export class Settings implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.emitter.event;
-  private readonly listener: vscode.Disposable;
-  private cached: ParsedServers | undefined;
+  private readonly listeners: vscode.Disposable[];
+  private cached: ServersSetting | undefined;
 
   constructor() {
-    this.listener = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (!e.affectsConfiguration(SECTION)) return;
+    const changed = () => {
       this.cached = undefined;
       this.emitter.fire();
-    });
+    };
+    this.listeners = [
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(SECTION) && changed()),
+      vscode.workspace.onDidGrantWorkspaceTrust(changed),
+    ];
   }
 
-  servers(): ParsedServers {
-    return (this.cached ??= parseServers(vscode.workspace.getConfiguration(SECTION).get('servers')));
+  /**
+   * The servers in effect. A workspace's own list replaces the user's (VS Code does not merge arrays), and
+   * counts only in a trusted workspace: `mcpOAuth.servers` is a restricted setting, and it is read here
+   * scope by scope so that no workspace value is taken in Restricted Mode whatever VS Code returns.
+   */
+  servers(): ServersSetting {
+    if (this.cached) return this.cached;
+    const inspected = vscode.workspace.getConfiguration(SECTION).inspect<unknown>('servers');
+    const workspace = vscode.workspace.isTrusted
+      ? (inspected?.workspaceFolderValue ?? inspected?.workspaceValue)
+      : undefined;
+    const value = workspace ?? inspected?.globalValue ?? inspected?.defaultValue;
+    return (this.cached = { ...parseServers(value), source: workspace !== undefined ? 'workspace' : 'user' });
   }
 
   timeouts(): { timeoutMs: number; refreshBeforeMs: number } {
@@ -35,7 +58,7 @@ export class Settings implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.listener.dispose();
+    for (const listener of this.listeners) listener.dispose();
     this.emitter.dispose();
   }
 }

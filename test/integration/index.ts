@@ -78,10 +78,11 @@ export async function run(): Promise<void> {
   if (testFiles.length === 0)
     fail('No test files registered: build the tests with `node esbuild.mjs` (out/integration/index.js).');
 
-  // The code-server launcher runs twice in one profile: the main run, then after a window reload only the
-  // tests titled "after a reload". Without a phase file (other launchers), those tests are left out.
+  // The code-server launcher runs the suite in phases: the main run; after a window reload (the same profile)
+  // only the tests titled "after a reload"; in a second code-server whose workspace is untrusted, only those
+  // titled "in Restricted Mode". Without a phase file (other launchers), only the main run's tests run.
   const phaseFile = process.env.MCP_OAUTH_TEST_PHASE_FILE;
-  const afterReload = !!phaseFile && existsSync(phaseFile) && readFileSync(phaseFile, 'utf8').trim() === '2';
+  const phase = phaseFile && existsSync(phaseFile) ? readFileSync(phaseFile, 'utf8').trim() : '1';
   const grep = process.env.MCP_OAUTH_TEST_GREP;
   const mocha = new Mocha({
     ui: 'bdd',
@@ -90,9 +91,11 @@ export async function run(): Promise<void> {
     reporter: LineReporter,
     ...(grep
       ? { grep: new RegExp(grep) }
-      : afterReload
+      : phase === '2'
         ? { grep: /after a reload/ }
-        : { grep: /after a reload/, invert: true }),
+        : phase === '3'
+          ? { grep: /in Restricted Mode/ }
+          : { grep: /after a reload|in Restricted Mode/, invert: true }),
   });
 
   // What `mocha.loadFiles()` does for files on disk, for the bundled ones.
