@@ -72,6 +72,9 @@ export function toTokenSet(response: oauth.TokenEndpointResponse, context: Token
     // A refresh renews the session in place: it stays bound to its server and keeps its registration kind.
     ...(context.previous?.serverUrl ? { serverUrl: context.previous.serverUrl } : {}),
     ...(context.previous?.registration ? { registration: context.previous.registration } : {}),
+    ...(context.previous?.supersededRefreshTokens
+      ? { supersededRefreshTokens: context.previous.supersededRefreshTokens }
+      : {}),
     obtainedAt: context.now,
   };
 }

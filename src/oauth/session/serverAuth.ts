@@ -10,7 +10,7 @@ import { sameIssuer } from '../discovery/authServerMetadata';
 import { CancelledError, InvalidResponseError, McpOAuthError } from '../errors';
 import { sessionAuthServer, type GrantContext } from '../grants/grantContext';
 import { refreshTokens } from '../grants/refresh';
-import { revokeTokens, type RevocationResult } from '../grants/revocation';
+import { revokeToken, revokeTokens, type RevocationResult } from '../grants/revocation';
 import { clientCredentialsGrant } from '../grants/clientCredentials';
 import { policyFetch, type FetchLike, type HttpPolicy } from '../http/policyFetch';
 import { serverHttpPolicy } from '../http/serverPolicy';
@@ -18,7 +18,7 @@ import { canonicalServerUrl, describeUrl } from '../http/url';
 import { Scopes, selectScopes } from '../tokens/scopes';
 import { TokenManager, type TokenStatus } from '../tokens/tokenManager';
 import { fromBundle } from '../tokens/tokenBundle';
-import { sessionBinding, type TokenSet } from '../tokens/tokenSet';
+import { sameClient, sessionBinding, type TokenSet } from '../tokens/tokenSet';
 import type { AuthOptions } from './authOptions';
 import type { AuthEnvironment } from './environment';
 import { planFlows } from './flowPlan';
@@ -50,6 +50,8 @@ export class ServerAuth {
   readonly tokenKey: string;
   private discovered: DiscoveredServer | undefined;
   private manager: TokenManager | undefined;
+  /** Replaced registrations that this server's session still used: deleted once a sign-in replaces it. */
+  private readonly retiring: ClientRegistration[] = [];
   /** The server's HTTP policy, kept: its address bound is resolved once per session (serverPolicy.ts). */
   private http: HttpPolicy | undefined;
 
@@ -124,16 +126,9 @@ export class ServerAuth {
       };
     }
     if (!tokens) return { wasSignedIn: false, refreshToken: 'none', accessToken: 'none' };
-    const client = await this.clientFor(tokens);
-    const credentials = await this.storedCredentials(client).catch((): ClientCredentials => ({}));
-    const ctx: GrantContext = {
-      fetch: this.fetch(),
-      as: sessionAuthServer(tokens),
-      client,
-      credentials,
-      now: this.env.now,
-    };
+    const ctx = await this.sessionGrantContext(tokens);
     const result = await revokeTokens(ctx, tokens);
+    await this.revokeSuperseded(ctx, tokens);
     await this.env.tokens.delete(this.tokenKey);
     this.env.logger.info(
       `[signOut] [${describeUrl(this.serverUrl)}] refresh token ${result.refreshToken}, access token ${result.accessToken}; deleted locally`,
@@ -185,11 +180,11 @@ export class ServerAuth {
       },
       'imported',
     );
-    await this.env.tokens.set(this.tokenKey, imported);
+    const kept = await this.keep(imported);
     this.env.logger.info(
       `[import] [${describeUrl(this.serverUrl)}] imported a token bundle (refresh token ${imported.refreshToken ? 'yes' : 'no'})`,
     );
-    return imported;
+    return kept;
   }
 
   /** Forgets the stored registration at this server's AS, so the next sign-in registers again. */
@@ -302,12 +297,61 @@ export class ServerAuth {
 
   /** Stores a sign-in's tokens, bound to this server URL and the client they were issued to. */
   private async store(tokens: TokenSet, flow: string, client: ClientRegistration): Promise<TokenSet> {
-    const bound = this.bind(tokens, client.method);
-    await this.env.tokens.set(this.tokenKey, bound);
+    const kept = await this.keep(this.bind(tokens, client.method));
     this.env.logger.info(
       `[signIn] [${describeUrl(this.serverUrl)}] signed in with ${flow} (scopes ${JSON.stringify(Scopes.of(tokens.scopes).toString())}, refresh token ${tokens.refreshToken ? 'yes' : 'no'})`,
     );
-    return bound;
+    return kept;
+  }
+
+  /**
+   * Stores `next` in place of the session it replaces (a new sign-in, a step-up, an import), which must leave
+   * nothing alive: tokens of another client are revoked now; a refresh token of the same client is revoked at
+   * sign-out (see `TokenSet.supersededRefreshTokens`); a registration nothing uses any more is deleted.
+   */
+  private async keep(next: TokenSet): Promise<TokenSet> {
+    const previous = await this.env.tokens.get(this.tokenKey).catch(() => undefined);
+    const bound = previous && sessionBinding(previous, this.serverUrl) === 'bound' ? previous : undefined;
+    const successor = bound && sameClient(bound, next);
+    const { kept, overflow } = successor ? withSuperseded(next, bound) : { kept: next, overflow: [] };
+    await this.env.tokens.set(this.tokenKey, kept);
+    if (previous && !successor) await this.retire(previous);
+    if (overflow.length)
+      await this.revokeSuperseded(await this.sessionGrantContext(kept), { ...kept, supersededRefreshTokens: overflow });
+    const retiring = this.retiring.splice(0);
+    for (const registration of retiring) await this.deleteUnused(registration);
+    return kept;
+  }
+
+  /** Revokes every token of a replaced session of another client (or made for another server). */
+  private async retire(previous: TokenSet): Promise<void> {
+    const ctx = await this.sessionGrantContext(previous);
+    const result = await revokeTokens(ctx, previous);
+    await this.revokeSuperseded(ctx, previous);
+    this.env.logger.info(
+      `[signIn] [${describeUrl(this.serverUrl)}] the replaced session's refresh token ${result.refreshToken}, access token ${result.accessToken}`,
+    );
+  }
+
+  /** What a request about a stored session needs: its AS and client as recorded, never discovery. */
+  private async sessionGrantContext(tokens: TokenSet): Promise<GrantContext> {
+    const client = await this.clientFor(tokens);
+    return {
+      fetch: this.fetch(),
+      as: sessionAuthServer(tokens),
+      client,
+      credentials: await this.storedCredentials(client).catch((): ClientCredentials => ({})),
+      now: this.env.now,
+    };
+  }
+
+  private async revokeSuperseded(ctx: GrantContext, tokens: TokenSet): Promise<void> {
+    const superseded = tokens.supersededRefreshTokens ?? [];
+    const outcomes = await Promise.all(superseded.map((token) => revokeToken(ctx, token, 'refresh_token')));
+    if (outcomes.length)
+      this.env.logger.info(
+        `[signOut] [${describeUrl(this.serverUrl)}] refresh tokens of replaced sign-ins: ${outcomes.map((o) => o.outcome).join(', ')}`,
+      );
   }
 
   /** A token set as stored: it records the server it was issued for and how its client was registered. */
@@ -321,10 +365,18 @@ export class ServerAuth {
     await this.deleteUnused(registration);
   }
 
-  /** RFC 7592: deletes a registration the product no longer keeps, unless a stored session still uses it. */
+  /**
+   * RFC 7592: deletes a registration the product no longer keeps, unless a stored session still uses it; one
+   * that this server's own session uses is deleted once a sign-in replaces that session.
+   */
   private async deleteUnused(registration: ClientRegistration): Promise<void> {
     if (registration.method !== 'dcr' || !registration.management || !this.env.clientInUse) return;
-    if (await this.env.clientInUse(registration.issuer, registration.clientId)) return;
+    if (await this.env.clientInUse(registration.issuer, registration.clientId)) {
+      const current = await this.env.tokens.get(this.tokenKey).catch(() => undefined);
+      if (current?.clientId === registration.clientId && current.issuer === registration.issuer)
+        this.retiring.push(registration);
+      return;
+    }
     const outcome = await deleteRegistration(this.fetch(), registration);
     this.env.logger.info(`[registration] [${describeUrl(registration.issuer)}] the replaced registration: ${outcome}`);
   }
@@ -411,6 +463,25 @@ export class ServerAuth {
     });
     return !!credentials.clientSecret || !!credentials.privateKey;
   }
+}
+
+/** At most this many refresh tokens of replaced sign-ins wait for sign-out; older ones are revoked at once. */
+const MAX_SUPERSEDED = 8;
+
+/**
+ * `next`, remembering the refresh tokens of `previous` (same client) to revoke at sign-out, and those that
+ * no longer fit (`overflow`), to revoke now.
+ */
+function withSuperseded(next: TokenSet, previous: TokenSet): { kept: TokenSet; overflow: string[] } {
+  const older = [...(previous.supersededRefreshTokens ?? []), previous.refreshToken].filter(
+    (token): token is string => !!token && token !== next.refreshToken,
+  );
+  const all = [...new Set(older)];
+  const superseded = all.slice(-MAX_SUPERSEDED);
+  return {
+    kept: superseded.length ? { ...next, supersededRefreshTokens: superseded } : next,
+    overflow: all.slice(0, all.length - superseded.length),
+  };
 }
 
 /** A short, stable name for an authorization server in a redirect path: the first 12 characters of a hash. */

@@ -1,5 +1,5 @@
 import { holdSecrets } from '../http/liveSecrets';
-import type { TokenSet } from './tokenSet';
+import { tokenSecrets, type TokenSet } from './tokenSet';
 import type { TokenStore } from './tokenStore';
 
 /**
@@ -11,10 +11,11 @@ import type { TokenStore } from './tokenStore';
 export function holdingSecrets(store: TokenStore): TokenStore {
   const held = new Map<string, { secrets: readonly (string | undefined)[]; release: () => void }>();
   const track = (key: string, tokens: TokenSet | undefined): void => {
-    const secrets = tokens ? [tokens.accessToken, tokens.refreshToken, tokens.idToken] : [];
+    const secrets = tokens ? tokenSecrets(tokens) : [];
     const previous = held.get(key);
     // The same tokens read again (a file store reads on every get): nothing to change, nothing to rebuild.
-    if (tokens && previous && secrets.every((value, i) => value === previous.secrets[i])) return;
+    const same = previous && secrets.length === previous.secrets.length;
+    if (tokens && same && secrets.every((value, i) => value === previous.secrets[i])) return;
     if (tokens) held.set(key, { secrets, release: holdSecrets(secrets) });
     else held.delete(key);
     previous?.release(); // after the new set is held, so a token in both is never let go in between

@@ -3,7 +3,7 @@ import { holdSecrets } from '../http/liveSecrets';
 import type { Logger } from '../http/logger';
 import { describeUrl } from '../http/url';
 import type { TokenSet } from './tokenSet';
-import { isExpired, sessionBinding } from './tokenSet';
+import { isExpired, sessionBinding, tokenSecrets } from './tokenSet';
 import type { TokenStore } from './tokenStore';
 
 const FRESH = { fresh: true } as const;
@@ -106,7 +106,7 @@ export class TokenManager {
     }
     // While the set is renewed its tokens are live secrets, so that no message built from what the authorization
     // server answers can repeat one (the access token, which the refresh request does not carry, included).
-    const release = holdSecrets([current.accessToken, current.refreshToken, current.idToken]);
+    const release = holdSecrets(tokenSecrets(current));
     try {
       const next = await this.options.refresh(current);
       this.options.logger?.info(`[refresh] [${this.options.key}] token renewed`);

@@ -24,6 +24,12 @@ export interface TokenSet {
    * with this URL (see {@link sessionBinding}). Absent in sessions stored by older versions.
    */
   readonly serverUrl?: string;
+  /**
+   * Refresh tokens of earlier sign-ins to this server at the same client, which this session replaced: revoked
+   * when it signs out, not when they were replaced, because the AS may have issued them on the same grant as
+   * this session's and revoking one token may end its whole grant (RFC 7009 §2.1), this session included.
+   */
+  readonly supersededRefreshTokens?: readonly string[];
   /** How the client was registered (for display): `preregistered`, `cimd`, `dcr`, or `imported` from a bundle. */
   readonly registration?: 'preregistered' | 'cimd' | 'dcr' | 'imported';
   readonly obtainedAt: number;
@@ -36,6 +42,18 @@ export interface TokenSet {
 export function sessionBinding(tokens: TokenSet, serverUrl: string): 'bound' | 'otherServer' {
   if (tokens.serverUrl !== undefined) return tokens.serverUrl === serverUrl ? 'bound' : 'otherServer';
   return tokens.resource !== undefined && resourceCovers(tokens.resource, serverUrl) ? 'bound' : 'otherServer';
+}
+
+/** Every secret a stored set holds, for the registry of live secrets. */
+export function tokenSecrets(tokens: TokenSet): string[] {
+  return [tokens.accessToken, tokens.refreshToken, tokens.idToken, ...(tokens.supersededRefreshTokens ?? [])].filter(
+    (value): value is string => !!value,
+  );
+}
+
+/** Whether two sets were issued to the same client of the same authorization server. */
+export function sameClient(a: TokenSet, b: TokenSet): boolean {
+  return a.issuer === b.issuer && a.clientId === b.clientId;
 }
 
 /** Whether the access token is past (or within `skewMs` of) its expiry. No expiry means it is taken as valid. */
@@ -60,6 +78,7 @@ export function isTokenSet(value: unknown): value is TokenSet {
     isNonEmptyString(v.tokenEndpoint) &&
     isOptional(v.resource, isNonEmptyString) &&
     isOptional(v.serverUrl, isNonEmptyString) &&
+    isOptional(v.supersededRefreshTokens, (list) => Array.isArray(list) && list.every(isNonEmptyString)) &&
     isOptional(v.registration, (r) => r === 'preregistered' || r === 'cimd' || r === 'dcr' || r === 'imported') &&
     isFiniteNumber(v.obtainedAt)
   );
