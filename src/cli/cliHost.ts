@@ -4,6 +4,7 @@ import type { SignInHost } from '../oauth/session/host';
 import { startLoopbackReceiver } from '../oauth/session/loopbackReceiver';
 import { openBrowser } from './browser';
 import { inert } from './terminalText';
+import { sameUserOnly } from '../platform/loopbackPeer';
 
 /**
  * The CLI as a sign-in host: the browser comes back to a loopback receiver on 127.0.0.1, URLs and device
@@ -20,6 +21,7 @@ export function cliHost(options: { readonly openBrowser: boolean }, stderr = pro
         ...(port !== undefined ? { port } : {}),
         returnTo: 'your terminal',
         random: cryptoRandom,
+        ...sameUserOnly(),
       }),
     async openBrowser(url) {
       stderr.write(`Open this URL to sign in:\n  ${inert(url)}\n`);

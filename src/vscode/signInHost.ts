@@ -7,6 +7,7 @@ import { presentDeviceCode } from './deviceCodeUi';
 import type { ServerEntry } from './model/serverConfig';
 import { openExternalUrl } from './openExternal';
 import type { UriCallbacks } from './uriCallbacks';
+import { sameUserOnly } from '../platform/loopbackPeer';
 
 export interface SignInUi {
   readonly signal: AbortSignal;
@@ -103,6 +104,7 @@ async function loopback(path: string, port: number | undefined): Promise<Redirec
     ...(port !== undefined ? { port } : {}),
     returnTo: 'VS Code',
     random: cryptoRandom,
+    ...sameUserOnly(),
   });
   const external = async (url: string) => (await vscode.env.asExternalUri(vscode.Uri.parse(url))).toString(true);
   const redirectUri = port !== undefined ? receiver.redirectUri : await external(receiver.redirectUri);

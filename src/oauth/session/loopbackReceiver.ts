@@ -16,6 +16,8 @@ import type { RedirectReceiver } from './host';
  *   user's browser and by someone who read it) ends the sign-in instead of letting either complete it.
  * - Only a GET on the redirect path whose `state` matches a waiter ends that waiter; anything else gets a
  *   fixed page and changes nothing, so a page that guesses the port cannot end or spoil the flow.
+ * - Where the host can tell which local user opened a connection ({@link PeerCheck}), a start URL or callback
+ *   opened by another user ends the sign-in: such a user may race the browser to the start URL.
  * - The browser's page is held until the client has validated the response and redeemed the code
  *   ({@link RedirectReceiver.settle}): it says "signed in" only when that is true.
  */
@@ -29,7 +31,18 @@ export interface LoopbackReceiverOptions {
   readonly random: RandomBytes;
   /** How long the browser's page waits for the outcome before saying "return to …". Default 60 s. */
   readonly settleTimeoutMs?: number;
+  /** Who opened a connection, where the platform tells (the hosts pass `sameUserPeers()`). */
+  readonly peerCheck?: PeerCheck;
 }
+
+/**
+ * Tells whether the connection from 127.0.0.1:`remotePort` to our `localPort` was opened by this process's
+ * own user (`same`, also when the system cannot tell) or by another.
+ */
+export type PeerCheck = (peer: {
+  readonly remotePort: number;
+  readonly localPort: number;
+}) => Promise<'same' | { readonly otherUser: number }>;
 
 const HOST = '127.0.0.1';
 const COOKIE = 'mcp-oauth-signin';
@@ -68,16 +81,35 @@ export async function startLoopbackReceiver(options: LoopbackReceiverOptions): P
   let closing: Promise<void> | undefined;
 
   const server = http.createServer((request, response) => {
+    answer(request, response).catch(() => send(response, 500, NOT_FOUND));
+  });
+
+  async function answer(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const target = request.url ?? '';
     const queryStart = target.indexOf('?');
     const requestPath = queryStart === -1 ? target : target.slice(0, queryStart);
     if (request.method !== 'GET') return send(response, 405, NOT_FOUND, { Allow: 'GET' });
-    if (requestPath.startsWith(START_PREFIX)) return openStart(requestPath.slice(START_PREFIX.length), response);
-    if (requestPath !== '/callback' && !requestPath.startsWith('/callback/')) return send(response, 404, NOT_FOUND);
+    const isStart = requestPath.startsWith(START_PREFIX);
+    if (!isStart && requestPath !== '/callback' && !requestPath.startsWith('/callback/'))
+      return send(response, 404, NOT_FOUND);
     const query = queryStart === -1 ? '' : target.slice(queryStart);
     const callback = new URL(`${requestPath}${query}`, origin());
     const states = callback.searchParams.getAll('state');
-    const state = states.length === 1 ? states[0]! : undefined;
+    const nonce = isStart ? requestPath.slice(START_PREFIX.length) : undefined;
+    const state = nonce !== undefined ? starts.get(nonce)?.state : states.length === 1 ? states[0]! : undefined;
+    const peer = options.peerCheck
+      ? await options.peerCheck({ remotePort: request.socket.remotePort ?? 0, localPort: boundPort })
+      : 'same';
+    if (peer !== 'same') {
+      // Another local user: whatever they opened, the sign-in it belongs to cannot be trusted any more.
+      if (nonce !== undefined && starts.get(nonce)) starts.get(nonce)!.used = true;
+      if (state !== undefined) {
+        cookies.delete(state);
+        waiters.fail(state, otherUser(peer.otherUser));
+      }
+      return send(response, 403, noticePage('Sign-in refused', OTHER_USER));
+    }
+    if (nonce !== undefined) return openStart(nonce, response);
     const expectedCookie = state === undefined ? undefined : cookies.get(state);
     if (state !== undefined && expectedCookie !== undefined && cookieOf(request) !== expectedCookie) {
       // The right state without the browser that started the sign-in: someone else has the state.
@@ -89,7 +121,7 @@ export async function startLoopbackReceiver(options: LoopbackReceiverOptions): P
     if (delivered !== 'delivered') return send(response, 400, UNEXPECTED);
     cookies.delete(state!);
     holdPage(state!, response);
-  });
+  }
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -192,6 +224,8 @@ const UNEXPECTED = noticePage(
 );
 const NOT_THIS_BROWSER =
   'This sign-in response did not come from the browser that started the sign-in, so it was refused. Start signing in again.';
+const OTHER_USER =
+  'This sign-in link was opened by another user of this machine, so the sign-in was stopped. Start signing in again.';
 const OPENED_TWICE =
   'This sign-in link was opened more than once, so the sign-in was stopped: someone else on this machine may have opened it. Start signing in again.';
 
@@ -199,6 +233,13 @@ function notThisBrowser(): InvalidResponseError {
   return new InvalidResponseError(
     'browser_mismatch',
     'The sign-in response did not come from the browser that started the sign-in (another user on this machine may have tried to complete it); sign in again',
+  );
+}
+
+function otherUser(uid: number): InvalidResponseError {
+  return new InvalidResponseError(
+    'browser_mismatch',
+    `Another user of this machine (uid ${uid}) opened the sign-in link or its response, so the sign-in was stopped; sign in again`,
   );
 }
 
