@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { parseServers, type ParsedServers } from './model/serverConfig';
+import { parseSettings, type ParsedSettings } from './model/serverConfig';
 
 export const SECTION = 'mcpOAuth';
 
@@ -8,7 +8,7 @@ export class Settings implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.emitter.event;
   private readonly listener: vscode.Disposable;
-  private cached: ParsedServers | undefined;
+  private cached: ParsedSettings | undefined;
 
   constructor() {
     this.listener = vscode.workspace.onDidChangeConfiguration((e) => {
@@ -18,8 +18,13 @@ export class Settings implements vscode.Disposable {
     });
   }
 
-  servers(): ParsedServers {
-    return (this.cached ??= parseServers(vscode.workspace.getConfiguration(SECTION).get('servers')));
+  /** The servers, and the enterprise identity provider their `enterpriseManaged` entries need. */
+  servers(): ParsedSettings {
+    const config = vscode.workspace.getConfiguration(SECTION);
+    return (this.cached ??= parseSettings({
+      servers: config.get('servers'),
+      enterpriseIdp: config.get('enterpriseIdp'),
+    }));
   }
 
   timeouts(): { timeoutMs: number; refreshBeforeMs: number } {
