@@ -5,7 +5,7 @@ import { McpOAuthError } from '../../src/oauth/errors';
 import { parseEnterpriseIdp, parseServers, parseSettings, slug } from '../../src/vscode/model/serverConfig';
 
 describe('mcpOAuth.servers validation', () => {
-  it('accepts the contract example and derives the id from the name', () => {
+  it('accepts a typical list of entries and derives the id from the name', () => {
     const { servers, invalid } = parseServers([
       { name: 'Linear', url: 'https://mcp.linear.app/mcp' },
       {
