@@ -37,6 +37,8 @@ describe('auth option rules: one meaning for the settings and the CLI', () => {
     ['request', 'eyJ'],
     ['prompt', 'a\u0007b'],
     ['a+b', 'x'],
+    ['client_secret', 's3cr3t'],
+    ['id_token_hint', 'eyJ'],
   ];
   for (const [name, value] of params) {
     it(`authorizationParams ${JSON.stringify(name)}`, () => {

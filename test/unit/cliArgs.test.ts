@@ -446,6 +446,7 @@ describe('parseCliArgs', () => {
       ['login', URL_, `--flow=${secret}`],
       ['login', URL_, '--dpop', secret],
       ['login', URL_, '--authorize-param', `state=${secret}`],
+      ['login', URL_, '--authorize-param', `client_secret=${secret}`],
       ['login', URL_, '--authorize-param', `login_hint=${secret}\n`],
       ['login', URL_, '--authorize-param', `${secret}!=x`],
       ['login', URL_, '--authorize-param', `prompt=${secret}`, '--authorize-param', `prompt=${secret}`],

@@ -109,6 +109,11 @@ describe('mcpOAuth.servers validation', () => {
       /cannot set "request_uri": it would replace the parameters the sign-in sets/,
     ],
     [
+      'a secret in authorizationParams',
+      { name: 'A', url: 'https://x.example/mcp', auth: { authorizationParams: { client_secret: 's3cr3t' } } },
+      /cannot set "client_secret": secrets never go in settings/,
+    ],
+    [
       'an authorizationParams value that is not a string',
       { name: 'A', url: 'https://x.example/mcp', auth: { authorizationParams: { max_age: 0 } } },
       /gives "max_age" a value that is not a string/,

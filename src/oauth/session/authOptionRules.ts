@@ -59,6 +59,9 @@ export const PARAMETER_NAME = /^[A-Za-z0-9._-]{1,100}$/;
  */
 export const REPLACING_AUTHORIZATION_PARAMS: readonly string[] = ['request', 'request_uri'];
 
+/** Names of parameters that carry a secret (`client_secret`, `client_assertion`, `code_verifier`, `password` …). */
+const SECRET_PARAMETER = /secret|password|assertion|verifier|token/i;
+
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -69,9 +72,10 @@ export function hasControlCharacter(text: string): boolean {
 
 /**
  * Why one `authorizationParams` entry is refused: a name that is not a parameter name, one the sign-in sets
- * itself ({@link RESERVED_AUTHORIZATION_PARAMS}, in any letter case, since some servers fold it) or one that
- * replaces them ({@link REPLACING_AUTHORIZATION_PARAMS}), a value that is not a string, or one with a control
- * character. Names are only repeated once they are known to be plain parameter names.
+ * itself ({@link RESERVED_AUTHORIZATION_PARAMS}, in any letter case, since some servers fold it), one that
+ * replaces them ({@link REPLACING_AUTHORIZATION_PARAMS}), one that carries a secret, a value that is not a
+ * string, or one with a control character. Names are only repeated once they are known to be plain parameter
+ * names.
  */
 export function authorizationParamProblem(name: string, value: unknown): string | undefined {
   if (!PARAMETER_NAME.test(name)) return 'has a name that is not a parameter name (letters, digits, "-", "." and "_")';
@@ -80,6 +84,8 @@ export function authorizationParamProblem(name: string, value: unknown): string 
   if (reserved !== undefined) return `cannot set "${reserved}": the sign-in sets it itself`;
   const replacing = REPLACING_AUTHORIZATION_PARAMS.find((r) => r === lower);
   if (replacing !== undefined) return `cannot set "${replacing}": it would replace the parameters the sign-in sets`;
+  if (SECRET_PARAMETER.test(name))
+    return `cannot set "${name}": secrets never go in settings or on a command line, and never in a URL`;
   if (typeof value !== 'string') return `gives "${name}" a value that is not a string`;
   if (hasControlCharacter(value)) return `gives "${name}" a value with a control character`;
   return undefined;
