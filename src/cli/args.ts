@@ -1,16 +1,41 @@
+import { homedir } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { DpopPolicy, EnterpriseIdpOptions, Flow } from '../oauth/session/authOptions';
+import {
+  authorizationParamProblem,
+  DPOP_POLICIES,
+  FLOWS,
+  flowOnlyProblem,
+  hasControlCharacter,
+  issuerProblem,
+  resourceProblem,
+  SCOPE_TOKEN,
+  workloadTokenFilePath,
+} from '../oauth/session/authOptionRules';
 
 /**
- * The command line of `mcp-oauth`, as in CONTRACT.md, parsed into a typed {@link CliCommand}. Bad usage is a
- * {@link UsageError} (exit code 2) with a one-line message. No flag takes a secret: `--client-secret-env`
- * takes the name of an environment variable, and messages never repeat an option's value.
+ * The command line of `mcp-oauth`, as the README's command-line reference describes it, parsed into a typed
+ * {@link CliCommand}. Bad usage is a {@link UsageError} (exit code 2) with a one-line message. No flag takes a
+ * secret: `--client-secret-env` takes the name of an environment variable, and messages never repeat an
+ * option's value. The flags mean what the settings of the same name mean: both go through authOptionRules.ts.
  */
 
 /** The grant to use; `auto` lets the core choose from the metadata. Same names as the `auth.flow` setting. */
-export type FlowChoice = 'auto' | 'authorizationCode' | 'deviceCode' | 'clientCredentials';
+export type FlowChoice = Exclude<Flow, 'none'>;
+
+/** The flows `--flow` takes: those of `auth.flow` but `none` (a server without sign-in needs no command line). */
+const CLI_FLOWS: readonly FlowChoice[] = FLOWS.filter((flow): flow is FlowChoice => flow !== 'none');
+
+/** The discovery overrides, accepted by `login`, `tools`, `call` and `import`. */
+export interface DiscoveryOptions {
+  readonly resourceMetadataUrl?: string;
+  /** An authorization server issuer to use when the server publishes no resource metadata. */
+  readonly authorizationServer?: string;
+  readonly authorizationServerMetadataUrl?: string;
+}
 
 /** The flow and client options accepted by `login`, `tools` and `call`. */
-export interface FlowOptions {
+export interface FlowOptions extends DiscoveryOptions {
   readonly flow: FlowChoice;
   readonly clientId?: string;
   /** The name of the environment variable that holds the client secret (never the secret). */
@@ -21,14 +46,17 @@ export interface FlowOptions {
   readonly clientMetadataUrl?: string;
   /** Requested scopes, sorted and without duplicates; empty means the default from the challenge or metadata. */
   readonly scopes: readonly string[];
-  /** The RFC 8707 resource: a URI to send instead of the server URL, `false` never to send one. */
+  /** The RFC 8707 resource: a URL on the server's origin to send instead of the server URL, `false` never to send one. */
   readonly resource?: string | false;
-  readonly resourceMetadataUrl?: string;
-  /** An authorization server issuer to use when the server publishes no resource metadata. */
-  readonly authorizationServer?: string;
-  readonly authorizationServerMetadataUrl?: string;
   /** A fixed loopback redirect port; ephemeral when absent. */
   readonly redirectPort?: number;
+  readonly dpop?: DpopPolicy;
+  /** Extra authorization request parameters, from `--authorize-param NAME=VALUE`. */
+  readonly authorizationParams?: Readonly<Record<string, string>>;
+  /** `workloadIdentity`: the workload token's file, as an absolute path. */
+  readonly workloadTokenFile?: string;
+  /** `enterpriseManaged`: the company's identity provider, from `--idp`, `--idp-client-id` and `--idp-scope`. */
+  readonly enterpriseIdp?: EnterpriseIdpOptions;
   /** False with `--no-browser`: print the URL instead of opening it. */
   readonly openBrowser: boolean;
 }
@@ -45,7 +73,8 @@ export type CliCommand =
       readonly tool: string;
       readonly arguments: Readonly<Record<string, unknown>>;
     }
-  | { readonly command: 'token' | 'logout' | 'export' | 'import'; readonly url: string };
+  | { readonly command: 'import'; readonly url: string; readonly options: DiscoveryOptions }
+  | { readonly command: 'token' | 'logout' | 'export'; readonly url: string };
 
 /** Bad usage: the CLI prints the message and a pointer to `--help`, and exits with 2. */
 export class UsageError extends Error {
@@ -53,6 +82,7 @@ export class UsageError extends Error {
 }
 
 type OptionName =
+  | 'flow'
   | 'device'
   | 'client-credentials'
   | 'client-id'
@@ -67,11 +97,18 @@ type OptionName =
   | 'as-metadata'
   | 'redirect-port'
   | 'no-browser'
+  | 'authorize-param'
+  | 'dpop'
+  | 'workload-token-file'
+  | 'idp'
+  | 'idp-client-id'
+  | 'idp-scope'
   | 'json'
   | 'help'
   | 'version';
 
 const OPTIONS = {
+  flow: { type: 'string' },
   device: { type: 'boolean' },
   'client-credentials': { type: 'boolean' },
   'client-id': { type: 'string' },
@@ -86,12 +123,21 @@ const OPTIONS = {
   'as-metadata': { type: 'string' },
   'redirect-port': { type: 'string' },
   'no-browser': { type: 'boolean' },
+  'authorize-param': { type: 'string', multiple: true },
+  dpop: { type: 'string' },
+  'workload-token-file': { type: 'string' },
+  idp: { type: 'string' },
+  'idp-client-id': { type: 'string' },
+  'idp-scope': { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies Record<OptionName, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
 
+const DISCOVERY_OPTIONS: readonly OptionName[] = ['resource-metadata', 'as', 'as-metadata'];
+
 const FLOW_OPTIONS: readonly OptionName[] = [
+  'flow',
   'device',
   'client-credentials',
   'client-id',
@@ -101,11 +147,15 @@ const FLOW_OPTIONS: readonly OptionName[] = [
   'scope',
   'resource',
   'no-resource',
-  'resource-metadata',
-  'as',
-  'as-metadata',
+  ...DISCOVERY_OPTIONS,
   'redirect-port',
   'no-browser',
+  'authorize-param',
+  'dpop',
+  'workload-token-file',
+  'idp',
+  'idp-client-id',
+  'idp-scope',
 ];
 
 const COMMANDS = {
@@ -115,7 +165,7 @@ const COMMANDS = {
   token: { accepts: [], extra: 0 },
   logout: { accepts: [], extra: 0 },
   export: { accepts: [], extra: 0 },
-  import: { accepts: [], extra: 0 },
+  import: { accepts: DISCOVERY_OPTIONS, extra: 0 },
 } as const satisfies Record<string, { accepts: readonly OptionName[]; extra: number }>;
 
 type CommandName = keyof typeof COMMANDS;
@@ -134,20 +184,32 @@ Commands:
   import <url> < bundle.json        Store a token bundle read from standard input
 
 Flow and client options (login, tools, call):
-  --device                    Sign in with a device code (RFC 8628)
-  --client-credentials        Use the client credentials grant (no user)
+  --flow NAME                 The grant: auto (the default), authorizationCode, deviceCode,
+                              clientCredentials, enterpriseManaged or workloadIdentity
+  --device                    Sign in with a device code (RFC 8628): --flow deviceCode
+  --client-credentials        Use the client credentials grant (no user): --flow clientCredentials
   --client-id ID              Use a pre-registered client
   --client-secret-env VAR     Read the client secret from environment variable VAR
   --private-key FILE          Authenticate the client with private_key_jwt, signing with the key in FILE
   --client-metadata-url URL   Use this Client ID Metadata Document URL as the client id
   --scope S                   Request scope S (repeatable; "a b" requests both)
-  --resource URI              Send this RFC 8707 resource instead of the server URL
+  --resource URL              Send this RFC 8707 resource (a URL on the server's origin)
   --no-resource               Send no resource parameter (for Entra ID)
+  --redirect-port N           Receive the browser redirect at http://127.0.0.1:N/callback
+  --no-browser                Print the sign-in URL instead of opening a browser
+  --authorize-param NAME=VALUE
+                              Add a parameter to the authorization request (repeatable); never one
+                              the sign-in sets itself (client_id, redirect_uri, state, scope …)
+  --dpop auto|required|off    RFC 9449 DPoP: when the server asks for it (the default), always, never
+  --workload-token-file PATH  workloadIdentity: the file with the platform's workload token (a JWT)
+  --idp ISSUER                enterpriseManaged: your company's identity provider
+  --idp-client-id ID          enterpriseManaged: this client's id at that identity provider
+  --idp-scope S               enterpriseManaged: a scope to request there (repeatable)
+
+Discovery options (login, tools, call, import):
   --resource-metadata URL     Read the protected resource metadata from URL
   --as ISSUER                 Use this authorization server
   --as-metadata URL           Read the authorization server metadata from URL
-  --redirect-port N           Receive the browser redirect at http://127.0.0.1:N/callback
-  --no-browser                Print the sign-in URL instead of opening a browser
 
 Other options:
   --json                      tools: print the tools as JSON
@@ -186,15 +248,23 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
 
   switch (name) {
     case 'login':
-      return { command: 'login', url: serverUrl, options: flowOptions(values) };
+      return { command: 'login', url: serverUrl, options: flowOptions(values, serverUrl) };
     case 'tools':
-      return { command: 'tools', url: serverUrl, options: flowOptions(values), json: values.has('json') };
+      return { command: 'tools', url: serverUrl, options: flowOptions(values, serverUrl), json: values.has('json') };
     case 'call': {
       const [tool, json] = rest;
       if (tool === undefined || tool === '')
         throw new UsageError('"call" needs a tool name: mcp-oauth call <url> <tool> [json-arguments].');
-      return { command: 'call', url: serverUrl, options: flowOptions(values), tool, arguments: toolArguments(json) };
+      return {
+        command: 'call',
+        url: serverUrl,
+        options: flowOptions(values, serverUrl),
+        tool,
+        arguments: toolArguments(json),
+      };
     }
+    case 'import':
+      return { command: 'import', url: serverUrl, options: discoveryOptions(values) };
     default:
       return { command: name, url: serverUrl };
   }
@@ -242,13 +312,17 @@ function collect(tokens: ReturnType<typeof lex>): { positionals: string[]; value
   return { positionals, values };
 }
 
-function flowOptions(values: Values): FlowOptions {
+function flowOptions(values: Values, serverUrl: string): FlowOptions {
   const one = (name: OptionName): string | undefined => values.get(name)?.[0];
   const has = (name: OptionName): boolean => values.has(name);
 
-  if (has('device') && has('client-credentials'))
-    throw new UsageError('Choose one of --device and --client-credentials.');
-  const flow: FlowChoice = has('device') ? 'deviceCode' : has('client-credentials') ? 'clientCredentials' : 'auto';
+  const flowFlags = (['flow', 'device', 'client-credentials'] as const).filter(has);
+  if (flowFlags.length > 1) throw new UsageError(`Choose one of ${flowFlags.map((f) => `--${f}`).join(' and ')}.`);
+  const flow: FlowChoice = has('device')
+    ? 'deviceCode'
+    : has('client-credentials')
+      ? 'clientCredentials'
+      : flowValue(one('flow'));
 
   const clientId = one('client-id');
   const clientSecretEnv = one('client-secret-env');
@@ -275,38 +349,107 @@ function flowOptions(values: Values): FlowOptions {
 
   if (has('resource') && has('no-resource')) throw new UsageError('Choose one of --resource and --no-resource.');
   const resource = one('resource');
-  const resourceMetadata = one('resource-metadata');
-  const authorizationServer = one('as');
-  const authorizationServerMetadata = one('as-metadata');
   const redirectPort = one('redirect-port');
-  if (redirectPort !== undefined && flow !== 'auto') {
-    throw new UsageError(
-      '--redirect-port applies only to the browser sign-in, not to --device or --client-credentials.',
-    );
+  if (redirectPort !== undefined && flow !== 'auto' && flow !== 'authorizationCode') {
+    throw new UsageError('--redirect-port applies only to the browser sign-in (--flow auto or authorizationCode).');
   }
+  const dpop = one('dpop');
+  const workloadTokenFile = one('workload-token-file');
 
   const options: { -readonly [K in keyof FlowOptions]: FlowOptions[K] } = {
     flow,
-    scopes: scopesValue(values.get('scope') ?? []),
+    scopes: scopesValue(values.get('scope') ?? [], '--scope'),
     openBrowser: !has('no-browser'),
+    ...discoveryOptions(values),
   };
   if (clientId !== undefined) options.clientId = clientId;
   if (clientSecretEnv !== undefined) options.clientSecretEnv = clientSecretEnv;
   if (privateKeyFile !== undefined) options.privateKeyFile = privateKeyFile;
   if (clientMetadataUrl !== undefined) options.clientMetadataUrl = clientMetadataUrlValue(clientMetadataUrl);
   if (has('no-resource')) options.resource = false;
-  if (resource !== undefined) options.resource = resourceValue(resource);
-  if (resourceMetadata !== undefined) options.resourceMetadataUrl = httpUrl(resourceMetadata, '--resource-metadata');
-  if (authorizationServer !== undefined) options.authorizationServer = httpUrl(authorizationServer, '--as');
-  if (authorizationServerMetadata !== undefined) {
-    options.authorizationServerMetadataUrl = httpUrl(authorizationServerMetadata, '--as-metadata');
-  }
+  if (resource !== undefined) options.resource = resourceValue(resource, serverUrl);
   if (redirectPort !== undefined) options.redirectPort = portValue(redirectPort);
+  if (dpop !== undefined) options.dpop = dpopValue(dpop);
+  if (has('authorize-param')) options.authorizationParams = authorizationParamsValue(values.get('authorize-param')!);
+  if (workloadTokenFile !== undefined) options.workloadTokenFile = workloadTokenFileValue(workloadTokenFile, flow);
+  const enterpriseIdp = enterpriseIdpValue(values, flow);
+  if (enterpriseIdp) options.enterpriseIdp = enterpriseIdp;
   return options;
 }
 
-function hasControlCharacter(text: string): boolean {
-  return [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+function discoveryOptions(values: Values): DiscoveryOptions {
+  const resourceMetadata = values.get('resource-metadata')?.[0];
+  const authorizationServer = values.get('as')?.[0];
+  const authorizationServerMetadata = values.get('as-metadata')?.[0];
+  return {
+    ...(resourceMetadata !== undefined
+      ? { resourceMetadataUrl: httpUrl(resourceMetadata, '--resource-metadata') }
+      : {}),
+    ...(authorizationServer !== undefined ? { authorizationServer: httpUrl(authorizationServer, '--as') } : {}),
+    ...(authorizationServerMetadata !== undefined
+      ? { authorizationServerMetadataUrl: httpUrl(authorizationServerMetadata, '--as-metadata') }
+      : {}),
+  };
+}
+
+function flowValue(text: string | undefined): FlowChoice {
+  if (text === undefined) return 'auto';
+  const flow = CLI_FLOWS.find((f) => f === text);
+  if (!flow) throw new UsageError(`--flow must be one of ${CLI_FLOWS.join(', ')}.`);
+  return flow;
+}
+
+function dpopValue(text: string): DpopPolicy {
+  const policy = DPOP_POLICIES.find((p) => p === text);
+  if (!policy) throw new UsageError(`--dpop must be one of ${DPOP_POLICIES.join(', ')}.`);
+  return policy;
+}
+
+/** `--authorize-param NAME=VALUE`, each checked by the rule the `auth.authorizationParams` setting follows. */
+function authorizationParamsValue(given: readonly string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const text of given) {
+    const eq = text.indexOf('=');
+    if (eq <= 0) throw new UsageError('--authorize-param takes NAME=VALUE, like --authorize-param prompt=consent.');
+    const [name, value] = [text.slice(0, eq), text.slice(eq + 1)];
+    const problem = authorizationParamProblem(name, value);
+    if (problem) throw new UsageError(`--authorize-param ${problem}.`);
+    if (Object.hasOwn(params, name)) throw new UsageError(`--authorize-param gives "${name}" more than once.`);
+    params[name] = value;
+  }
+  return params;
+}
+
+/** The workload token file as an absolute path: `~/` is the home directory, a relative path is from here. */
+function workloadTokenFileValue(text: string, flow: FlowChoice): string {
+  const flowIssue = flowOnlyProblem('workloadTokenFile', flow);
+  if (flowIssue) throw new UsageError(`--workload-token-file ${flowIssue} (--flow workloadIdentity).`);
+  const file = workloadTokenFilePath(text, { home: homedir(), cwd: process.cwd() });
+  if ('problem' in file) throw new UsageError(`--workload-token-file ${file.problem}.`);
+  return file.path;
+}
+
+/** `--idp ISSUER --idp-client-id ID [--idp-scope S …]`, which `--flow enterpriseManaged` needs. */
+function enterpriseIdpValue(values: Values, flow: FlowChoice): EnterpriseIdpOptions | undefined {
+  const issuer = values.get('idp')?.[0];
+  const clientId = values.get('idp-client-id')?.[0];
+  if (issuer === undefined) {
+    if (clientId !== undefined || values.has('idp-scope'))
+      throw new UsageError(`${clientId !== undefined ? '--idp-client-id' : '--idp-scope'} needs --idp ISSUER.`);
+    if (flow === 'enterpriseManaged')
+      throw new UsageError(
+        "--flow enterpriseManaged needs your company's identity provider: --idp ISSUER --idp-client-id ID.",
+      );
+    return undefined;
+  }
+  const flowIssue = flowOnlyProblem('enterpriseIdp', flow);
+  if (flowIssue) throw new UsageError(`--idp ${flowIssue} (--flow enterpriseManaged).`);
+  const issuerIssue = issuerProblem(issuer);
+  if (issuerIssue) throw new UsageError(`--idp ${issuerIssue}.`);
+  if (clientId === undefined) throw new UsageError('--idp needs --idp-client-id ID.');
+  if (hasControlCharacter(clientId)) throw new UsageError('--idp-client-id holds a control character.');
+  const scopes = scopesValue(values.get('idp-scope') ?? [], '--idp-scope');
+  return { issuer, clientId, ...(scopes.length ? { scopes } : {}) };
 }
 
 function httpUrl(text: string, what: string): string {
@@ -325,9 +468,10 @@ function clientMetadataUrlValue(text: string): string {
   return text;
 }
 
-function resourceValue(text: string): string {
-  const url = URL.canParse(text) ? new URL(text) : undefined;
-  if (!url || url.hash !== '') throw new UsageError('--resource must be an absolute URI without a fragment.');
+/** The rule of the `auth.resource` setting: a URL on the server's own origin. */
+function resourceValue(text: string, serverUrl: string): string {
+  const problem = resourceProblem(text, serverUrl);
+  if (problem) throw new UsageError(`--resource ${problem}; --no-resource sends none.`);
   return text;
 }
 
@@ -338,12 +482,11 @@ function portValue(text: string): number {
 }
 
 /** Splits each `--scope` on spaces, checks the RFC 6749 scope-token characters, and sorts the set. */
-function scopesValue(given: readonly string[]): string[] {
+function scopesValue(given: readonly string[], option: string): string[] {
   const scopes = new Set<string>();
   for (const value of given) {
     for (const scope of value.split(/\s+/).filter((s) => s !== '')) {
-      if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope))
-        throw new UsageError('--scope holds a character that a scope cannot have.');
+      if (!SCOPE_TOKEN.test(scope)) throw new UsageError(`${option} holds a character that a scope cannot have.`);
       scopes.add(scope);
     }
   }

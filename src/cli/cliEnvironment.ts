@@ -104,5 +104,8 @@ export function authOptionsFrom(options: Partial<FlowOptions>): AuthOptions {
       ? { authorizationServerMetadataUrl: options.authorizationServerMetadataUrl }
       : {}),
     ...(options.redirectPort ? { redirect: 'loopback' as const, loopbackPort: options.redirectPort } : {}),
+    ...(options.dpop ? { dpop: options.dpop } : {}),
+    ...(options.authorizationParams ? { authorizationParams: options.authorizationParams } : {}),
+    ...(options.workloadTokenFile ? { workloadTokenFile: options.workloadTokenFile } : {}),
   };
 }

@@ -7,7 +7,7 @@ import { JsonFileStore } from './store/jsonFileStore';
 import { ServerAuth } from '../oauth/session/serverAuth';
 import { canonicalServerUrl } from '../oauth/http/url';
 import { toBundle } from '../oauth/tokens/tokenBundle';
-import type { CliCommand, FlowOptions } from './args';
+import type { CliCommand, DiscoveryOptions, FlowOptions } from './args';
 import { authOptionsFrom, cliEnvironment } from './cliEnvironment';
 import { cliHost } from './cliHost';
 import { statePaths } from './paths';
@@ -146,9 +146,15 @@ export async function exportBundle(cmd: UrlCommand, io: CliIO): Promise<void> {
   io.stdout(`${JSON.stringify(toBundle(auth.serverUrl, tokens), null, 2)}\n`);
 }
 
-export async function importBundle(cmd: UrlCommand, io: CliIO): Promise<void> {
-  const auth = await rememberedAuth(cmd.url);
+export async function importBundle(
+  cmd: UrlCommand & { readonly options?: DiscoveryOptions },
+  io: CliIO,
+): Promise<void> {
+  const key = canonicalServerUrl(cmd.url);
+  const options = { ...((await profiles().get(key)) ?? {}), ...cmd.options };
+  const auth = serverAuth(key, options);
   const tokens = await auth.importBundle(await io.readStdin());
+  if (Object.keys(cmd.options ?? {}).length > 0) await profiles().set(key, options); // `token` discovers the same way
   io.stdout(
     `Imported a token for ${auth.serverUrl} (${describeAccount(tokens)}; ${tokens.refreshToken ? 'refreshable' : 'not refreshable'}).\n`,
   );

@@ -39,7 +39,7 @@ const SETTINGS_FIXES = new Set<ErrorCode>([
 const MAX_BUNDLE_BYTES = 1024 * 1024;
 
 /**
- * Registers every command of CONTRACT.md (and the internal `mcpOAuth.openSettings`). A command that acts on
+ * Registers every command of the README's command table (and the internal `mcpOAuth.openSettings`). A command that acts on
  * one server takes a tree node or a server id; without one it asks with a quick pick. Errors are shown with
  * an action that fixes them; cancellation is silent. No message ever holds a token or a secret.
  */

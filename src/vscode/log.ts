@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { safeLine, type Logger } from '../oauth/http/logger';
 
-/** The name of the log output channel (CONTRACT.md). */
+/** The name of the log output channel, as the README names it (**MCP OAuth: Show Log**). */
 export const LOG_CHANNEL_NAME = 'MCP OAuth';
 
 /**

@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
 import type { SettingsSource } from './model/entryApproval';
-import { parseServers, type ParsedServers } from './model/serverConfig';
+import { parseSettings, type ParsedSettings } from './model/serverConfig';
 
 export const SECTION = 'mcpOAuth';
 
 /** The validated `mcpOAuth.servers`, and whose settings they come from. */
-export interface ServersSetting extends ParsedServers {
+export interface ServersSetting extends ParsedSettings {
   readonly source: SettingsSource;
 }
 
@@ -31,18 +31,25 @@ export class Settings implements vscode.Disposable {
   }
 
   /**
-   * The servers in effect. A workspace's own list replaces the user's (VS Code does not merge arrays), and
-   * counts only in a trusted workspace: `mcpOAuth.servers` is a restricted setting, and it is read here
-   * scope by scope so that no workspace value is taken in Restricted Mode whatever VS Code returns.
+   * The servers in effect, and the enterprise identity provider their `enterpriseManaged` entries need. A
+   * workspace's own server list replaces the user's (VS Code does not merge arrays), and counts only in a
+   * trusted workspace: `mcpOAuth.servers` is a restricted setting, and it is read here scope by scope so that
+   * no workspace value is taken in Restricted Mode whatever VS Code returns. The identity provider is the
+   * user's alone (an application-scoped setting): where you sign in is never a repository's choice.
    */
   servers(): ServersSetting {
     if (this.cached) return this.cached;
-    const inspected = vscode.workspace.getConfiguration(SECTION).inspect<unknown>('servers');
+    const config = vscode.workspace.getConfiguration(SECTION);
+    const inspected = config.inspect<unknown>('servers');
     const workspace = vscode.workspace.isTrusted
       ? (inspected?.workspaceFolderValue ?? inspected?.workspaceValue)
       : undefined;
-    const value = workspace ?? inspected?.globalValue ?? inspected?.defaultValue;
-    return (this.cached = { ...parseServers(value), source: workspace !== undefined ? 'workspace' : 'user' });
+    const servers = workspace ?? inspected?.globalValue ?? inspected?.defaultValue;
+    const enterpriseIdp = config.inspect<unknown>('enterpriseIdp')?.globalValue;
+    return (this.cached = {
+      ...parseSettings({ servers, enterpriseIdp }),
+      source: workspace !== undefined ? 'workspace' : 'user',
+    });
   }
 
   timeouts(): { timeoutMs: number; refreshBeforeMs: number } {

@@ -2,14 +2,13 @@ import * as vscode from 'vscode';
 import type { ServerEntry } from './model/serverConfig';
 import { registrationText, timeLeft } from './model/treeModel';
 import { McpOAuthError } from '../oauth/errors';
+import { claimsOf, headerOf } from '../oauth/tokens/claims';
 import type { TokenSet } from '../oauth/tokens/tokenSet';
 import type { ServerManager } from './serverManager';
 import type { SessionInfo } from './model/sessionInfo';
 
 /** Read-only documents `mcp-oauth-token:/<server id>/<title>.json`, computed when opened. */
 export const TOKEN_DETAILS_SCHEME = 'mcp-oauth-token';
-
-const MAX_SEGMENT = 64 * 1024;
 
 /**
  * "Show Token Details": the decoded header and claims of the access token and ID token (when they are
@@ -98,29 +97,12 @@ export function tokenDetails(
  * the header alone for a JWE, and only its kind for an opaque token.
  */
 export function describeToken(token: string): Record<string, unknown> {
-  const parts = token.split('.');
-  if (parts.length === 3) {
-    const header = decodeSegment(parts[0]!);
-    const claims = decodeSegment(parts[1]!);
-    if (header && claims) return { format: 'JWT', header, claims, ...claimTimes(claims) };
-  }
-  if (parts.length === 5) {
-    const header = decodeSegment(parts[0]!);
-    if (header) return { format: 'JWE (encrypted; only the server can read the claims)', header };
-  }
+  const header = headerOf(token);
+  const claims = claimsOf(token);
+  if (header && claims) return { format: 'JWT', header, claims, ...claimTimes(claims) };
+  if (header && !claims && token.split('.').length === 5)
+    return { format: 'JWE (encrypted; only the server can read the claims)', header };
   return { format: 'opaque (not a JWT; only the authorization server can read it)' };
-}
-
-function decodeSegment(segment: string): Record<string, unknown> | undefined {
-  if (!segment || segment.length > MAX_SEGMENT || !/^[A-Za-z0-9_-]+$/.test(segment)) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `exp`, `iat` and `nbf` as readable times. */

@@ -14,7 +14,7 @@ const MCP = process.env.MCP_OAUTH_TEST_MCP!;
 /** Every token value seen; the launcher searches the logs, settings and state for them after the run. */
 const secrets = new Set<string>();
 
-const CONTRACT_COMMANDS = [
+const PUBLIC_COMMANDS = [
   'addServer',
   'removeServer',
   'signIn',
@@ -83,9 +83,9 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
       writeFileSync(process.env.MCP_OAUTH_TEST_SECRETS, JSON.stringify([...secrets]));
   });
 
-  it('registers every contract command, the authentication provider and the MCP definitions', async () => {
+  it('registers every public command, the authentication provider and the MCP definitions', async () => {
     const commands = await vscode.commands.getCommands(true);
-    for (const command of CONTRACT_COMMANDS) assert.ok(commands.includes(command), `${command} is registered`);
+    for (const command of PUBLIC_COMMANDS) assert.ok(commands.includes(command), `${command} is registered`);
     assert.equal(await vscode.authentication.getSession('mcp-oauth', ['server:split'], { silent: true }), undefined);
     const definitions = await api.mcpProvider.provideMcpServerDefinitions();
     assert.deepEqual(

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseCliArgs, usage, UsageError, type CliCommand, type FlowOptions } from '../../src/cli/args';
 
 const URL_ = 'https://mcp.example.com/mcp';
@@ -56,9 +58,9 @@ describe('parseCliArgs', () => {
       { command: 'login', url: URL_, options: flow({ scopes: ['offline_access', 'read', 'write'] }) },
     ],
     [
-      'resource override',
-      ['login', URL_, '--resource', 'https://api.example/'],
-      { command: 'login', url: URL_, options: flow({ resource: 'https://api.example/' }) },
+      'resource override on the server origin',
+      ['login', URL_, '--resource', 'https://mcp.example.com/'],
+      { command: 'login', url: URL_, options: flow({ resource: 'https://mcp.example.com/' }) },
     ],
     [
       'no resource',
@@ -127,7 +129,129 @@ describe('parseCliArgs', () => {
     ],
     ['logout', ['logout', URL_], { command: 'logout', url: URL_ }],
     ['export', ['export', URL_], { command: 'export', url: URL_ }],
-    ['import', ['import', URL_], { command: 'import', url: URL_ }],
+    ['import', ['import', URL_], { command: 'import', url: URL_, options: {} }],
+    [
+      'import with the discovery overrides',
+      [
+        'import',
+        URL_,
+        '--as',
+        'https://login.example',
+        '--as-metadata',
+        'https://login.example/custom/metadata',
+        '--resource-metadata',
+        'https://mcp.example.com/rm',
+      ],
+      {
+        command: 'import',
+        url: URL_,
+        options: {
+          authorizationServer: 'https://login.example',
+          authorizationServerMetadataUrl: 'https://login.example/custom/metadata',
+          resourceMetadataUrl: 'https://mcp.example.com/rm',
+        },
+      },
+    ],
+    ...(['auto', 'authorizationCode', 'deviceCode', 'clientCredentials'] as const).map(
+      (name): [string, string[], CliCommand] => [
+        `--flow ${name}`,
+        ['login', URL_, '--flow', name],
+        { command: 'login', url: URL_, options: flow({ flow: name }) },
+      ],
+    ),
+    [
+      'a redirect port with --flow authorizationCode',
+      ['login', URL_, '--flow=authorizationCode', '--redirect-port', '33418'],
+      { command: 'login', url: URL_, options: flow({ flow: 'authorizationCode', redirectPort: 33418 }) },
+    ],
+    [
+      'extra authorization parameters, the value kept whole after the first "="',
+      [
+        'login',
+        URL_,
+        '--authorize-param',
+        'prompt=consent',
+        '--authorize-param=audience=https://api.example/?a=b',
+        '--authorize-param',
+        'empty=',
+      ],
+      {
+        command: 'login',
+        url: URL_,
+        options: flow({ authorizationParams: { prompt: 'consent', audience: 'https://api.example/?a=b', empty: '' } }),
+      },
+    ],
+    ...(['auto', 'required', 'off'] as const).map((policy): [string, string[], CliCommand] => [
+      `--dpop ${policy}`,
+      ['tools', URL_, '--dpop', policy],
+      { command: 'tools', url: URL_, options: flow({ dpop: policy }), json: false },
+    ]),
+    [
+      'workload identity with an absolute token file',
+      ['login', URL_, '--flow', 'workloadIdentity', '--workload-token-file', '/var/run/secrets/tokens/mcp'],
+      {
+        command: 'login',
+        url: URL_,
+        options: flow({ flow: 'workloadIdentity', workloadTokenFile: '/var/run/secrets/tokens/mcp' }),
+      },
+    ],
+    [
+      'a token file under ~/',
+      ['login', URL_, '--flow', 'workloadIdentity', '--workload-token-file=~/ci/token.jwt'],
+      {
+        command: 'login',
+        url: URL_,
+        options: flow({ flow: 'workloadIdentity', workloadTokenFile: join(homedir(), 'ci/token.jwt') }),
+      },
+    ],
+    [
+      'a relative token file, from the working directory',
+      ['login', URL_, '--flow', 'workloadIdentity', '--workload-token-file', 'token.jwt'],
+      {
+        command: 'login',
+        url: URL_,
+        options: flow({ flow: 'workloadIdentity', workloadTokenFile: resolve('token.jwt') }),
+      },
+    ],
+    [
+      'enterprise-managed with its identity provider',
+      [
+        'login',
+        URL_,
+        '--flow',
+        'enterpriseManaged',
+        '--idp',
+        'https://login.example.com',
+        '--idp-client-id',
+        'mcp-cli',
+        '--idp-scope',
+        'openid profile',
+        '--idp-scope=email',
+      ],
+      {
+        command: 'login',
+        url: URL_,
+        options: flow({
+          flow: 'enterpriseManaged',
+          enterpriseIdp: {
+            issuer: 'https://login.example.com',
+            clientId: 'mcp-cli',
+            scopes: ['email', 'openid', 'profile'],
+          },
+        }),
+      },
+    ],
+    [
+      'an identity provider on loopback, without scopes',
+      ['call', URL_, 'search', '--flow', 'enterpriseManaged', '--idp', 'http://127.0.0.1:7300', '--idp-client-id', 'c'],
+      {
+        command: 'call',
+        url: URL_,
+        options: flow({ flow: 'enterpriseManaged', enterpriseIdp: { issuer: 'http://127.0.0.1:7300', clientId: 'c' } }),
+        tool: 'search',
+        arguments: {},
+      },
+    ],
   ];
 
   for (const [label, argv, expected] of accepted) {
@@ -169,10 +293,15 @@ describe('parseCliArgs', () => {
     ],
     [
       'a resource with a fragment',
-      ['login', URL_, '--resource', 'https://a.example/#x'],
-      /--resource must be an absolute URI/,
+      ['login', URL_, '--resource', 'https://mcp.example.com/#x'],
+      /--resource must be an absolute URL without a fragment/,
     ],
-    ['a relative resource', ['login', URL_, '--resource', '/api'], /--resource must be an absolute URI/],
+    ['a relative resource', ['login', URL_, '--resource', '/api'], /--resource must be an absolute URL/],
+    [
+      'a resource on another origin',
+      ['login', URL_, '--resource', 'https://api.example/'],
+      /--resource must be a URL on the server's own origin "https:\/\/mcp.example.com"/,
+    ],
     [
       'a secret and a key',
       ['login', URL_, '--client-id', 'c', '--client-secret-env', 'S', '--private-key', 'k.pem'],
@@ -206,6 +335,88 @@ describe('parseCliArgs', () => {
     ['a scope with a quote', ['login', URL_, '--scope', 'a"b'], /--scope holds a character/],
     ['an AS that is not a URL', ['login', URL_, '--as', 'issuer'], /--as must be an http or https URL/],
     ['a control character in the client id', ['login', URL_, '--client-id', 'a\nb'], /control character/],
+    ['an unknown flow', ['login', URL_, '--flow', 'implicit'], /--flow must be one of auto, authorizationCode,/],
+    ['the flow none', ['login', URL_, '--flow', 'none'], /--flow must be one of/],
+    ['--flow and --device', ['login', URL_, '--flow', 'deviceCode', '--device'], /Choose one of --flow and --device/],
+    [
+      'a redirect port with a machine flow',
+      ['login', URL_, '--flow', 'workloadIdentity', '--redirect-port', '1'],
+      /only to the browser/,
+    ],
+    ['an unknown DPoP policy', ['login', URL_, '--dpop', 'maybe'], /--dpop must be one of auto, required, off/],
+    ['an authorization parameter without "="', ['login', URL_, '--authorize-param', 'prompt'], /takes NAME=VALUE/],
+    ['an authorization parameter without a name', ['login', URL_, '--authorize-param', '=x'], /takes NAME=VALUE/],
+    [
+      'an authorization parameter the sign-in sets',
+      ['login', URL_, '--authorize-param', 'state=x'],
+      /--authorize-param cannot set "state": the sign-in sets it itself/,
+    ],
+    [
+      'a reserved parameter in another letter case',
+      ['login', URL_, '--authorize-param', 'REDIRECT_URI=https://evil.example/cb'],
+      /cannot set "redirect_uri"/,
+    ],
+    ['a request object', ['login', URL_, '--authorize-param', 'request_uri=urn:x'], /cannot set "request_uri"/],
+    ['a parameter name with a space', ['login', URL_, '--authorize-param', 'a b=c'], /not a parameter name/],
+    [
+      'a control character in a parameter',
+      ['login', URL_, '--authorize-param', 'login_hint=a\u001b[2Jb'],
+      /control character/,
+    ],
+    [
+      'a parameter given twice',
+      ['login', URL_, '--authorize-param', 'prompt=login', '--authorize-param', 'prompt=consent'],
+      /gives "prompt" more than once/,
+    ],
+    [
+      'a workload token file without the workload flow',
+      ['login', URL_, '--workload-token-file', '/t'],
+      /--workload-token-file applies only to the workloadIdentity flow/,
+    ],
+    [
+      "a workload token file in another user's home",
+      ['login', URL_, '--flow', 'workloadIdentity', '--workload-token-file', '~root/t'],
+      /not "~user"/,
+    ],
+    [
+      'enterprise-managed without an identity provider',
+      ['login', URL_, '--flow', 'enterpriseManaged'],
+      /--flow enterpriseManaged needs your company's identity provider: --idp ISSUER --idp-client-id ID/,
+    ],
+    [
+      'an identity provider without the enterprise flow',
+      ['login', URL_, '--idp', 'https://login.example.com', '--idp-client-id', 'c'],
+      /--idp applies only to the enterpriseManaged flow/,
+    ],
+    [
+      'an identity provider without a client id',
+      ['login', URL_, '--flow', 'enterpriseManaged', '--idp', 'https://login.example.com'],
+      /--idp needs --idp-client-id/,
+    ],
+    ['an IdP client id without --idp', ['login', URL_, '--idp-client-id', 'c'], /--idp-client-id needs --idp/],
+    ['an IdP scope without --idp', ['login', URL_, '--idp-scope', 'openid'], /--idp-scope needs --idp/],
+    [
+      'a plain http identity provider',
+      ['login', URL_, '--flow', 'enterpriseManaged', '--idp', 'http://login.example.com', '--idp-client-id', 'c'],
+      /--idp must use https/,
+    ],
+    [
+      'an IdP scope with a quote',
+      [
+        'login',
+        URL_,
+        '--flow',
+        'enterpriseManaged',
+        '--idp',
+        'https://l.example',
+        '--idp-client-id',
+        'c',
+        '--idp-scope',
+        'a"b',
+      ],
+      /--idp-scope holds a character/,
+    ],
+    ['a flow option on import', ['import', URL_, '--device'], /--device is not an option of "import"/],
   ];
 
   for (const [label, argv, message] of rejected) {
@@ -232,6 +443,17 @@ describe('parseCliArgs', () => {
       ['login', URL_, '--client-id', 'c', `--client-secret-env=${secret}`],
       ['login', URL_, `--device=${secret}`],
       ['login', URL_, `--unknown=${secret}`],
+      ['login', URL_, `--flow=${secret}`],
+      ['login', URL_, '--dpop', secret],
+      ['login', URL_, '--authorize-param', `state=${secret}`],
+      ['login', URL_, '--authorize-param', `client_secret=${secret}`],
+      ['login', URL_, '--authorize-param', `login_hint=${secret}\n`],
+      ['login', URL_, '--authorize-param', `${secret}!=x`],
+      ['login', URL_, '--authorize-param', `prompt=${secret}`, '--authorize-param', `prompt=${secret}`],
+      ['login', URL_, '--flow', 'workloadIdentity', '--workload-token-file', `~${secret}`],
+      ['login', URL_, '--flow', 'enterpriseManaged', '--idp', `https://${secret}.example/?q`, '--idp-client-id', 'c'],
+      ['login', URL_, '--flow', 'enterpriseManaged', '--idp', 'https://l.example', '--idp-client-id', `${secret}\n`],
+      ['login', URL_, '--resource', `https://${secret}.example/`],
     ]) {
       it(argv.slice(2).join(' '), () => {
         assert.throws(
@@ -261,13 +483,22 @@ describe('parseCliArgs', () => {
       '--private-key FILE',
       '--client-metadata-url URL',
       '--scope S',
-      '--resource URI',
+      '--resource URL',
       '--no-resource',
       '--resource-metadata URL',
       '--as ISSUER',
       '--as-metadata URL',
       '--redirect-port N',
       '--no-browser',
+      '--flow NAME',
+      'enterpriseManaged or workloadIdentity',
+      '--authorize-param NAME=VALUE',
+      '--dpop auto|required|off',
+      '--workload-token-file PATH',
+      '--idp ISSUER',
+      '--idp-client-id ID',
+      '--idp-scope S',
+      'Discovery options (login, tools, call, import)',
       '--json',
       '-h, --help',
       '--version',

@@ -4,15 +4,78 @@ import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 /**
- * src/oauth, src/mcp and src/cli run without VS Code (the CLI, the tests), so none of them may load 'vscode',
- * neither directly nor through a relative import of src/vscode or src/extension. ESLint checks the direct
- * static form; this test also covers `require`, dynamic `import()`, `import x = require()` and type imports.
+ * The layers depend in one direction: oauth ← mcp ← cli / vscode ← extension. src/oauth, src/mcp, src/cli and
+ * src/vscode/model run without VS Code (the CLI, the tests), so none of them may load 'vscode', neither directly
+ * nor through a relative import of the VS Code adapters or src/extension; a layer never reaches one above it;
+ * and src/oauth never touches the file system (the hosts inject storage). ESLint checks the direct static
+ * form of the 'vscode' rule; this test covers every rule, and `require`, dynamic `import()`,
+ * `import x = require()` and type imports too.
  */
 
 const root = resolve(__dirname, '..', '..');
 const pureLayers = ['src/oauth', 'src/mcp', 'src/cli'];
 const vscodeOnly = ['src/vscode', 'src/extension'];
 const sourceExtensions = new Set(['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs']);
+
+/** One layer's rule: the source folders it may not reach (but `except`) and the packages it may not load. */
+interface LayerRule {
+  readonly layer: string;
+  readonly mayNotReach: readonly string[];
+  readonly except?: readonly string[];
+  readonly packages: readonly string[];
+  readonly why: string;
+}
+
+const rules: readonly LayerRule[] = [
+  {
+    layer: 'src/oauth',
+    mayNotReach: ['src/mcp', 'src/cli', ...vscodeOnly],
+    packages: ['vscode', 'fs'],
+    why: 'the OAuth core depends on nothing above it, and never touches the file system',
+  },
+  { layer: 'src/mcp', mayNotReach: ['src/cli', ...vscodeOnly], packages: ['vscode'], why: 'mcp sits on oauth only' },
+  { layer: 'src/cli', mayNotReach: vscodeOnly, packages: ['vscode'], why: 'the CLI runs without VS Code' },
+  {
+    layer: 'src/vscode/model',
+    mayNotReach: vscodeOnly,
+    except: ['src/vscode/model'],
+    packages: ['vscode'],
+    why: "the model is the VS Code adapters' vscode-free part, tested in plain Node",
+  },
+  { layer: 'src/vscode', mayNotReach: ['src/extension'], packages: [], why: 'the composition root is on top' },
+];
+
+/** `vscode` is also `vscode/…`; `fs` is also `node:fs`, `fs/promises` and `node:fs/promises`. */
+function loadsPackage(specifier: string, name: string): boolean {
+  const bare = specifier.startsWith('node:') ? specifier.slice('node:'.length) : specifier;
+  return bare === name || bare.startsWith(`${name}/`);
+}
+
+/** The repo-relative folder or file a relative specifier written in `fromFile` points at. */
+function target(fromFile: string, specifier: string): string {
+  return relative(root, resolve(root, dirname(fromFile), specifier))
+    .split(sep)
+    .join('/');
+}
+
+const within = (path: string, layer: string): boolean =>
+  path === layer || path.startsWith(`${layer}/`) || path.startsWith(`${layer}.`);
+
+/** The imports in one file (path relative to the repo root) that break `rule`. */
+function findViolations(fromFile: string, text: string, rule: LayerRule): Violation[] {
+  return moduleReferences(fromFile, text).filter(({ specifier }) => {
+    if (!specifier.startsWith('.')) return rule.packages.some((name) => loadsPackage(specifier, name));
+    const path = target(fromFile, specifier);
+    return (
+      rule.mayNotReach.some((layer) => within(path, layer)) && !(rule.except ?? []).some((layer) => within(path, layer))
+    );
+  });
+}
+
+/** The rule of the innermost layer `file` belongs to. */
+function ruleFor(file: string): LayerRule | undefined {
+  return [...rules].sort((a, b) => b.layer.length - a.layer.length).find((rule) => within(file, rule.layer));
+}
 
 interface Violation {
   readonly line: number;
@@ -66,21 +129,10 @@ function isRequire(callee: ts.Expression): boolean {
   );
 }
 
-/** Whether a specifier written in `fromFile` (a path relative to the repo root) reaches VS Code. */
-function reachesVscode(fromFile: string, specifier: string): boolean {
-  if (specifier === 'vscode' || specifier.startsWith('vscode/')) return true;
-  if (!specifier.startsWith('.')) return false;
-  const target = relative(root, resolve(root, dirname(fromFile), specifier))
-    .split(sep)
-    .join('/');
-  return vscodeOnly.some(
-    (layer) => target === layer || target.startsWith(`${layer}/`) || target.startsWith(`${layer}.`),
-  );
-}
-
-/** The imports in one file (path relative to the repo root) that would load VS Code. */
+/** The imports in one file of a vscode-free layer that would load VS Code. */
 function findVscodeImports(fromFile: string, text: string): Violation[] {
-  return moduleReferences(fromFile, text).filter((ref) => reachesVscode(fromFile, ref.specifier));
+  const vscodeFree: LayerRule = { layer: '', mayNotReach: vscodeOnly, packages: ['vscode'], why: '' };
+  return findViolations(fromFile, text, vscodeFree);
 }
 
 function sourceFiles(dir: string): string[] {
@@ -161,6 +213,54 @@ describe('layering', () => {
     }
   });
 
+  describe('the dependency order and the file system', () => {
+    const caught: [string, string, string][] = [
+      ['src/oauth/x.ts', `import { authorizedFetch } from '../mcp/authorizedFetch';`, 'oauth reaching mcp'],
+      [
+        'src/oauth/session/x.ts',
+        `import type { FlowOptions } from '../../cli/args';`,
+        'oauth reaching cli (types too)',
+      ],
+      ['src/oauth/x.ts', `import { parseServers } from '../vscode/model/serverConfig';`, 'oauth reaching the model'],
+      ['src/oauth/x.ts', `import { readFile } from 'node:fs/promises';`, 'oauth loading node:fs/promises'],
+      ['src/oauth/x.ts', `import * as fs from 'fs';`, 'oauth loading fs'],
+      ['src/oauth/x.ts', `const fs = require('node:fs');`, 'oauth requiring node:fs'],
+      ['src/oauth/x.ts', `void import('fs/promises');`, 'oauth importing fs/promises dynamically'],
+      ['src/mcp/x.ts', `import { cliHost } from '../cli/cliHost';`, 'mcp reaching cli'],
+      ['src/mcp/gateway/x.ts', `import { Settings } from '../../vscode/settings';`, 'mcp reaching vscode'],
+      ['src/cli/x.ts', `import { slug } from '../vscode/model/serverConfig';`, 'cli reaching the VS Code adapters'],
+      ['src/vscode/model/x.ts', `import * as vscode from 'vscode';`, 'the model loading vscode'],
+      ['src/vscode/model/x.ts', `import { Settings } from '../settings';`, 'the model reaching the adapters'],
+      ['src/vscode/model/x.ts', `import { activate } from '../../extension';`, 'the model reaching the extension'],
+      ['src/vscode/x.ts', `import { activate } from '../extension';`, 'the adapters reaching the extension'],
+    ];
+    for (const [file, sample, what] of caught) {
+      it(`catches ${what}`, () => {
+        const rule = ruleFor(file)!;
+        assert.equal(findViolations(file, sample, rule).length, 1, `${file}: ${sample}`);
+      });
+    }
+
+    const allowed: [string, string, string][] = [
+      ['src/oauth/x.ts', `import { join } from 'node:path'; import { quote } from './errors';`, 'oauth on node:path'],
+      ['src/oauth/x.ts', `import x from 'fs-extra-lookalike'; import y from './fs';`, 'lookalikes of fs'],
+      ['src/mcp/x.ts', `import { quote } from '../oauth/errors';`, 'mcp on oauth'],
+      [
+        'src/cli/x.ts',
+        `import { connectToServer } from '../mcp/serverSession'; import 'node:fs';`,
+        'cli on mcp and fs',
+      ],
+      ['src/vscode/model/x.ts', `import { parseServers } from './serverConfig';`, 'the model on itself'],
+      ['src/vscode/model/x.ts', `import { quote } from '../../oauth/errors';`, 'the model on oauth'],
+      ['src/vscode/x.ts', `import * as vscode from 'vscode'; import { slug } from './model/serverConfig';`, 'adapters'],
+    ];
+    for (const [file, sample, what] of allowed) {
+      it(`allows ${what}`, () => {
+        assert.deepEqual(findViolations(file, sample, ruleFor(file)!), []);
+      });
+    }
+  });
+
   describe('the source tree', () => {
     it('finds the pure layers to check', () => {
       const files = pureLayers.flatMap(sourceFiles);
@@ -175,6 +275,19 @@ describe('layering', () => {
           ),
         );
         assert.deepEqual(violations, [], `vscode-free layer imports VS Code:\n${violations.join('\n')}`);
+      });
+    }
+
+    for (const rule of rules) {
+      it(`${rule.layer} reaches none of ${[...rule.mayNotReach, ...rule.packages].join(', ')} (${rule.why})`, () => {
+        const files = sourceFiles(rule.layer).filter((file) => ruleFor(file) === rule);
+        assert.ok(files.length > 0, `no source files under ${rule.layer}`);
+        const violations = files.flatMap((file) =>
+          findViolations(file, readFileSync(join(root, file), 'utf8'), rule).map(
+            (v) => `${file}:${v.line}: ${v.form} ${JSON.stringify(v.specifier)}`,
+          ),
+        );
+        assert.deepEqual(violations, [], `${rule.layer}: ${rule.why}:\n${violations.join('\n')}`);
       });
     }
   });

@@ -6,7 +6,7 @@ import { listFiles, PackageManager } from '@vscode/vsce';
 
 /**
  * The manifest as the marketplace and VS Code read it: every contributed string localised, the commands of
- * CONTRACT.md in one category, internal commands out of the palette, a walkthrough that points at real
+ * the README's command table in one category, internal commands out of the palette, a walkthrough that points at real
  * commands, views and context keys, an engine that matches the API typings, and a VSIX with only what ships.
  */
 
@@ -14,8 +14,8 @@ const root = resolve(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const nls: Record<string, unknown> = JSON.parse(readFileSync(join(root, 'package.nls.json'), 'utf8'));
 
-/** CONTRACT.md, "Commands (category "MCP OAuth")": the public command ids. Every other command is internal. */
-const contractCommands = [
+/** The README's command table: the public command ids. Every other command is internal. */
+const publicCommands = [
   'addServer',
   'removeServer',
   'signIn',
@@ -146,9 +146,9 @@ describe('manifest (package.json)', () => {
   });
 
   describe('commands', () => {
-    it('contributes every command of CONTRACT.md, in the "MCP OAuth" category', () => {
+    it('contributes every command of the README\'s command table, in the "MCP OAuth" category', () => {
       assert.equal(nls.category, 'MCP OAuth');
-      for (const id of contractCommands) {
+      for (const id of publicCommands) {
         const command = commands.find((c) => c.command === id);
         assert.ok(command, `${id} is not contributed`);
         assert.equal(command.category, '%category%', id);
@@ -157,10 +157,10 @@ describe('manifest (package.json)', () => {
         assert.equal(command.category, '%category%', `${command.command} has its own category`);
     });
 
-    it('keeps the contract commands in the palette and hides the internal ones', () => {
+    it('keeps the public commands in the palette and hides the internal ones', () => {
       const hidden = new Set(palette.filter((entry) => entry.when === 'false').map((entry) => entry.command));
-      for (const id of contractCommands) assert.ok(!hidden.has(id), `${id} is hidden from the palette`);
-      const internal = commands.map((c) => c.command).filter((id) => !contractCommands.includes(id));
+      for (const id of publicCommands) assert.ok(!hidden.has(id), `${id} is hidden from the palette`);
+      const internal = commands.map((c) => c.command).filter((id) => !publicCommands.includes(id));
       for (const id of internal)
         assert.ok(
           hidden.has(id),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseServers } from '../../src/vscode/model/serverConfig';
+import { parseSettings } from '../../src/vscode/model/serverConfig';
 
 /**
  * The README is the marketplace page: its settings examples must be entries the extension accepts, and
@@ -12,8 +12,8 @@ const root = resolve(__dirname, '..', '..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-/** The jsonc blocks of the README that set `mcpOAuth.servers`, as JSON values. */
-function serverExamples(): unknown[][] {
+/** The jsonc blocks of the README that set `mcpOAuth.servers`, as settings objects. */
+function settingsExamples(): Record<string, unknown>[] {
   const blocks = [...readme.matchAll(/```jsonc\n([\s\S]*?)```/g)]
     .map((m) => m[1]!)
     .filter((b) => b.includes('"mcpOAuth.servers"'));
@@ -23,17 +23,19 @@ function serverExamples(): unknown[][] {
       .map((line) => line.replace(/(^|\s)\/\/.*$/, ''))
       .join('\n')
       .replace(/,(\s*[\]}])/g, '$1');
-    const settings = JSON.parse(`{${json}}`) as Record<string, unknown>;
-    return settings['mcpOAuth.servers'] as unknown[];
+    return JSON.parse(`{${json}}`) as Record<string, unknown>;
   });
 }
 
+const serverExamples = (): unknown[][] => settingsExamples().map((s) => s['mcpOAuth.servers'] as unknown[]);
+
 describe('README', () => {
   it('has settings examples, and every entry in them is valid', () => {
-    const examples = serverExamples();
+    const examples = settingsExamples();
     assert.ok(examples.length > 0);
-    for (const servers of examples) {
-      const parsed = parseServers(servers);
+    for (const settings of examples) {
+      const servers = settings['mcpOAuth.servers'] as unknown[];
+      const parsed = parseSettings({ servers, enterpriseIdp: settings['mcpOAuth.enterpriseIdp'] });
       assert.deepEqual(parsed.invalid, [], JSON.stringify(parsed.invalid));
       assert.equal(parsed.servers.length, servers.length);
     }
@@ -62,7 +64,9 @@ describe('README', () => {
     has('a stdio server with tokenEnv', (e) => e.transport === 'stdio');
   });
 
-  it('documents every server field and every auth field of the manifest', () => {
+  it('documents every setting, server field and auth field of the manifest', () => {
+    for (const setting of Object.keys(pkg.contributes.configuration.properties))
+      assert.ok(readme.includes(`| \`${setting}\` |`), `setting ${setting}`);
     const server = pkg.contributes.configuration.properties['mcpOAuth.servers'].items.properties;
     for (const field of Object.keys(server)) assert.ok(readme.includes(`| \`${field}\` |`), `server field ${field}`);
     for (const field of Object.keys(server.auth.properties))

@@ -268,7 +268,7 @@ describe('treeModel', () => {
         assert.deepEqual([...offered(contextValue, true)].sort(), [...inline].sort(), contextValue);
     });
 
-    it('contributes the commands of CONTRACT.md with their titles, in one category', () => {
+    it("contributes the commands of the README's command table with their titles, in one category", () => {
       const titles: Record<string, string> = {
         addServer: 'Add Server…',
         removeServer: 'Remove Server',

@@ -9,6 +9,7 @@ import type { Scopes } from '../tokens/scopes';
 import { toTokenSet } from './tokenResponse';
 import type { TokenSet } from '../tokens/tokenSet';
 import { describeUrl } from '../http/url';
+import { authorizationParamProblem } from '../session/authOptionRules';
 
 /** An authorization request in flight. Holds the PKCE verifier: keep it in memory only. */
 export interface PendingAuthorization {
@@ -27,9 +28,15 @@ export interface AuthorizationRequestInput {
   readonly scopes: Scopes;
   readonly resource?: string;
   readonly random: RandomBytes;
+  /** The `authorizationParams` option: added after the protocol's own parameters, never replacing one. */
+  readonly authorizationParams?: Readonly<Record<string, string>>;
 }
 
-/** Builds the authorization URL with PKCE S256, `state` and the RFC 8707 `resource`. */
+/**
+ * Builds the authorization URL with PKCE S256, `state`, the RFC 8707 `resource`, then the extra parameters.
+ * An extra parameter that the rule refuses, or that is already in the URL (the protocol's, or the endpoint's
+ * own query), is a configuration error: the settings and the CLI refuse the same names, this is the last line.
+ */
 export async function createAuthorizationRequest(input: AuthorizationRequestInput): Promise<PendingAuthorization> {
   const { as, client, redirectUri, scopes, resource } = input;
   assertPkceS256(as);
@@ -50,6 +57,13 @@ export async function createAuthorizationRequest(input: AuthorizationRequestInpu
   url.searchParams.set('state', state);
   if (!scopes.isEmpty) url.searchParams.set('scope', scopes.toString());
   if (resource) url.searchParams.set('resource', resource);
+  for (const [name, value] of Object.entries(input.authorizationParams ?? {})) {
+    const problem =
+      authorizationParamProblem(name, value) ??
+      (url.searchParams.has(name) ? `gives "${name}", which the request has already` : undefined);
+    if (problem) throw new McpOAuthError('invalid_config', `auth.authorizationParams ${problem}; sign-in refused`);
+    url.searchParams.set(name, value);
+  }
   return { url: url.href, state, codeVerifier, redirectUri, scopes, ...(resource ? { resource } : {}) };
 }
 

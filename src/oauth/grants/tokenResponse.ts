@@ -1,6 +1,6 @@
-import { decodeJwt } from 'jose';
 import type * as oauth from 'oauth4webapi';
 import { InvalidResponseError } from '../errors';
+import { claimsOf } from '../tokens/claims';
 import { Scopes } from '../tokens/scopes';
 import type { TokenSet } from '../tokens/tokenSet';
 
@@ -79,12 +79,8 @@ export function toTokenSet(response: oauth.TokenEndpointResponse, context: Token
   };
 }
 
-/** The `exp` of a JWT access token, when it is one; opaque tokens have none. */
+/** The `exp` of a JWT access token, when it is one (unverified: a hint, see claimsOf); opaque tokens have none. */
 export function jwtExpiry(token: string): number | undefined {
-  try {
-    const exp = decodeJwt(token).exp;
-    return typeof exp === 'number' ? exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
+  const exp = claimsOf(token)?.exp;
+  return typeof exp === 'number' ? exp * 1000 : undefined;
 }

@@ -274,6 +274,7 @@ export class ServerAuth {
       scopes,
       machineScopes: select(false),
       resource: this.resource(found),
+      ...(this.options.authorizationParams ? { authorizationParams: this.options.authorizationParams } : {}),
       fetch,
       serverUrl: this.serverUrl,
       logger: this.env.logger,

@@ -35,6 +35,8 @@ export interface FlowContext {
   /** The scopes for client credentials (no refresh token comes with that grant). */
   readonly machineScopes: Scopes;
   readonly resource: string | undefined;
+  /** Extra authorization request parameters (the `authorizationParams` option). */
+  readonly authorizationParams?: Readonly<Record<string, string>>;
   readonly fetch: FetchLike;
   readonly serverUrl: string;
   readonly logger: Logger;
@@ -193,6 +195,7 @@ async function authorize(
     scopes: ctx.scopes,
     random: ctx.random,
     ...(ctx.resource ? { resource: ctx.resource } : {}),
+    ...(ctx.authorizationParams ? { authorizationParams: ctx.authorizationParams } : {}),
   });
   ctx.logger.info(
     `[signIn] [${describeUrl(ctx.serverUrl)}] authorization request (client ${client.method}, scopes ${JSON.stringify(ctx.scopes.toString())})`,

@@ -1,5 +1,5 @@
-import { decodeJwt } from 'jose';
 import { InvalidResponseError } from '../errors';
+import { claimsOf } from './claims';
 import { Fields } from '../http/fields';
 import { Scopes } from './scopes';
 import type { TokenSet } from './tokenSet';
@@ -132,14 +132,15 @@ export function fromBundle(text: string, serverUrl: string, now: number): TokenS
   };
 }
 
+/** The unverified claims of a JWS-shaped access token (see claimsOf), undefined for an opaque one. */
 function jwtClaims(token: string): Record<string, unknown> | undefined {
   if (token.split('.').length !== 3) return undefined;
-  try {
-    return decodeJwt(token);
-  } catch {
+  const claims = claimsOf(token);
+  if (!claims) {
     throw new InvalidResponseError(
       'invalid_bundle',
       'The access token in the bundle looks like a JWT but cannot be decoded',
     );
   }
+  return claims;
 }
