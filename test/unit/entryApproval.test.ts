@@ -59,6 +59,21 @@ describe('approving entries from workspace settings', () => {
     assert.match(approvalQuestion(stdio).detail, /^Command: node server\.js --name "a b"$/m);
   });
 
+  it('names the authorization server and the workload token file an entry sends, when it sets them', () => {
+    const workload = entry({
+      name: 'Batch',
+      url: 'https://mcp.example.com/mcp',
+      auth: {
+        flow: 'workloadIdentity',
+        workloadTokenFile: '/var/run/secrets/token',
+        authorizationServer: 'https://as.example.net',
+      },
+    });
+    const { detail } = approvalQuestion(workload);
+    assert.match(detail, /^Authorization server: https:\/\/as\.example\.net$/m);
+    assert.match(detail, /^Sends the file: \/var\/run\/secrets\/token$/m);
+  });
+
   it('escapes what a hostile entry puts in its name, URL path or command to hide what it runs', () => {
     const hidden = entry({
       name: 'Safe\u202e\u001b[2K',
@@ -68,8 +83,10 @@ describe('approving entries from workspace settings', () => {
       args: ['-c', 'curl evil\r\nnode server.js'],
     });
     const { message, detail } = approvalQuestion(hidden);
-    for (const text of [message, detail])
-      assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/u);
+    // Anything that moves the cursor, hides text or reorders it, apart from the detail's own line breaks.
+    // eslint-disable-next-line no-control-regex
+    const active = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/u;
+    for (const text of [message, detail]) assert.doesNotMatch(text, active);
     assert.match(detail, /Command: sh\\u001b\[8m -c "curl evil\\r\\nnode server\.js"/);
   });
 });

@@ -4,8 +4,9 @@ import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 /**
- * The layers depend in one direction: oauth ← mcp ← cli / vscode ← extension. src/oauth, src/mcp, src/cli and
- * src/vscode/model run without VS Code (the CLI, the tests), so none of them may load 'vscode', neither directly
+ * The layers depend in one direction: oauth ← mcp, platform ← cli / vscode ← extension (platform: the Node
+ * adapters the CLI and the extension share). src/oauth, src/mcp, src/platform, src/cli and src/vscode/model run
+ * without VS Code (the CLI, the tests), so none of them may load 'vscode', neither directly
  * nor through a relative import of the VS Code adapters or src/extension; a layer never reaches one above it;
  * and src/oauth never touches the file system (the hosts inject storage). ESLint checks the direct static
  * form of the 'vscode' rule; this test covers every rule, and `require`, dynamic `import()`,
@@ -13,7 +14,7 @@ import ts from 'typescript';
  */
 
 const root = resolve(__dirname, '..', '..');
-const pureLayers = ['src/oauth', 'src/mcp', 'src/cli'];
+const pureLayers = ['src/oauth', 'src/mcp', 'src/platform', 'src/cli'];
 const vscodeOnly = ['src/vscode', 'src/extension'];
 const sourceExtensions = new Set(['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs']);
 
@@ -29,11 +30,22 @@ interface LayerRule {
 const rules: readonly LayerRule[] = [
   {
     layer: 'src/oauth',
-    mayNotReach: ['src/mcp', 'src/cli', ...vscodeOnly],
+    mayNotReach: ['src/mcp', 'src/platform', 'src/cli', ...vscodeOnly],
     packages: ['vscode', 'fs'],
     why: 'the OAuth core depends on nothing above it, and never touches the file system',
   },
-  { layer: 'src/mcp', mayNotReach: ['src/cli', ...vscodeOnly], packages: ['vscode'], why: 'mcp sits on oauth only' },
+  {
+    layer: 'src/mcp',
+    mayNotReach: ['src/platform', 'src/cli', ...vscodeOnly],
+    packages: ['vscode'],
+    why: 'mcp sits on oauth only',
+  },
+  {
+    layer: 'src/platform',
+    mayNotReach: ['src/mcp', 'src/cli', ...vscodeOnly],
+    packages: ['vscode'],
+    why: 'the Node adapters the CLI and the extension share sit on the core only',
+  },
   { layer: 'src/cli', mayNotReach: vscodeOnly, packages: ['vscode'], why: 'the CLI runs without VS Code' },
   {
     layer: 'src/vscode/model',

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { CancelledError, McpOAuthError } from '../../src/oauth/errors';
 import { cryptoRandom } from '../../src/oauth/http/random';
-import { startLoopbackReceiver, type LoopbackReceiver } from '../../src/oauth/session/loopbackReceiver';
+import { startLoopbackReceiver, type LoopbackReceiver, type PeerCheck } from '../../src/oauth/session/loopbackReceiver';
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,7 +58,7 @@ describe('loopbackReceiver', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
 
   async function start(
-    options: { port?: number; path?: string; settleTimeoutMs?: number } = {},
+    options: { port?: number; path?: string; settleTimeoutMs?: number; peerCheck?: PeerCheck } = {},
   ): Promise<LoopbackReceiver> {
     const receiver = await startLoopbackReceiver({ returnTo: 'the tests', random: cryptoRandom, ...options });
     cleanups.push(() => receiver.close());
@@ -141,6 +141,24 @@ describe('loopbackReceiver', () => {
     await waiting;
     assert.match(response.body, /still being completed/);
     assert.doesNotMatch(response.body, /Signed in/);
+  });
+
+  it('ends the sign-in when the peer check says another user opened its start URL, and asks it for every request', async () => {
+    const seen: { remotePort: number; localPort: number }[] = [];
+    const receiver = await start({
+      peerCheck: async (peer) => {
+        seen.push(peer);
+        return { otherUser: 1234 };
+      },
+    });
+    const waiting = receiver.wait('s-other', { timeoutMs: 5_000 });
+    const { response } = await openStart(receiver, 's-other');
+    assert.equal(response.status, 403);
+    assert.match(response.body, /opened by another user/);
+    await assert.rejects(waiting, /Another user of this machine \(uid 1234\)/);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.localPort, receiver.port);
+    assert.ok(seen[0]!.remotePort > 0 && seen[0]!.remotePort !== receiver.port);
   });
 
   it('refuses the right state without the cookie (another browser), ending that sign-in', async () => {

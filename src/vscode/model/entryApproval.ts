@@ -31,6 +31,10 @@ export interface ApprovalQuestion {
 export function approvalQuestion(entry: ServerEntry): ApprovalQuestion {
   const lines = [`URL: ${escapeControls(entry.url)}`];
   if (entry.transport === 'stdio') lines.push(`Command: ${commandLine(entry.command ?? '', entry.args ?? [])}`);
+  const { authorizationServer, workloadTokenFile } = entry.auth;
+  if (authorizationServer) lines.push(`Authorization server: ${escapeControls(authorizationServer)}`);
+  // The file's content leaves the machine: the entry names where it goes.
+  if (workloadTokenFile) lines.push(`Sends the file: ${escapeControls(workloadTokenFile)}`);
   const allows =
     entry.transport === 'stdio'
       ? 'run this command and give it the tokens of its sign-in'

@@ -26,7 +26,7 @@ const builtAt = (): number => {
 };
 
 /** What dist/cli.js is bundled from (src/vscode is the extension's only). */
-const CLI_SOURCES = ['src/cli', 'src/oauth', 'src/mcp', 'media'];
+const CLI_SOURCES = ['src/cli', 'src/oauth', 'src/mcp', 'src/platform', 'media'];
 
 /**
  * `node esbuild.mjs` when dist/cli.js is missing or older than its sources. That script builds the extension
