@@ -494,7 +494,8 @@ export async function launch(options = {}) {
       failure: Promise.race([crashed, closed, serverExit]),
     });
     if (user) {
-      const stopClicking = actAsUser(context, page, peers?.env.MCP_OAUTH_TEST_AS ?? '', userLine, user);
+      const asOrigins = [peers?.env.MCP_OAUTH_TEST_AS, peers?.env.MCP_OAUTH_TEST_AS_AWKWARD].filter(Boolean);
+      const stopClicking = actAsUser(context, page, asOrigins, userLine, user);
       void server.exited.finally(stopClicking);
       browser.browser.once('disconnected', stopClicking);
     }

@@ -5,13 +5,13 @@
 /**
  * @param {import('playwright-core').BrowserContext} context
  * @param {import('playwright-core').Page} workbench
- * @param {string} asOrigin
+ * @param {string[]} asOrigins the test authorization servers: the only pages the user acts on
  * @param {(line: string) => void} log
  * @param {{ clickCopyAndOpen?: boolean }} [options]
  * @returns {() => void} stops clicking
  */
-export function actAsUser(context, workbench, asOrigin, log, { clickCopyAndOpen = true } = {}) {
-  context.on('page', (page) => void approve(page, asOrigin, log).catch((e) => log(`[user] ${e.message}`)));
+export function actAsUser(context, workbench, asOrigins, log, { clickCopyAndOpen = true } = {}) {
+  context.on('page', (page) => void approve(page, asOrigins, log).catch((e) => log(`[user] ${e.message}`)));
   if (!clickCopyAndOpen) return () => {};
   let clicked = false;
   const timer = setInterval(async () => {
@@ -45,17 +45,18 @@ export function actAsUser(context, workbench, asOrigin, log, { clickCopyAndOpen 
   return () => clearInterval(timer);
 }
 
-async function approve(page, asOrigin, log) {
+async function approve(page, asOrigins, log) {
   let deviceUrl; // the verification URL with its user_code, to start over from
   let last = '';
   for (let step = 0; step < 12; step++) {
     await page.waitForLoadState('domcontentloaded').catch(() => {});
     let url = new URL(page.url());
-    if (url.origin === asOrigin && url.searchParams.has('user_code')) deviceUrl ??= url.href;
+    if (asOrigins.includes(url.origin) && url.searchParams.has('user_code')) deviceUrl ??= url.href;
     // code-server tunnels loopback URLs that extensions open through its /proxy/<port>/; the AS here is on
     // this machine's loopback, so the user goes to it directly (its pages use absolute paths).
     const tunneled = /^\/proxy\/(\d+)(\/.*)$/.exec(url.pathname);
-    if (tunneled && String(new URL(asOrigin).port) === tunneled[1]) {
+    const asOrigin = tunneled && asOrigins.find((origin) => new URL(origin).port === tunneled[1]);
+    if (tunneled && asOrigin) {
       const direct = `${asOrigin}${tunneled[2]}${untangle(url.search)}`;
       log(
         `[user] opening the tunneled AS page directly: ${new URL(direct).pathname} redirect_uri=${new URL(direct).searchParams.get('redirect_uri')}`,
@@ -75,7 +76,7 @@ async function approve(page, asOrigin, log) {
       }
       continue;
     }
-    if (url.origin !== asOrigin) {
+    if (!asOrigins.includes(url.origin)) {
       if (url.protocol.startsWith('http')) log(`[user] left the AS for ${url.origin}${url.pathname}`);
       return;
     }

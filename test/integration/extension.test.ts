@@ -211,7 +211,7 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     );
   });
 
-  it('gives a stdio server its token in tokenEnv only as it starts (never in a provided definition), and provides it again when the token changes', async () => {
+  it('gives a stdio server its token in tokenEnv only as it starts (never in a provided definition), and provides it again when the token changes (security property 3)', async () => {
     const config = vscode.workspace.getConfiguration('mcpOAuth');
     const configured = config.get<unknown[]>('servers') ?? [];
     const stdio = {

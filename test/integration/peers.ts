@@ -1,6 +1,6 @@
 // The real peers for the integration run (scripts/test-integration.mjs) and the real-UI run (test/ui),
 // started before VS Code by the launcher (scripts/codeServer, `peers: true`): an oidc-provider AS and two
-// SDK-built protected MCP servers on loopback, plus a small loopback admin endpoint that reports what the peers
+// SDK-built protected MCP servers on loopback, a third server whose own AS issues codes holding `+&#%`, plus a small loopback admin endpoint that reports what the peers
 // saw. Prints one JSON line describing them (the settings to pre-fill and the environment for the tests), then
 // runs until SIGTERM, SIGINT or the end of its stdin (so it never outlives the launcher).
 //
@@ -17,6 +17,9 @@ export interface PeersEnv {
   readonly MCP_OAUTH_TEST_AS: string;
   readonly MCP_OAUTH_TEST_MCP: string;
   readonly MCP_OAUTH_TEST_MCP2: string;
+  /** A server whose AS issues codes holding `+`, `&`, `#` and `%` (`awkwardCodes`). */
+  readonly MCP_OAUTH_TEST_MCP_AWKWARD: string;
+  readonly MCP_OAUTH_TEST_AS_AWKWARD: string;
   readonly MCP_OAUTH_TEST_PEERS_ADMIN: string;
 }
 
@@ -53,6 +56,8 @@ async function main(): Promise<void> {
   });
   const split = await startSplitDomainServer({ as });
   const second = await startSplitDomainServer({ as });
+  const awkwardAs = await startAuthServer({ awkwardCodes: true });
+  const awkward = await startSplitDomainServer({ as: awkwardAs });
   const admin = await listenOnLoopback((req, res) => {
     if (req.method !== 'GET' || req.url !== '/state') {
       res.writeHead(404).end();
@@ -89,6 +94,8 @@ async function main(): Promise<void> {
     MCP_OAUTH_TEST_AS: as.issuer,
     MCP_OAUTH_TEST_MCP: split.url,
     MCP_OAUTH_TEST_MCP2: second.url,
+    MCP_OAUTH_TEST_MCP_AWKWARD: awkward.url,
+    MCP_OAUTH_TEST_AS_AWKWARD: awkwardAs.issuer,
     MCP_OAUTH_TEST_PEERS_ADMIN: admin.origin,
   };
   process.stdout.write(`${JSON.stringify({ settings: { 'mcpOAuth.servers': servers }, env })}\n`);
@@ -97,6 +104,8 @@ async function main(): Promise<void> {
     (stopping ??= (async () => {
       await admin.close();
       await second.close();
+      await awkward.close();
+      await awkwardAs.close();
       await split.close();
       await as.close();
       process.exit(0);
