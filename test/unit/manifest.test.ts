@@ -263,6 +263,7 @@ describe('manifest (package.json)', () => {
         'CHANGELOG.md',
         'LICENSE',
         'README.md',
+        'SECURITY.md',
         'dist/cli.js',
         'dist/core.js',
         'dist/extension.js',
@@ -316,7 +317,7 @@ describe('manifest (package.json)', () => {
       this.timeout(20000);
       const files = await listed(root);
       const allowed =
-        /^(dist\/(extension|core|cli)\.js|media\/[^/]+\.(png|svg|html)|media\/walkthrough\/[^/]+\.md|package\.json|package\.nls\.json|README\.md|CHANGELOG\.md|LICENSE)$/;
+        /^(dist\/(extension|core|cli)\.js|media\/[^/]+\.(png|svg|html)|media\/walkthrough\/[^/]+\.md|package\.json|package\.nls\.json|README\.md|CHANGELOG\.md|SECURITY\.md|LICENSE)$/;
       assert.deepEqual(
         files.filter((f) => !allowed.test(f)),
         [],
