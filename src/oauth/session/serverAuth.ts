@@ -66,9 +66,12 @@ export class ServerAuth {
     this.tokenKey = tokenKey ?? this.serverUrl;
   }
 
-  /** The server's authorization server; discovered on first use, then served from memory. */
-  async discover(challenge?: BearerChallenge, signal?: AbortSignal): Promise<DiscoveredServer> {
-    if (this.discovered && !challenge?.resourceMetadataUrl) return this.discovered;
+  /**
+   * The server's authorization server; discovered on first use, then served from memory. `fresh` asks the
+   * server again: after a 401 its metadata may name another authorization server (SEP-2352).
+   */
+  async discover(challenge?: BearerChallenge, signal?: AbortSignal, fresh = false): Promise<DiscoveredServer> {
+    if (this.discovered && !fresh && !challenge?.resourceMetadataUrl) return this.discovered;
     const found = await discover(this.fetch(signal), this.serverUrl, this.options, challenge);
     this.env.logger.info(
       `[discovery] [${describeUrl(this.serverUrl)}] authorization server ${describeUrl(found.authServer.issuer)} (via ${found.via})`,
@@ -88,7 +91,23 @@ export class ServerAuth {
    * the metadata and what `host` can do, runs them with their fallbacks, and stores the tokens.
    */
   async signIn(host: SignInHost, request: SignInRequest = {}): Promise<TokenSet> {
-    const found = await this.discover(request.challenge, host.signal);
+    // A sign-in the server asked for (a 401) reads its metadata again: it may have moved to another AS.
+    const found = await this.discover(request.challenge, host.signal, !!request.challenge && !request.stepUp);
+    const moved = await this.movedFrom(found);
+    if (moved?.preregistered) {
+      // A pre-registered client belongs to the authorization server it was registered at: its id and
+      // credentials are never presented to another one.
+      throw new McpOAuthError(
+        'invalid_config',
+        `${describeUrl(this.serverUrl)} moved from the authorization server ${describeUrl(moved.from)} to ${describeUrl(moved.to)}; the client in auth.clientId was registered at the old one, so it is not used at the new one. Register a client at ${describeUrl(moved.to)} and set auth.clientId to it`,
+      );
+    }
+    if (moved) {
+      this.env.logger.info(
+        `[discovery] [${describeUrl(this.serverUrl)}] the server moved from the authorization server ${describeUrl(moved.from)} to ${describeUrl(moved.to)}; signing in there`,
+      );
+      host.progress?.(`The server moved to a new authorization server (${describeUrl(moved.to)}); signing in there…`);
+    }
     try {
       if (request.stepUp && host.confirm) {
         const scopes = request.extraScopes ?? request.challenge?.scopes ?? [];
@@ -106,6 +125,30 @@ export class ServerAuth {
     } catch (error) {
       throw this.explainDefaultEndpoints(found, error);
     }
+  }
+
+  /**
+   * SEP-2352: whether the server's metadata now names another authorization server than the one its stored
+   * session came from. Asks the server again (meant for after a 401; never on a plain reconnect).
+   */
+  async authorizationServerMove(
+    challenge?: BearerChallenge,
+    signal?: AbortSignal,
+  ): Promise<AuthorizationServerMove | undefined> {
+    return this.movedFrom(await this.discover(challenge, signal, true));
+  }
+
+  /** The move from the stored session's authorization server to `found`'s, if there is one. */
+  private async movedFrom(found: DiscoveredServer): Promise<AuthorizationServerMove | undefined> {
+    if (this.options.authorizationServer) return undefined; // the settings fix the authorization server
+    const session = await this.env.tokens.get(this.tokenKey).catch(() => undefined);
+    if (!session || sessionBinding(session, this.serverUrl) !== 'bound') return undefined;
+    if (sameIssuer(session.issuer, found.authServer.issuer)) return undefined;
+    return {
+      from: session.issuer,
+      to: found.authServer.issuer,
+      preregistered: session.clientId === this.options.clientId,
+    };
   }
 
   /** Revokes (RFC 7009) where the AS allows it, then deletes locally, even when the AS is down. */
@@ -483,6 +526,14 @@ function withSuperseded(next: TokenSet, previous: TokenSet): { kept: TokenSet; o
     kept: superseded.length ? { ...next, supersededRefreshTokens: superseded } : next,
     overflow: all.slice(0, all.length - superseded.length),
   };
+}
+
+/** The server's metadata names a new authorization server (SEP-2352): its session must be made there. */
+export interface AuthorizationServerMove {
+  readonly from: string;
+  readonly to: string;
+  /** The session's client is the pre-registered one of the settings, which belongs to the old server. */
+  readonly preregistered: boolean;
 }
 
 /** A short, stable name for an authorization server in a redirect path: the first 12 characters of a hash. */
