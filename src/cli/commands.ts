@@ -10,6 +10,7 @@ import { toBundle } from '../oauth/tokens/tokenBundle';
 import type { CliCommand, FlowOptions } from './args';
 import { authOptionsFrom, cliEnvironment } from './cliEnvironment';
 import { cliHost } from './cliHost';
+import { enterpriseAuthOptions, type CliFlowOptions } from './enterpriseOptions';
 import { statePaths } from './paths';
 import { inert } from './terminalText';
 
@@ -21,8 +22,11 @@ export interface CliIO {
 type Command<K extends CliCommand['command']> = Extract<CliCommand, { command: K }>;
 type UrlCommand = { readonly url: string };
 
-function serverAuth(url: string, options: Partial<FlowOptions> = {}): ServerAuth {
-  return new ServerAuth(cliEnvironment(options), url, authOptionsFrom(options));
+function serverAuth(url: string, options: CliFlowOptions = {}): ServerAuth {
+  return new ServerAuth(cliEnvironment(options), url, {
+    ...authOptionsFrom(options),
+    ...enterpriseAuthOptions(options),
+  });
 }
 
 /**

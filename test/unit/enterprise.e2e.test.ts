@@ -236,6 +236,24 @@ describe('enterprise-managed authorization (ID-JAG) against real peers', functio
     assert.equal(user.asked.length, 2);
   });
 
+  it('never sends the user to the IdP when its client secret is missing and not given', async () => {
+    const env = enterpriseEnvironment(peers.idp, { idpCredentials: {} });
+    class User extends ScriptedUser {
+      override async askCredentials(request: CredentialRequest) {
+        this.asked.push(request);
+        return undefined;
+      }
+    }
+    const user = new User();
+    await assert.rejects(
+      newServerAuth(env, url(0), ENTERPRISE_AUTH).signIn(user),
+      (e: McpOAuthError) =>
+        e.code === 'invalid_config' && /at the identity provider .* needs its client secret/.test(e.message),
+    );
+    assert.equal(user.asked.length, 1);
+    assert.equal(user.shown.length, 0, 'no browser');
+  });
+
   it('authenticates at the IdP with client_secret_post when configured so (or when its metadata offers only that)', async () => {
     const env = enterpriseEnvironment(peers.idp, {
       idp: { clientId: IDP_CLIENT.client_id, tokenEndpointAuthMethod: 'client_secret_post' },

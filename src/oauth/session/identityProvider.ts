@@ -120,12 +120,13 @@ export class IdentityProvider {
    * prompts: those are `not_signed_in` naming the IdP.
    */
   async assertion(request: AssertionRequest, host?: SignInHost): Promise<string> {
-    const idToken = await this.idToken(host);
+    const as = await this.metadata(host?.signal);
+    const client = this.client(as);
+    // The client's secret first: a sign-in that cannot end in an exchange never sends the user to the browser.
+    const credentials = host ? await this.interactiveCredentials(client, host) : await this.storedCredentials(client);
+    const idToken = await this.idToken(host, credentials);
     const release = holdSecrets([idToken]); // one read from a file is held nowhere else
     try {
-      const as = await this.metadata(host?.signal);
-      const client = this.client(as);
-      const credentials = host ? await this.interactiveCredentials(client, host) : await this.storedCredentials(client);
       const grant: GrantContext = { fetch: this.fetch(host?.signal), as, client, credentials, now: this.env.now };
       const assertion = await requestIdJag(grant, { idToken, ...request });
       this.env.logger.info(
@@ -142,13 +143,16 @@ export class IdentityProvider {
    * in at once) share one sign-in. A caller that found the session unusable signs in only if nobody renewed
    * it meanwhile.
    */
-  signIn(host: SignInHost, options: { readonly force?: boolean } = {}): Promise<TokenSet> {
+  signIn(
+    host: SignInHost,
+    options: { readonly force?: boolean; readonly credentials?: ClientCredentials } = {},
+  ): Promise<TokenSet> {
     this.signingIn ??= (async () => {
       if (!options.force) {
         const current = await this.usableSession();
         if (current) return current;
       }
-      return this.interactiveSignIn(host);
+      return this.interactiveSignIn(host, options.credentials);
     })().finally(() => {
       this.signingIn = undefined;
     });
@@ -177,14 +181,14 @@ export class IdentityProvider {
   }
 
   /** The user's ID token: from the file, or the session's, renewed when needed (see {@link assertion}). */
-  private async idToken(host: SignInHost | undefined): Promise<string> {
+  private async idToken(host: SignInHost | undefined, credentials: ClientCredentials): Promise<string> {
     if (this.config.idTokenFile !== undefined) return this.readIdTokenFile(this.config.idTokenFile);
     try {
       return idTokenOf(await this.manager.getTokens());
     } catch (error) {
       if (!(error instanceof McpOAuthError && error.code === 'not_signed_in')) throw error;
       if (!host) throw this.notSignedIn(error);
-      return idTokenOf(await this.signIn(host));
+      return idTokenOf(await this.signIn(host, { credentials }));
     }
   }
 
@@ -198,7 +202,7 @@ export class IdentityProvider {
       : undefined;
   }
 
-  private async interactiveSignIn(host: SignInHost): Promise<TokenSet> {
+  private async interactiveSignIn(host: SignInHost, given?: ClientCredentials): Promise<TokenSet> {
     const as = await this.metadata(host.signal);
     if (!as.authorization_endpoint) {
       throw new McpOAuthError(
@@ -206,16 +210,18 @@ export class IdentityProvider {
         `${capitalized(this.name)} has no authorization endpoint, so nobody can sign in there; check mcpOAuth.enterpriseIdp`,
       );
     }
+    // Asked for (or found missing) before the browser opens, not after the user signed in.
+    const credentials = given ?? (await this.interactiveCredentials(this.client(as), host));
     host.progress?.(`Sign in to ${this.name} in your browser…`);
     const plan: FlowPlan = {
       flows: host.receivers.map((receiver) => ({ grant: 'authorizationCode', receiver })),
       fallbacks: host.askRedirectUrl ? ['pasteRedirect'] : [],
     };
-    return runFlows(this.flowContext(as, host), plan);
+    return runFlows(this.flowContext(as, host, credentials), plan);
   }
 
   /** The sign-in flows' context for the IdP: its pre-registered client, its scopes, its session as the store. */
-  private flowContext(as: AuthServerMetadata, host: SignInHost): FlowContext {
+  private flowContext(as: AuthServerMetadata, host: SignInHost, credentials: ClientCredentials): FlowContext {
     const scopes = this.scopes(as);
     const client = async (needs?: { redirectUri?: string }) => ({
       ...this.client(as),
@@ -236,7 +242,7 @@ export class IdentityProvider {
       client,
       preregisteredClient: () => client(),
       replaceRegistration: async () => undefined,
-      credentials: (registration) => this.interactiveCredentials(registration, host),
+      credentials: async () => credentials,
       store: (tokens) => this.store(tokens),
     };
   }
