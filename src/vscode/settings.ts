@@ -1,4 +1,7 @@
 import * as vscode from 'vscode';
+import { McpOAuthError } from '../oauth/errors';
+import type { EnterpriseIdpOptions } from '../oauth/session/authOptions';
+import { parseEnterpriseIdp } from './model/identityProviderAccount';
 import { parseServers, type ParsedServers } from './model/serverConfig';
 
 export const SECTION = 'mcpOAuth';
@@ -9,17 +12,36 @@ export class Settings implements vscode.Disposable {
   readonly onDidChange = this.emitter.event;
   private readonly listener: vscode.Disposable;
   private cached: ParsedServers | undefined;
+  private cachedIdp: { readonly idp?: EnterpriseIdpOptions; readonly problem?: string } | undefined;
 
   constructor() {
     this.listener = vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration(SECTION)) return;
       this.cached = undefined;
+      this.cachedIdp = undefined;
       this.emitter.fire();
     });
   }
 
   servers(): ParsedServers {
     return (this.cached ??= parseServers(vscode.workspace.getConfiguration(SECTION).get('servers')));
+  }
+
+  /**
+   * The enterprise identity provider (`mcpOAuth.enterpriseIdp`), from the user's own settings only: a
+   * workspace cannot choose where the user signs in, nor where the ID token goes. `problem` says why a value
+   * set there cannot be used.
+   */
+  enterpriseIdp(): { readonly idp?: EnterpriseIdpOptions; readonly problem?: string } {
+    return (this.cachedIdp ??= (() => {
+      const value = vscode.workspace.getConfiguration(SECTION).inspect('enterpriseIdp')?.globalValue;
+      try {
+        const idp = parseEnterpriseIdp(value);
+        return idp ? { idp } : {};
+      } catch (error) {
+        return { problem: error instanceof McpOAuthError ? error.message : 'mcpOAuth.enterpriseIdp is malformed' };
+      }
+    })());
   }
 
   timeouts(): { timeoutMs: number; refreshBeforeMs: number } {

@@ -4,7 +4,7 @@ import { registrationText, timeLeft } from './model/treeModel';
 import { McpOAuthError } from '../oauth/errors';
 import type { TokenSet } from '../oauth/tokens/tokenSet';
 import type { ServerManager } from './serverManager';
-import type { SessionInfo } from './model/sessionInfo';
+import { renewable, type SessionInfo } from './model/sessionInfo';
 
 /** Read-only documents `mcp-oauth-token:/<server id>/<title>.json`, computed when opened. */
 export const TOKEN_DETAILS_SCHEME = 'mcp-oauth-token';
@@ -86,7 +86,7 @@ export function tokenDetails(
     obtainedAt: isoTime(tokens.obtainedAt),
     expiresAt: tokens.expiresAt === undefined ? null : isoTime(tokens.expiresAt),
     expiresIn: left === undefined ? 'no expiry reported' : left,
-    refreshable: !!tokens.refreshToken || tokens.grantType === 'client_credentials',
+    refreshable: renewable(tokens),
     hasRefreshToken: !!tokens.refreshToken,
     accessToken: describeToken(tokens.accessToken),
     ...(tokens.idToken ? { idToken: describeToken(tokens.idToken) } : {}),
