@@ -120,7 +120,7 @@ function codeServerEnv(dirs, extra) {
 /**
  * @typedef {object} PeersDescription what a peers script prints in its one JSON line
  * @property {Record<string, unknown>} settings the user settings that point at them
- * @property {Record<string, string>} env for the tests: MCP_OAUTH_TEST_AS, MCP_OAUTH_TEST_MCP, MCP_OAUTH_TEST_MCP2, MCP_OAUTH_TEST_PEERS_ADMIN
+ * @property {Record<string, string>} env for the tests: MCP_OAUTH_TEST_AS, MCP_OAUTH_TEST_MCP, MCP_OAUTH_TEST_MCP2, MCP_OAUTH_TEST_PEERS_ADMIN, MCP_OAUTH_TEST_IDP …
  */
 
 /**
@@ -479,7 +479,8 @@ export async function launch(options = {}) {
       failure: Promise.race([crashed, closed, serverExit]),
     });
     if (user) {
-      const stopClicking = actAsUser(context, page, peers?.env.MCP_OAUTH_TEST_AS ?? '', userLine, user);
+      const origins = [peers?.env.MCP_OAUTH_TEST_AS, peers?.env.MCP_OAUTH_TEST_IDP].filter(Boolean);
+      const stopClicking = actAsUser(context, page, origins, userLine, user);
       void server.exited.finally(stopClicking);
       browser.browser.once('disconnected', stopClicking);
     }

@@ -1,17 +1,18 @@
 // The scripted user at the browser (launch({ user }) in ./index.mjs): approves the authorization server's pages
 // in any tab the extension opens (sign-in, consent, device code confirmation), and clicks "Copy & Open" when
-// the device code notification shows. Only pages on the test AS are touched. With `{ clickCopyAndOpen: false }`
+// the device code notification shows. Only pages on the test AS and the test enterprise IdP are touched. With `{ clickCopyAndOpen: false }`
 // the caller clicks "Copy & Open" itself (the real-UI run, test/ui, which looks at the notification first).
 /**
  * @param {import('playwright-core').BrowserContext} context
  * @param {import('playwright-core').Page} workbench
- * @param {string} asOrigin
+ * @param {string | string[]} origins the authorization servers' origins (the test AS, the enterprise IdP)
  * @param {(line: string) => void} log
  * @param {{ clickCopyAndOpen?: boolean }} [options]
  * @returns {() => void} stops clicking
  */
-export function actAsUser(context, workbench, asOrigin, log, { clickCopyAndOpen = true } = {}) {
-  context.on('page', (page) => void approve(page, asOrigin, log).catch((e) => log(`[user] ${e.message}`)));
+export function actAsUser(context, workbench, origins, log, { clickCopyAndOpen = true } = {}) {
+  const known = (Array.isArray(origins) ? origins : [origins]).filter(Boolean);
+  context.on('page', (page) => void approve(page, known, log).catch((e) => log(`[user] ${e.message}`)));
   if (!clickCopyAndOpen) return () => {};
   let clicked = false;
   const timer = setInterval(async () => {
@@ -45,17 +46,18 @@ export function actAsUser(context, workbench, asOrigin, log, { clickCopyAndOpen 
   return () => clearInterval(timer);
 }
 
-async function approve(page, asOrigin, log) {
+async function approve(page, origins, log) {
   let deviceUrl; // the verification URL with its user_code, to start over from
   let last = '';
   for (let step = 0; step < 12; step++) {
     await page.waitForLoadState('domcontentloaded').catch(() => {});
     let url = new URL(page.url());
-    if (url.origin === asOrigin && url.searchParams.has('user_code')) deviceUrl ??= url.href;
+    if (origins.includes(url.origin) && url.searchParams.has('user_code')) deviceUrl ??= url.href;
     // code-server tunnels loopback URLs that extensions open through its /proxy/<port>/; the AS here is on
     // this machine's loopback, so the user goes to it directly (its pages use absolute paths).
     const tunneled = /^\/proxy\/(\d+)(\/.*)$/.exec(url.pathname);
-    if (tunneled && String(new URL(asOrigin).port) === tunneled[1]) {
+    const asOrigin = tunneled && origins.find((origin) => String(new URL(origin).port) === tunneled[1]);
+    if (asOrigin) {
       const direct = `${asOrigin}${tunneled[2]}${untangle(url.search)}`;
       log(
         `[user] opening the tunneled AS page directly: ${new URL(direct).pathname} redirect_uri=${new URL(direct).searchParams.get('redirect_uri')}`,
@@ -75,7 +77,7 @@ async function approve(page, asOrigin, log) {
       }
       continue;
     }
-    if (url.origin !== asOrigin) {
+    if (!origins.includes(url.origin)) {
       if (url.protocol.startsWith('http')) log(`[user] left the AS for ${url.origin}${url.pathname}`);
       return;
     }
