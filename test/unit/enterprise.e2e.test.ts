@@ -423,6 +423,43 @@ describe('enterprise-managed authorization (ID-JAG) against real peers', functio
     });
   });
 
+  it('refuses an exchange answer that is no ID-JAG, and never sends it to the AS', async () => {
+    const relabelling: FetchLike = async (input, init) => {
+      const response = await fetch(input, init);
+      if (String(input) !== `${peers.idp.issuer}/token` || !String(init?.body).includes('token-exchange'))
+        return response;
+      const body = {
+        ...((await response.json()) as object),
+        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      };
+      return new Response(JSON.stringify(body), {
+        status: response.status,
+        headers: { 'content-type': 'application/json' },
+      });
+    };
+    const env = enterpriseEnvironment(peers.idp, { fetch: relabelling });
+    const grantsBefore = bearerGrants().length;
+    await assert.rejects(
+      newServerAuth(env, url(0), ENTERPRISE_AUTH).signIn(new ScriptedUser()),
+      (e: McpOAuthError) =>
+        e.code === 'invalid_token_response' && /"issued_token_type" .*access_token.*not an ID-JAG/.test(e.message),
+    );
+    assert.equal(bearerGrants().length, grantsBefore);
+  });
+
+  it('ignores a stored IdP session of another client or IdP, and signs in again', async () => {
+    const { env, auths } = setUp();
+    await auths[0]!.signIn(new ScriptedUser());
+    const session = (await env.tokens.get(env.identityProvider.key))!;
+    await env.tokens.set(env.identityProvider.key, { ...session, clientId: 'another-client' });
+    await expire(env, auths[0]!.tokenKey);
+    await assert.rejects(auths[0]!.tokenManager().getAccessToken(), (e: McpOAuthError) => e.code === 'not_signed_in');
+    const user = new ScriptedUser();
+    await auths[0]!.signIn(user);
+    assert.equal(user.shown.length, 1, 'signed in again');
+    assert.equal((await env.tokens.get(env.identityProvider.key))!.clientId, IDP_BASIC_CLIENT.client_id);
+  });
+
   it('refuses clearly without an IdP, without a client at the AS, and with a public one', async () => {
     const { identityProvider: _none, ...noIdp } = enterpriseEnvironment(peers.idp);
     await assert.rejects(
