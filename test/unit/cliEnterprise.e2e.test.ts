@@ -195,7 +195,7 @@ describe('mcp-oauth CLI: enterprise-managed authorization and workload identity,
       assert.equal(entries[mcp]!.grantType, 'id_jag');
       assert.ok(entries[idpKey()]!.idToken && entries[idpKey()]!.refreshToken, 'the IdP session is kept');
       const profiles = readFileSync(path.join(home, 'servers.json'), 'utf8');
-      for (const secret of Object.values(SECRET_ENV)) assert.ok(!profiles.includes(secret));
+      for (const secret of Object.values(SECRET_ENV)) assert.ok(!profiles.includes(secret), 'a secret in servers.json');
     });
 
     it('tools with only the URL: the remembered options, no browser', async () => {
@@ -343,7 +343,7 @@ describe('mcp-oauth CLI: enterprise-managed authorization and workload identity,
     it('never wrote a token, an ID token, a workload JWT or a secret to stderr', () => {
       assert.ok(secrets.size >= 8, `collected ${secrets.size} secrets`);
       const all = stderrs.join('\n');
-      assert.ok(all.length > 0);
+      assert.ok(all.length > 0, 'the CLI wrote diagnostics');
       for (const secret of secrets) assert.ok(!all.includes(secret), 'a secret reached stderr');
     });
   });

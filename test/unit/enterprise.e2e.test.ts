@@ -153,7 +153,7 @@ describe('enterprise-managed authorization (ID-JAG) against real peers', functio
     assert.equal(exchanges().length - exchangesBefore, 3, 'one exchange per server');
     const session = (await env.tokens.get(env.identityProvider.key))!;
     assert.notEqual(session.idToken, idTokenBefore, 'a new ID token');
-    assert.ok(session.expiresAt! > Date.now() + 60_000);
+    assert.ok(session.expiresAt! > Date.now() + 60_000, 'good for a while');
   });
 
   it('fails background renewals with not_signed_in naming the IdP once its session expired, then asks once for all servers', async () => {
@@ -324,7 +324,7 @@ describe('enterprise-managed authorization (ID-JAG) against real peers', functio
         await newServerAuth(env, url(0), ENTERPRISE_AUTH).signIn(new ScriptedUser()); // the IdP session
         const auth = newServerAuth(env, server.url, ENTERPRISE_AUTH);
         await assert.rejects(auth.signIn(new ScriptedUser()), (e: unknown) => {
-          assert.ok(e instanceof OAuthResponseError);
+          assert.ok(e instanceof OAuthResponseError, String(e));
           assert.equal(e.code, 'token_error');
           assert.equal(e.error, 'invalid_target');
           assert.match(e.message, /token exchange at the identity provider/);
@@ -345,7 +345,7 @@ describe('enterprise-managed authorization (ID-JAG) against real peers', functio
       const [exchangesBefore, grantsBefore] = [exchanges().length, peers.as.grants.length];
       await expire(env, auths[0]!.tokenKey);
       await assert.rejects(auths[0]!.tokenManager().getAccessToken(), (e: unknown) => {
-        assert.ok(e instanceof OAuthResponseError);
+        assert.ok(e instanceof OAuthResponseError, String(e));
         assert.equal(e.error, 'invalid_grant');
         assert.match(e.message, /exp/);
         return true;
@@ -385,7 +385,7 @@ describe('enterprise-managed authorization (ID-JAG) against real peers', functio
       const auth = newServerAuth(env, url(0), ENTERPRISE_AUTH);
       const grantsBefore = bearerGrants().length;
       await assert.rejects(auth.signIn(new ScriptedUser(undefined, { login: 'mallory' })), (e: unknown) => {
-        assert.ok(e instanceof OAuthResponseError);
+        assert.ok(e instanceof OAuthResponseError, String(e));
         assert.equal(e.error, 'invalid_request');
         assert.match(e.message, /policy does not let mallory/);
         return true;
@@ -411,7 +411,7 @@ describe('enterprise-managed authorization (ID-JAG) against real peers', functio
       await expire(shared, auth.tokenKey);
       const grantsBefore = peers.as.grants.length;
       await assert.rejects(auth.tokenManager().getAccessToken(), (e: unknown) => {
-        assert.ok(e instanceof OAuthResponseError);
+        assert.ok(e instanceof OAuthResponseError, String(e));
         assert.equal(e.error, 'invalid_grant');
         assert.match(e.message, /jti was used before/);
         return true;
@@ -514,10 +514,10 @@ describe('enterprise-managed authorization (ID-JAG) against real peers', functio
     const { env, auths } = setUp();
     await auths[0]!.signIn(new ScriptedUser());
     const result = await auths[0]!.signOut();
-    assert.ok(result.wasSignedIn);
+    assert.ok(result.wasSignedIn, 'was signed in');
     assert.equal(await env.tokens.get(auths[0]!.tokenKey), undefined);
     const session = (await env.tokens.get(env.identityProvider.key))!;
-    assert.ok(session);
+    assert.ok(session, 'the IdP session stays');
     const out = await env.identityProvider.signOut();
     assert.equal(out.refreshToken, 'revoked');
     assert.equal(await env.tokens.get(env.identityProvider.key), undefined);

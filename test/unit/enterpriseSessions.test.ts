@@ -127,7 +127,7 @@ describe('SessionService and SessionStore: enterprise-managed servers and worklo
     assert.ok(idpSession, 'the session store shows the IdP session (the Accounts menu lists it)');
     assert.equal(idpSession.account, 'alice', "the ID token's subject");
     assert.equal(idpSession.issuer, peers.idp.issuer);
-    assert.ok(idpSession.refreshable);
+    assert.ok(idpSession.refreshable, 'renewable');
     assert.deepEqual(
       changes.filter((c) => c.kind === 'added').map((c) => c.id),
       [IDENTITY_PROVIDER_ID, 'enterprise-0'],
@@ -144,7 +144,7 @@ describe('SessionService and SessionStore: enterprise-managed servers and worklo
     // The gateway's path: a renewal from the stored sessions alone, without any host.
     const before = sessions.get('enterprise-0')!.obtainedAt;
     await service.refresh(entries[0]!);
-    assert.ok(sessions.get('enterprise-0')!.obtainedAt >= before);
+    assert.ok(sessions.get('enterprise-0')!.obtainedAt >= before, 'renewed');
     assert.equal(user.shown.length, 1);
   });
 
@@ -174,7 +174,7 @@ describe('SessionService and SessionStore: enterprise-managed servers and worklo
     const { service, entries } = setUp(undefined);
     (service as unknown as { host: { enterpriseIdp: () => unknown } }).host.enterpriseIdp = () => idp;
     const first = service.identityProvider();
-    assert.ok(first);
+    assert.ok(first, 'an IdentityProvider');
     assert.equal(service.identityProvider(), first);
     const auth = service.auth(entries[0]!);
     assert.equal(service.auth(entries[0]!), auth, 'the same ServerAuth while nothing changed');
@@ -213,7 +213,7 @@ describe('SessionService and SessionStore: enterprise-managed servers and worklo
     assert.equal(tokens.registration, 'none');
     const info = sessions.get('workload')!;
     assert.equal(info.account, ROUTER.sub);
-    assert.ok(info.refreshable);
+    assert.ok(info.refreshable, 'renewable');
     assert.equal(registrationText(info.registration), 'no client registration (workload identity)');
     await mint();
     await service.refresh(entry);

@@ -117,7 +117,7 @@ describe('workload identity federation against real peers', function () {
     await expire(e, auth.tokenKey);
     const before = as.grants.length;
     await assert.rejects(auth.tokenManager().getAccessToken(), (error: unknown) => {
-      assert.ok(error instanceof OAuthResponseError);
+      assert.ok(error instanceof OAuthResponseError, String(error));
       assert.equal(error.error, 'invalid_grant');
       assert.match(error.message, /workload identity token request failed with "invalid_grant".*jti was used before/);
       return true;
