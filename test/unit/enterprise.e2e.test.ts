@@ -4,8 +4,7 @@
 // exchange again without the user while the IdP session can be renewed.
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
-import type { McpOAuthError } from '../../src/oauth/errors';
-import { OAuthResponseError } from '../../src/oauth/errors';
+import { McpOAuthError, OAuthResponseError } from '../../src/oauth/errors';
 import type { FetchLike } from '../../src/oauth/http/policyFetch';
 import type { CredentialRequest } from '../../src/oauth/session/host';
 import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
@@ -422,6 +421,39 @@ describe('enterprise-managed authorization (ID-JAG) against real peers', functio
       );
     });
   });
+
+  for (const [step, param] of [
+    ['the token exchange at the IdP (the ID token)', 'subject_token'],
+    ['the JWT bearer request at the AS (the ID-JAG)', 'assertion'],
+  ] as const) {
+    it(`repeats in no message or log line what ${step} sent, whatever form the peer echoes it in`, async () => {
+      const echoed: string[] = [];
+      const echoing: FetchLike = async (input, init) => {
+        const sent = new URLSearchParams(String(init?.body ?? '')).get(param);
+        if (!sent) return fetch(input, init);
+        echoed.push(sent);
+        const forms = [sent, encodeURIComponent(sent), Buffer.from(sent).toString('base64url')];
+        const body = { error: 'invalid_grant', error_description: `refused: ${forms.join(' | ')}` };
+        return new Response(JSON.stringify(body), { status: 400, headers: { 'content-type': 'application/json' } });
+      };
+      const env = enterpriseEnvironment(peers.idp, { fetch: echoing });
+      const error = await newServerAuth(env, url(0), ENTERPRISE_AUTH)
+        .signIn(new ScriptedUser())
+        .then(
+          () => assert.fail('the sign-in succeeded'),
+          (thrown: Error) => thrown,
+        );
+      assert.equal(echoed.length, 1, 'the peer echoed it');
+      const texts = [error.message, ...env.logger.lines];
+      for (let cause = (error as { cause?: unknown }).cause; cause instanceof McpOAuthError; cause = cause.cause)
+        texts.push(cause.message);
+      for (const text of texts) {
+        assert.ok(!text.includes(echoed[0]!), `the secret in: ${text.slice(0, 80)}`);
+        assert.ok(!text.includes(Buffer.from(echoed[0]!).toString('base64url')), 'its base64url form');
+      }
+      assert.match(error.message, /refused/, 'the rest of the description is kept');
+    });
+  }
 
   it('refuses an exchange answer that is no ID-JAG, and never sends it to the AS', async () => {
     const relabelling: FetchLike = async (input, init) => {

@@ -227,6 +227,29 @@ describe('workload identity federation against real peers', function () {
     }
   });
 
+  it('repeats in no message or log line the workload JWT an authorization server echoes back', async () => {
+    const token = await rotate();
+    const e = env();
+    const echoing = async (input: string | URL, init?: RequestInit) => {
+      const sent = new URLSearchParams(String(init?.body ?? '')).get('assertion');
+      if (!sent) return fetch(input, init);
+      const forms = [sent, encodeURIComponent(sent), Buffer.from(sent).toString('base64url')].join(' | ');
+      const body = { error: 'invalid_grant', error_description: `not trusted: ${forms}` };
+      return new Response(JSON.stringify(body), { status: 400, headers: { 'content-type': 'application/json' } });
+    };
+    const error = await newServerAuth({ ...e, http: { ...e.http, fetch: echoing } }, mcp.url, WORKLOAD)
+      .signIn(new ScriptedUser())
+      .then(
+        () => assert.fail('accepted'),
+        (thrown: Error) => thrown,
+      );
+    assert.match(error.message, /not trusted/);
+    for (const line of [error.message, ...e.logger.lines]) {
+      assert.ok(!line.includes(token), 'the workload JWT leaked');
+      assert.ok(!line.includes(Buffer.from(token).toString('base64url')), 'its base64url form leaked');
+    }
+  });
+
   it('never puts the workload JWT or the access token in a message or a log line', async () => {
     const token = await rotate();
     const e = env();
