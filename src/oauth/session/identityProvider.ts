@@ -139,20 +139,14 @@ export class IdentityProvider {
   }
 
   /**
-   * Signs in to the IdP in the browser, through `host`. Concurrent callers (several enterprise servers signing
-   * in at once) share one sign-in. A caller that found the session unusable signs in only if nobody renewed
-   * it meanwhile.
+   * Signs in to the IdP in the browser, through `host`, unless its session is still good (somebody renewed it
+   * meanwhile). Concurrent callers (several enterprise servers signing in at once) share one sign-in, through
+   * the first caller's host. `credentials`: the IdP client's, when the caller has them already.
    */
-  signIn(
-    host: SignInHost,
-    options: { readonly force?: boolean; readonly credentials?: ClientCredentials } = {},
-  ): Promise<TokenSet> {
+  signIn(host: SignInHost, options: { readonly credentials?: ClientCredentials } = {}): Promise<TokenSet> {
     this.signingIn ??= (async () => {
-      if (!options.force) {
-        const current = await this.usableSession();
-        if (current) return current;
-      }
-      return this.interactiveSignIn(host, options.credentials);
+      const current = await this.usableSession();
+      return current ?? this.interactiveSignIn(host, options.credentials);
     })().finally(() => {
       this.signingIn = undefined;
     });
