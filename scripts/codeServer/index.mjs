@@ -131,7 +131,7 @@ function codeServerEnv(dirs, extra) {
 /**
  * @typedef {object} PeersDescription what a peers script prints in its one JSON line
  * @property {Record<string, unknown>} settings the user settings that point at them
- * @property {Record<string, string>} env for the tests: MCP_OAUTH_TEST_AS, MCP_OAUTH_TEST_MCP, MCP_OAUTH_TEST_MCP2, MCP_OAUTH_TEST_PEERS_ADMIN
+ * @property {Record<string, string>} env for the tests: MCP_OAUTH_TEST_AS, MCP_OAUTH_TEST_MCP, MCP_OAUTH_TEST_MCP2, MCP_OAUTH_TEST_PEERS_ADMIN, MCP_OAUTH_TEST_IDP …
  */
 
 /**
@@ -494,7 +494,10 @@ export async function launch(options = {}) {
       failure: Promise.race([crashed, closed, serverExit]),
     });
     if (user) {
-      const asOrigins = [peers?.env.MCP_OAUTH_TEST_AS, peers?.env.MCP_OAUTH_TEST_AS_AWKWARD].filter(Boolean);
+      const env = peers?.env;
+      const asOrigins = [env?.MCP_OAUTH_TEST_AS, env?.MCP_OAUTH_TEST_AS_AWKWARD, env?.MCP_OAUTH_TEST_IDP].filter(
+        Boolean,
+      );
       const stopClicking = actAsUser(context, page, asOrigins, userLine, user);
       void server.exited.finally(stopClicking);
       browser.browser.once('disconnected', stopClicking);

@@ -57,6 +57,10 @@ export interface FlowOptions extends DiscoveryOptions {
   readonly workloadTokenFile?: string;
   /** `enterpriseManaged`: the company's identity provider, from `--idp`, `--idp-client-id` and `--idp-scope`. */
   readonly enterpriseIdp?: EnterpriseIdpOptions;
+  /** The variable that holds the secret of the client at the identity provider (never the secret). */
+  readonly idpClientSecretEnv?: string;
+  /** `enterpriseManaged`: an ID token obtained elsewhere, in this file (absolute), instead of an IdP sign-in. */
+  readonly idTokenFile?: string;
   /** False with `--no-browser`: print the URL instead of opening it. */
   readonly openBrowser: boolean;
 }
@@ -100,9 +104,12 @@ type OptionName =
   | 'authorize-param'
   | 'dpop'
   | 'workload-token-file'
+  | 'enterprise'
   | 'idp'
   | 'idp-client-id'
+  | 'idp-client-secret-env'
   | 'idp-scope'
+  | 'id-token-file'
   | 'json'
   | 'help'
   | 'version';
@@ -126,9 +133,12 @@ const OPTIONS = {
   'authorize-param': { type: 'string', multiple: true },
   dpop: { type: 'string' },
   'workload-token-file': { type: 'string' },
+  enterprise: { type: 'boolean' },
   idp: { type: 'string' },
   'idp-client-id': { type: 'string' },
+  'idp-client-secret-env': { type: 'string' },
   'idp-scope': { type: 'string', multiple: true },
+  'id-token-file': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -153,9 +163,12 @@ const FLOW_OPTIONS: readonly OptionName[] = [
   'authorize-param',
   'dpop',
   'workload-token-file',
+  'enterprise',
   'idp',
   'idp-client-id',
+  'idp-client-secret-env',
   'idp-scope',
+  'id-token-file',
 ];
 
 const COMMANDS = {
@@ -201,10 +214,15 @@ Flow and client options (login, tools, call):
                               Add a parameter to the authorization request (repeatable); never one
                               the sign-in sets itself (client_id, redirect_uri, state, scope …)
   --dpop auto|required|off    RFC 9449 DPoP: when the server asks for it (the default), always, never
-  --workload-token-file PATH  workloadIdentity: the file with the platform's workload token (a JWT)
-  --idp ISSUER                enterpriseManaged: your company's identity provider
-  --idp-client-id ID          enterpriseManaged: this client's id at that identity provider
-  --idp-scope S               enterpriseManaged: a scope to request there (repeatable)
+  --workload-token-file PATH  Workload identity: the file with the platform's workload token (a JWT),
+                              read again for every token request (--flow workloadIdentity)
+  --enterprise                Enterprise-managed sign-in through your company's identity provider
+                              (--flow enterpriseManaged), with:
+  --idp ISSUER                  the identity provider
+  --idp-client-id ID            this client's id there
+  --idp-client-secret-env VAR   the variable that holds that client's secret
+  --idp-scope S                 a scope to request there (repeatable)
+  --id-token-file FILE          an ID token obtained elsewhere, instead of signing in there
 
 Discovery options (login, tools, call, import):
   --resource-metadata URL     Read the protected resource metadata from URL
@@ -316,23 +334,23 @@ function flowOptions(values: Values, serverUrl: string): FlowOptions {
   const one = (name: OptionName): string | undefined => values.get(name)?.[0];
   const has = (name: OptionName): boolean => values.has(name);
 
-  const flowFlags = (['flow', 'device', 'client-credentials'] as const).filter(has);
+  const flowFlags = (['flow', 'device', 'client-credentials', 'enterprise'] as const).filter(has);
   if (flowFlags.length > 1) throw new UsageError(`Choose one of ${flowFlags.map((f) => `--${f}`).join(' and ')}.`);
-  const flow: FlowChoice = has('device')
+  const chosen: FlowChoice = has('device')
     ? 'deviceCode'
     : has('client-credentials')
       ? 'clientCredentials'
-      : flowValue(one('flow'));
+      : has('enterprise')
+        ? 'enterpriseManaged'
+        : flowValue(one('flow'));
+  // A workload token file names the flow by itself.
+  const flow: FlowChoice = chosen === 'auto' && has('workload-token-file') ? 'workloadIdentity' : chosen;
 
   const clientId = one('client-id');
   const clientSecretEnv = one('client-secret-env');
   const privateKeyFile = one('private-key');
   const clientMetadataUrl = one('client-metadata-url');
-  if (clientSecretEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(clientSecretEnv)) {
-    throw new UsageError(
-      '--client-secret-env takes the NAME of an environment variable (letters, digits, _), not the secret.',
-    );
-  }
+  if (clientSecretEnv !== undefined) variableName(clientSecretEnv, '--client-secret-env');
   if (clientSecretEnv !== undefined && privateKeyFile !== undefined) {
     throw new UsageError('Choose one of --client-secret-env and --private-key.');
   }
@@ -374,6 +392,14 @@ function flowOptions(values: Values, serverUrl: string): FlowOptions {
   if (workloadTokenFile !== undefined) options.workloadTokenFile = workloadTokenFileValue(workloadTokenFile, flow);
   const enterpriseIdp = enterpriseIdpValue(values, flow);
   if (enterpriseIdp) options.enterpriseIdp = enterpriseIdp;
+  const idpSecretEnv = one('idp-client-secret-env');
+  const idTokenFile = one('id-token-file');
+  if ((idpSecretEnv !== undefined || idTokenFile !== undefined) && !enterpriseIdp)
+    throw new UsageError(
+      `${idpSecretEnv !== undefined ? '--idp-client-secret-env' : '--id-token-file'} needs --idp ISSUER.`,
+    );
+  if (idpSecretEnv !== undefined) options.idpClientSecretEnv = variableName(idpSecretEnv, '--idp-client-secret-env');
+  if (idTokenFile !== undefined) options.idTokenFile = filePath(idTokenFile, '--id-token-file');
   return options;
 }
 
@@ -424,8 +450,20 @@ function authorizationParamsValue(given: readonly string[]): Record<string, stri
 function workloadTokenFileValue(text: string, flow: FlowChoice): string {
   const flowIssue = flowOnlyProblem('workloadTokenFile', flow);
   if (flowIssue) throw new UsageError(`--workload-token-file ${flowIssue} (--flow workloadIdentity).`);
+  return filePath(text, '--workload-token-file');
+}
+
+/** The NAME of an environment variable: never a secret on the command line. */
+function variableName(text: string, option: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(text))
+    throw new UsageError(`${option} takes the NAME of an environment variable (letters, digits, _), not the secret.`);
+  return text;
+}
+
+/** A file named on the command line, as an absolute path: `~/` is the home directory, a relative path is from here. */
+function filePath(text: string, option: string): string {
   const file = workloadTokenFilePath(text, { home: homedir(), cwd: process.cwd() });
-  if ('problem' in file) throw new UsageError(`--workload-token-file ${file.problem}.`);
+  if ('problem' in file) throw new UsageError(`${option} ${file.problem}.`);
   return file.path;
 }
 
@@ -437,9 +475,7 @@ function enterpriseIdpValue(values: Values, flow: FlowChoice): EnterpriseIdpOpti
     if (clientId !== undefined || values.has('idp-scope'))
       throw new UsageError(`${clientId !== undefined ? '--idp-client-id' : '--idp-scope'} needs --idp ISSUER.`);
     if (flow === 'enterpriseManaged')
-      throw new UsageError(
-        "--flow enterpriseManaged needs your company's identity provider: --idp ISSUER --idp-client-id ID.",
-      );
+      throw new UsageError("--enterprise needs your company's identity provider: --idp ISSUER --idp-client-id ID.");
     return undefined;
   }
   const flowIssue = flowOnlyProblem('enterpriseIdp', flow);

@@ -12,6 +12,7 @@ import { loadPrivateKey } from '../oauth/client/privateKey';
 import { cryptoRandom } from '../oauth/http/random';
 import { holdingSecrets } from '../oauth/tokens/holdingSecrets';
 import type { FlowOptions } from './args';
+import { cliIdentityProvider } from './enterpriseOptions';
 import { statePaths } from './paths';
 import { inert } from './terminalText';
 
@@ -42,7 +43,7 @@ export function cliEnvironment(
     set: (k, v) => clients.set(k, v),
     delete: (k) => clients.delete(k),
   };
-  return {
+  const base: AuthEnvironment = {
     http: defaultHttpPolicy(),
     now: Date.now,
     random: cryptoRandom,
@@ -50,6 +51,8 @@ export function cliEnvironment(
     tokens: holdingSecrets(new FileTokenStore(paths.tokensFile)),
     clients: clientStore,
     refreshBeforeMs: 120_000,
+    // The workload token file and the ID token file: read for every token request, never at start.
+    readTextFile: (file) => readFile(file, 'utf8'),
     // The secret's variable and the key file are named on the command line; nothing is ever asked for.
     credentials: { lookup: (registration) => lookupCredentials(registration, options, env) },
     clientInUse: async (issuer, clientId) => {
@@ -61,6 +64,8 @@ export function cliEnvironment(
       return false;
     },
   };
+  const identityProvider = cliIdentityProvider(options, base, env);
+  return identityProvider ? { ...base, identityProvider } : base;
 }
 
 /** A pre-registered client's secret (from the named environment variable) or key (from the named file). */

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../oauth/http/logger';
+import { IDENTITY_PROVIDER_ID } from './model/identityProviderAccount';
 import type { ServerManager } from './serverManager';
 import { pickServer } from './serverPicker';
 import type { SessionChange } from './sessionStore';
@@ -11,8 +12,10 @@ export const SERVER_SCOPE_PREFIX = 'server:';
 
 /**
  * The `mcp-oauth` authentication provider: one session per server and account, so signed-in servers show
- * in the Accounts menu. Sign-in and sign-out go through the ServerManager (progress, cancellation,
- * revocation); the session store's events (this window or another) become added/removed/changed.
+ * in the Accounts menu, and one for the enterprise identity provider (`server:@identity-provider`), labelled
+ * as such, when enterprise-managed servers signed in there. Sign-in and sign-out go through the ServerManager
+ * (progress, cancellation, revocation); the session store's events (this window or another) become
+ * added/removed/changed.
  */
 export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<vscode.AuthenticationProviderAuthenticationSessionsChangeEvent>();
@@ -33,7 +36,7 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
   async getSessions(scopes?: readonly string[]): Promise<vscode.AuthenticationSession[]> {
     const wanted = serverOf(scopes);
     const ids = Object.keys(this.manager.sessions.all()).filter(
-      (id) => (!wanted || id === wanted) && this.manager.entry(id),
+      (id) => (!wanted || id === wanted) && this.manager.accountOwner(id),
     );
     const sessions = await Promise.all(ids.map((id) => this.session(id)));
     return sessions.filter((s): s is vscode.AuthenticationSession => !!s);
@@ -42,6 +45,12 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
   async createSession(scopes: readonly string[]): Promise<vscode.AuthenticationSession> {
     const id = serverOf(scopes) ?? (await pickServer(this.manager, 'Sign in to which MCP server?'));
     if (!id) throw new vscode.CancellationError();
+    if (id === IDENTITY_PROVIDER_ID) {
+      if (!(await this.manager.signInToIdentityProvider())) throw new vscode.CancellationError();
+      const session = await this.session(id);
+      if (!session) throw new Error('The sign-in did not produce a session');
+      return session;
+    }
     const extra = scopes.filter((s) => !s.startsWith(SERVER_SCOPE_PREFIX));
     const tokens = await this.manager.signIn(id, extra.length ? { extraScopes: extra } : {});
     if (!tokens) throw new vscode.CancellationError();
@@ -51,13 +60,16 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
   }
 
   async removeSession(sessionId: string): Promise<void> {
-    const message = await this.manager.signOut(sessionId);
+    const message =
+      sessionId === IDENTITY_PROVIDER_ID
+        ? await this.manager.signOutOfIdentityProvider()
+        : await this.manager.signOut(sessionId);
     this.logger.info(`[signOut] [${sessionId}] ${message}`);
   }
 
   private async session(id: string): Promise<vscode.AuthenticationSession | undefined> {
     const info = this.manager.sessions.get(id);
-    if (!info || !this.manager.entry(id)) return undefined;
+    if (!info || !this.manager.accountOwner(id)) return undefined;
     let accessToken: string | undefined;
     try {
       accessToken = (await this.manager.storedTokens(id))?.accessToken;
@@ -99,7 +111,7 @@ export class McpOAuthAuthenticationProvider implements vscode.AuthenticationProv
 
   /** A session's account: one per server and account, labelled so that the Accounts menu tells them apart. */
   private accountOf(id: string, account: string): vscode.AuthenticationSessionAccountInformation {
-    return { id: `${id}/${account}`, label: `${account} (${this.manager.entry(id)?.name ?? id})` };
+    return { id: `${id}/${account}`, label: `${account} (${this.manager.accountOwner(id)?.name ?? id})` };
   }
 
   dispose(): void {

@@ -10,6 +10,8 @@ export const SECRET_KEYS = {
   client: (issuer: string) => `mcpOAuth.client/${issuer}`,
   clientSecret: (serverId: string) => `mcpOAuth.clientSecret/${serverId}`,
   privateKey: (serverId: string) => `mcpOAuth.privateKey/${serverId}`,
+  /** The client secret of the MCP client at the enterprise identity provider (`mcpOAuth.enterpriseIdp`). */
+  identityProviderSecret: (issuer: string, clientId: string) => `mcpOAuth.idpClientSecret/${issuer} ${clientId}`,
 } as const;
 
 /** The server id of a tokens key, for `secrets.onDidChange`. */

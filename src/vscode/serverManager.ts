@@ -4,6 +4,7 @@ import { CancelledError, McpOAuthError } from '../oauth/errors';
 import type { Logger } from '../oauth/http/logger';
 import type { SignInRequest } from '../oauth/session/serverAuth';
 import { sessionBinding, type TokenSet } from '../oauth/tokens/tokenSet';
+import { IDENTITY_PROVIDER_ID, identityProviderEntry } from './model/identityProviderAccount';
 import type { ServerEntry } from './model/serverConfig';
 import type { RuntimeState, ServersSnapshot, ServerView } from './serverState';
 import type * as Core from './sessionService';
@@ -51,7 +52,10 @@ export class ServerManager implements vscode.Disposable {
       secrets: context.secrets,
       memento: context.globalState,
       logger,
-      entries: () => settings.servers().servers,
+      entries: () => {
+        const idp = this.identityProvider();
+        return idp ? [...settings.servers().servers, idp] : settings.servers().servers;
+      },
     });
     this.disposables.push(
       this.sessions,
@@ -81,6 +85,20 @@ export class ServerManager implements vscode.Disposable {
 
   entry(id: string): ServerEntry | undefined {
     return this.settings.servers().servers.find((s) => s.id === id);
+  }
+
+  /**
+   * The enterprise identity provider (`mcpOAuth.enterpriseIdp`) as the session store and the Accounts menu
+   * know it (its session is under {@link IDENTITY_PROVIDER_ID}); undefined when none is set.
+   */
+  identityProvider(): ServerEntry | undefined {
+    const { idp } = this.settings.enterpriseIdp();
+    return idp ? identityProviderEntry(idp) : undefined;
+  }
+
+  /** Whose session `id` is: a server's, or the identity provider's. */
+  accountOwner(id: string): ServerEntry | undefined {
+    return id === IDENTITY_PROVIDER_ID ? this.identityProvider() : this.entry(id);
   }
 
   view(entry: ServerEntry): ServerView {
@@ -117,6 +135,8 @@ export class ServerManager implements vscode.Disposable {
             this.setRuntime(entry.id, { tokenState });
           },
           stepUp: async (entry, challenge) => !!(await this.stepUp(entry, challenge)),
+          enterpriseIdp: () => this.settings.enterpriseIdp().idp,
+          readTextFile: readWorkspaceFile,
         }),
     ));
   }
@@ -169,6 +189,54 @@ export class ServerManager implements vscode.Disposable {
     }
   }
 
+  /**
+   * Signs in to the enterprise identity provider alone (from the Accounts menu), with progress and
+   * cancellation; undefined when the user cancelled. A server's sign-in signs in there too when it needs to.
+   */
+  async signInToIdentityProvider(): Promise<TokenSet | undefined> {
+    const entry = this.identityProvider();
+    if (!entry)
+      throw new McpOAuthError('invalid_config', 'No enterprise identity provider is set: set mcpOAuth.enterpriseIdp');
+    try {
+      const tokens = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `MCP OAuth: signing in to the ${entry.name.toLowerCase()}`,
+          cancellable: true,
+        },
+        async (progress, token) => {
+          const abort = new AbortController();
+          const sub = token.onCancellationRequested(() => abort.abort());
+          try {
+            const host = vscodeSignInHost(
+              entry,
+              { signal: abort.signal, abort: () => abort.abort(), progress },
+              this.callbacks,
+            );
+            return await (await this.core()).signInIdentityProvider(host);
+          } finally {
+            sub.dispose();
+          }
+        },
+      );
+      this.logger.info('[signIn] [identity provider] signed in');
+      return tokens;
+    } catch (error) {
+      if (error instanceof CancelledError) return undefined;
+      throw error;
+    }
+  }
+
+  /** Signs out of the enterprise identity provider; the servers keep their tokens until those expire. */
+  async signOutOfIdentityProvider(): Promise<string> {
+    const name = this.identityProvider()?.name ?? 'Identity provider';
+    const result = await (await this.core()).signOutIdentityProvider();
+    if (!result.wasSignedIn) return `Not signed in to the ${name.toLowerCase()}.`;
+    return result.refreshToken === 'revoked'
+      ? `Signed out of the ${name.toLowerCase()}; its refresh token was revoked.`
+      : `Signed out of the ${name.toLowerCase()} locally (${result.reason ?? 'nothing to revoke'}).`;
+  }
+
   async signOut(id: string): Promise<string> {
     const entry = this.require(id);
     const result = await (await this.core()).signOut(entry);
@@ -219,7 +287,7 @@ export class ServerManager implements vscode.Disposable {
    * that may use it (a workspace's entry only once allowed).
    */
   async storedTokens(id: string): Promise<TokenSet | undefined> {
-    const entry = this.entry(id);
+    const entry = this.accountOwner(id);
     const tokens = entry && this.approvals.isAllowed(entry) ? await this.sessions.tokens.get(id) : undefined;
     return tokens && sessionBinding(tokens, entry!.url) === 'bound' ? tokens : undefined;
   }
@@ -257,6 +325,8 @@ export class ServerManager implements vscode.Disposable {
   private reportInvalid(): void {
     for (const bad of this.settings.servers().invalid)
       this.logger.warn(`[settings] mcpOAuth.servers: ${JSON.stringify(bad.label)} is ignored: ${bad.message}`);
+    const { problem } = this.settings.enterpriseIdp();
+    if (problem) this.logger.warn(`[settings] ${problem}; it is ignored`);
   }
 
   dispose(): void {
@@ -264,4 +334,17 @@ export class ServerManager implements vscode.Disposable {
     this.emitter.dispose();
     void this.service?.then((s) => s.dispose());
   }
+}
+
+/**
+ * A file the settings name, read through `workspace.fs` on the extension host's side (the remote machine in a
+ * remote window, where the workload runs): an absolute path, or one relative to the first workspace folder.
+ */
+async function readWorkspaceFile(path: string): Promise<string> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const absolute = path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path);
+  if (!absolute && !folder)
+    throw new McpOAuthError('invalid_config', `${JSON.stringify(path)} is relative and no folder is open`);
+  const uri = absolute ? vscode.Uri.file(path) : vscode.Uri.joinPath(folder!, path);
+  return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
 }

@@ -8,15 +8,19 @@ import type { CredentialStore } from '../oauth/client/credentials';
 import { loadPrivateKey } from '../oauth/client/privateKey';
 import type { BearerChallenge } from '../oauth/discovery/challenge';
 import type { DiscoveredServer } from '../oauth/discovery/discover';
+import { McpOAuthError } from '../oauth/errors';
 import type { Logger } from '../oauth/http/logger';
 import { defaultHttpPolicy } from '../oauth/http/policyFetch';
 import { cryptoRandom } from '../oauth/http/random';
+import type { EnterpriseIdpOptions } from '../oauth/session/authOptions';
 import type { AuthEnvironment } from '../oauth/session/environment';
+import { IdentityProvider } from '../oauth/session/identityProvider';
 import type { SignInHost } from '../oauth/session/host';
 import { ServerAuth, type SignInRequest, type SignOutResult } from '../oauth/session/serverAuth';
 import type { TokenStatus } from '../oauth/tokens/tokenManager';
 import type { TokenSet } from '../oauth/tokens/tokenSet';
 import type { TokenStore } from '../oauth/tokens/tokenStore';
+import { IDENTITY_PROVIDER_ID } from './model/identityProviderAccount';
 import type { ServerEntry } from './model/serverConfig';
 import type { SessionInfo } from './model/sessionInfo';
 import { SecretClientStore, SECRET_KEYS } from './secretStores';
@@ -33,6 +37,10 @@ export interface SessionHost {
   readonly onStatus: (entry: ServerEntry, status: TokenStatus) => void;
   /** The gateway met a 403 insufficient_scope: sign in again for the wider scope (the user confirms). */
   readonly stepUp: (entry: ServerEntry, challenge: BearerChallenge) => Promise<boolean>;
+  /** The enterprise identity provider (`mcpOAuth.enterpriseIdp`), now; undefined when none is set. */
+  readonly enterpriseIdp?: () => EnterpriseIdpOptions | undefined;
+  /** Reads a file for the core (`workspace.fs`): the workload token file, read for every token request. */
+  readonly readTextFile?: (path: string) => Promise<string>;
 }
 
 /**
@@ -43,6 +51,8 @@ export class SessionService {
   private readonly auths = new Map<string, { config: string; auth: ServerAuth }>();
   private gateway: Promise<TokenGateway> | undefined;
   private readonly clients: SecretClientStore;
+  /** The one IdentityProvider of every enterprise-managed server, for the settings it was made from. */
+  private idp: { config: string; provider: IdentityProvider } | undefined;
 
   constructor(private readonly host: SessionHost) {
     this.clients = new SecretClientStore(host.secrets);
@@ -50,7 +60,8 @@ export class SessionService {
 
   /** The ServerAuth for an entry; a new one when its settings change (its discovery and client may differ). */
   auth(entry: ServerEntry): ServerAuth {
-    const config = JSON.stringify(entry);
+    const idp = this.identityProvider();
+    const config = JSON.stringify([entry, idp?.config ?? null]);
     const cached = this.auths.get(entry.id);
     if (cached?.config === config) return cached.auth;
     const auth = new ServerAuth(this.environment(entry), entry.url, entry.auth, entry.id, (status) =>
@@ -58,6 +69,59 @@ export class SessionService {
     );
     this.auths.set(entry.id, { config, auth });
     return auth;
+  }
+
+  /**
+   * The enterprise identity provider shared by every `enterpriseManaged` server (so that they share one
+   * sign-in there), its session in the one session store under {@link IDENTITY_PROVIDER_ID}; a new one when
+   * the setting changes. Undefined when `mcpOAuth.enterpriseIdp` is not set.
+   */
+  identityProvider(): IdentityProvider | undefined {
+    const options = this.host.enterpriseIdp?.();
+    if (!options) {
+      this.idp = undefined;
+      return undefined;
+    }
+    const config = JSON.stringify(options);
+    if (this.idp?.config === config) return this.idp.provider;
+    const settings = this.host.settings();
+    const provider = new IdentityProvider(
+      options,
+      {
+        http: { ...defaultHttpPolicy(), timeoutMs: settings.timeoutMs },
+        now: Date.now,
+        random: cryptoRandom,
+        logger: this.host.logger,
+        tokens: this.host.tokens,
+        credentials: this.identityProviderCredentials(options),
+        refreshBeforeMs: settings.refreshBeforeMs,
+        ...(this.host.readTextFile ? { readTextFile: this.host.readTextFile } : {}),
+      },
+      IDENTITY_PROVIDER_ID,
+    );
+    this.idp = { config, provider };
+    return provider;
+  }
+
+  /** Signs in to the enterprise identity provider alone (the Accounts menu), unless its session is still good. */
+  signInIdentityProvider(host: SignInHost): Promise<TokenSet> {
+    const idp = this.identityProvider();
+    if (!idp) {
+      return Promise.reject(
+        new McpOAuthError('invalid_config', 'No enterprise identity provider is set: set mcpOAuth.enterpriseIdp'),
+      );
+    }
+    return idp.signIn(host);
+  }
+
+  /** Signs out of the identity provider: revokes its refresh token where it can, and forgets the session. */
+  async signOutIdentityProvider(): Promise<SignOutResult> {
+    const idp = this.identityProvider();
+    if (idp) return idp.signOut();
+    // The setting is gone: nothing can be revoked, but the session it left is forgotten.
+    const wasSignedIn = !!(await this.host.tokens.get(IDENTITY_PROVIDER_ID).catch(() => undefined));
+    await this.host.tokens.delete(IDENTITY_PROVIDER_ID);
+    return { wasSignedIn, refreshToken: 'none', accessToken: 'none' };
   }
 
   /** The one sign-in: the core plans the flow from the settings and the metadata; `host` talks to the user. */
@@ -136,6 +200,24 @@ export class SessionService {
       credentials: this.credentialStore(entry),
       clientInUse: async (issuer, clientId) =>
         Object.values(this.host.sessions()).some((s) => s.issuer === issuer && s.clientId === clientId),
+      ...(this.idp ? { identityProvider: this.idp.provider } : {}),
+      ...(this.host.readTextFile ? { readTextFile: this.host.readTextFile } : {}),
+    };
+  }
+
+  /** The IdP client's secret, in SecretStorage under the IdP and client; asked for in a sign-in when missing. */
+  private identityProviderCredentials(options: EnterpriseIdpOptions): CredentialStore {
+    const secrets = this.host.secrets;
+    const key = SECRET_KEYS.identityProviderSecret(options.issuer, options.clientId);
+    return {
+      async lookup(registration): Promise<ClientCredentials> {
+        if (registration.clientId !== options.clientId) return {};
+        const secret = await secrets.get(key);
+        return secret ? { clientSecret: secret } : {};
+      },
+      async save(_registration, answer) {
+        if ('clientSecret' in answer) await secrets.store(key, answer.clientSecret);
+      },
     };
   }
 

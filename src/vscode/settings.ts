@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
+import type { EnterpriseIdpOptions } from '../oauth/session/authOptions';
 import type { SettingsSource } from './model/entryApproval';
-import { parseSettings, type ParsedSettings } from './model/serverConfig';
+import { parseEnterpriseIdp, parseSettings, type ParsedSettings } from './model/serverConfig';
 
 export const SECTION = 'mcpOAuth';
 
@@ -50,6 +51,18 @@ export class Settings implements vscode.Disposable {
       ...parseSettings({ servers, enterpriseIdp }),
       source: workspace !== undefined ? 'workspace' : 'user',
     });
+  }
+
+  /**
+   * The enterprise identity provider (`mcpOAuth.enterpriseIdp`), from the user's own settings only: a
+   * workspace cannot choose where the user signs in, nor where the ID token goes. `problem` says why a value
+   * set there cannot be used.
+   */
+  enterpriseIdp(): { readonly idp?: EnterpriseIdpOptions; readonly problem?: string } {
+    const value = vscode.workspace.getConfiguration(SECTION).inspect<unknown>('enterpriseIdp')?.globalValue;
+    const parsed = parseEnterpriseIdp(value);
+    if (!parsed.ok) return { problem: parsed.error.message };
+    return parsed.enterpriseIdp ? { idp: parsed.enterpriseIdp } : {};
   }
 
   timeouts(): { timeoutMs: number; refreshBeforeMs: number } {

@@ -32,13 +32,14 @@ export function vscodeSignInHost(entry: ServerEntry, ui: SignInUi, callbacks: Ur
       await openExternalUrl(url);
     },
     showDeviceCode: (device: DeviceAuthorization) => presentDeviceCode(entry, device, ui.abort, ui.progress),
-    async askCredentials({ clientId, method }) {
+    async askCredentials({ clientId, method, identityProvider }) {
       if (method === 'private_key_jwt') {
         const pem = await askPrivateKey(entry, clientId);
         return pem === undefined ? undefined : { privateKeyPem: pem };
       }
+      const at = identityProvider ? `your identity provider ${new URL(identityProvider).host}` : entry.name;
       const secret = await vscode.window.showInputBox({
-        title: `Client secret for ${entry.name}`,
+        title: `Client secret at ${at}`,
         prompt: `The client ${clientId} needs its secret. It is kept in VS Code's secret storage, never in settings.`,
         password: true,
         ignoreFocusOut: true,

@@ -5,7 +5,7 @@ import { McpOAuthError } from '../oauth/errors';
 import { claimsOf, headerOf } from '../oauth/tokens/claims';
 import type { TokenSet } from '../oauth/tokens/tokenSet';
 import type { ServerManager } from './serverManager';
-import type { SessionInfo } from './model/sessionInfo';
+import { renewable, type SessionInfo } from './model/sessionInfo';
 
 /** Read-only documents `mcp-oauth-token:/<server id>/<title>.json`, computed when opened. */
 export const TOKEN_DETAILS_SCHEME = 'mcp-oauth-token';
@@ -85,7 +85,7 @@ export function tokenDetails(
     obtainedAt: isoTime(tokens.obtainedAt),
     expiresAt: tokens.expiresAt === undefined ? null : isoTime(tokens.expiresAt),
     expiresIn: left === undefined ? 'no expiry reported' : left,
-    refreshable: !!tokens.refreshToken || tokens.grantType === 'client_credentials',
+    refreshable: renewable(tokens),
     hasRefreshToken: !!tokens.refreshToken,
     accessToken: describeToken(tokens.accessToken),
     ...(tokens.idToken ? { idToken: describeToken(tokens.idToken) } : {}),

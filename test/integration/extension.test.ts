@@ -2,11 +2,11 @@
 // started by the launcher (test/integration/peers.ts). The launcher's scripted user approves the pages the
 // extension opens in the browser, and clicks "Copy & Open" for the device code, as a person would.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import * as vscode from 'vscode';
 import type { McpOAuthApi } from '../../src/extension';
+import { recordSecrets } from './secretsSeen';
 
 const EXTENSION_ID = 'mcp-oauth.mcp-oauth';
 const AS = process.env.MCP_OAUTH_TEST_AS!;
@@ -78,10 +78,7 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     api = (await vscode.extensions.getExtension(EXTENSION_ID)!.activate()) as McpOAuthApi;
   });
 
-  after(() => {
-    if (process.env.MCP_OAUTH_TEST_SECRETS)
-      writeFileSync(process.env.MCP_OAUTH_TEST_SECRETS, JSON.stringify([...secrets]));
-  });
+  after(() => recordSecrets(secrets));
 
   it('registers every public command, the authentication provider and the MCP definitions', async () => {
     const commands = await vscode.commands.getCommands(true);
@@ -90,7 +87,7 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     const definitions = await api.mcpProvider.provideMcpServerDefinitions();
     assert.deepEqual(
       definitions.map((d) => d.label),
-      ['Split', 'Device'],
+      ['Split', 'Device', 'Enterprise'],
       'provided without prompting',
     );
   });
@@ -99,12 +96,12 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     const { servers, invalid } = api.manager.snapshot();
     assert.deepEqual(
       servers.map((s) => s.entry.id),
-      ['split', 'device'],
+      ['split', 'device', 'enterprise'],
     );
     assert.equal(invalid.length, 1);
     assert.equal(invalid[0]!.label, 'Broken');
     const labels = api.tree.provider.getChildren().map((node) => String(api.tree.provider.getTreeItem(node).label));
-    assert.deepEqual(labels, ['Split', 'Device', 'Broken']);
+    assert.deepEqual(labels, ['Split', 'Device', 'Enterprise', 'Broken']);
   });
 
   it('signs in through the browser and the URI-handler callback', async () => {

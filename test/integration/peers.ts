@@ -1,13 +1,17 @@
 // The real peers for the integration run (scripts/test-integration.mjs) and the real-UI run (test/ui),
 // started before VS Code by the launcher (scripts/codeServer, `peers: true`): an oidc-provider AS and two
-// SDK-built protected MCP servers on loopback, a third server whose own AS issues codes holding `+&#%`, plus a small loopback admin endpoint that reports what the peers
-// saw. Prints one JSON line describing them (the settings to pre-fill and the environment for the tests), then
+// SDK-built protected MCP servers on loopback; a third server whose own AS issues codes holding `+&#%`; for
+// enterprise-managed authorization (SEP-990), an enterprise IdP, the ID-JAG authorization server of a fourth MCP
+// server, that server, and `mcpOAuth.enterpriseIdp`; plus a small loopback admin endpoint that reports what the
+// peers saw. Prints one JSON line describing them (the settings to pre-fill and the environment for the tests), then
 // runs until SIGTERM, SIGINT or the end of its stdin (so it never outlives the launcher).
 //
 // GET <MCP_OAUTH_TEST_PEERS_ADMIN>/state answers with what happened at the peers, never a token value: the
 // AS's requests (method and path) and token grants, each MCP server's JSON-RPC methods, and every refresh
 // token the AS issued, numbered, with its client, resource and whether AS introspection calls it active.
 import { type AuthServer, startAuthServer } from '../fixtures/authServer';
+import { IDP_CLIENT, startEnterpriseIdp, type EnterpriseIdp } from '../fixtures/enterpriseIdp';
+import { AS_CLIENT, startIdJagAuthServer } from '../fixtures/idJagAuthServer';
 import { listenOnLoopback } from '../fixtures/loopback';
 import { startSplitDomainServer } from '../fixtures/mcpServers';
 import { PUBLIC_CLIENT } from '../fixtures/testClients';
@@ -21,6 +25,15 @@ export interface PeersEnv {
   readonly MCP_OAUTH_TEST_MCP_AWKWARD: string;
   readonly MCP_OAUTH_TEST_AS_AWKWARD: string;
   readonly MCP_OAUTH_TEST_PEERS_ADMIN: string;
+  /** The enterprise IdP (`mcpOAuth.enterpriseIdp`), and the MCP server whose AS takes its ID-JAGs. */
+  readonly MCP_OAUTH_TEST_IDP: string;
+  readonly MCP_OAUTH_TEST_ENTERPRISE_MCP: string;
+  /**
+   * The two pre-registered clients' secrets (the MCP client at the IdP, and at the enterprise server's AS), for
+   * the tests to put in SecretStorage: a user would type them when asked.
+   */
+  readonly MCP_OAUTH_TEST_IDP_SECRET: string;
+  readonly MCP_OAUTH_TEST_ENTERPRISE_SECRET: string;
 }
 
 /** What GET <MCP_OAUTH_TEST_PEERS_ADMIN>/state answers. */
@@ -35,6 +48,9 @@ export interface PeersState {
       readonly active: boolean | undefined;
     }[];
   };
+  /** The enterprise IdP's requests and grants, and the ID-JAG AS's. */
+  readonly idp: { readonly requests: AuthServer['requests']; readonly grants: AuthServer['grants'] };
+  readonly idJagAs: { readonly requests: AuthServer['requests']; readonly grants: AuthServer['grants'] };
   /** Each MCP server's URL → the JSON-RPC methods it was called with, in order. */
   readonly mcp: Readonly<Record<string, readonly string[]>>;
 }
@@ -58,6 +74,16 @@ async function main(): Promise<void> {
   const second = await startSplitDomainServer({ as });
   const awkwardAs = await startAuthServer({ awkwardCodes: true });
   const awkward = await startSplitDomainServer({ as: awkwardAs });
+  const idp = await startEnterpriseIdp({ clients: [IDP_CLIENT_BASIC] });
+  acceptEditorCallbacks(idp);
+  const idJagAs = await startIdJagAuthServer({ idp });
+  const enterprise = await startSplitDomainServer({ as: idJagAs });
+  idp.connect({
+    clientId: IDP_CLIENT_BASIC.client_id,
+    audience: idJagAs.issuer,
+    resources: [enterprise.url],
+    targetClientId: AS_CLIENT.client_id,
+  });
   const admin = await listenOnLoopback((req, res) => {
     if (req.method !== 'GET' || req.url !== '/state') {
       res.writeHead(404).end();
@@ -76,7 +102,13 @@ async function main(): Promise<void> {
           requests.map((r) => r.rpcMethod).filter((m): m is string => !!m);
         const state: PeersState = {
           as: { requests: as.requests, grants: as.grants, refreshTokens: tokens },
-          mcp: { [split.url]: rpc(split.requests), [second.url]: rpc(second.requests) },
+          idp: { requests: idp.requests, grants: idp.grants },
+          idJagAs: { requests: idJagAs.requests, grants: idJagAs.grants },
+          mcp: {
+            [split.url]: rpc(split.requests),
+            [second.url]: rpc(second.requests),
+            [enterprise.url]: rpc(enterprise.requests),
+          },
         };
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(state));
       },
@@ -89,6 +121,12 @@ async function main(): Promise<void> {
     { name: 'Split', id: 'split', url: split.url },
     { name: 'Device', id: 'device', url: split.url, auth: { flow: 'deviceCode', clientId: PUBLIC_CLIENT.client_id } },
     { name: 'Broken', url: 'http://broken.example/mcp' }, // plain http off loopback: reported, never used
+    {
+      name: 'Enterprise',
+      id: 'enterprise',
+      url: enterprise.url,
+      auth: { flow: 'enterpriseManaged', clientId: AS_CLIENT.client_id },
+    },
   ];
   const env: PeersEnv = {
     MCP_OAUTH_TEST_AS: as.issuer,
@@ -97,12 +135,23 @@ async function main(): Promise<void> {
     MCP_OAUTH_TEST_MCP_AWKWARD: awkward.url,
     MCP_OAUTH_TEST_AS_AWKWARD: awkwardAs.issuer,
     MCP_OAUTH_TEST_PEERS_ADMIN: admin.origin,
+    MCP_OAUTH_TEST_IDP: idp.issuer,
+    MCP_OAUTH_TEST_ENTERPRISE_MCP: enterprise.url,
+    MCP_OAUTH_TEST_IDP_SECRET: IDP_CLIENT_BASIC.client_secret as string,
+    MCP_OAUTH_TEST_ENTERPRISE_SECRET: AS_CLIENT.client_secret as string,
   };
-  process.stdout.write(`${JSON.stringify({ settings: { 'mcpOAuth.servers': servers }, env })}\n`);
+  const settings = {
+    'mcpOAuth.servers': servers,
+    'mcpOAuth.enterpriseIdp': { issuer: idp.issuer, clientId: IDP_CLIENT_BASIC.client_id },
+  };
+  process.stdout.write(`${JSON.stringify({ settings, env })}\n`);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await admin.close();
+      await enterprise.close();
+      await idJagAs.close();
+      await idp.close();
       await second.close();
       await awkward.close();
       await awkwardAs.close();
@@ -115,6 +164,28 @@ async function main(): Promise<void> {
   process.stdin.resume();
   process.stdin.once('end', stop);
   process.stdin.once('error', stop);
+}
+
+/** The MCP client at the IdP, authenticating with client_secret_basic (what the extension uses by default). */
+const IDP_CLIENT_BASIC = { ...IDP_CLIENT, token_endpoint_auth_method: 'client_secret_basic' } as const;
+
+/**
+ * The editor's redirect URIs as this IdP's registration of the MCP client: the one its admin registered for a
+ * native app on loopback (`http://127.0.0.1/callback`, any port), and code-server's URI-handler callback, which
+ * is on loopback too but carries a path and a query of its own for each request (`/stable-…/callback?vscode-
+ * reqid=…`) that no registration can name in advance. Only for the IdP of these peers.
+ */
+function acceptEditorCallbacks(idp: EnterpriseIdp): void {
+  // oidc-provider's Client model: the one check of redirect URIs, at the authorization and token endpoints.
+  const { Client } = idp.provider as unknown as { Client: { prototype: { redirectUriAllowed(uri: string): boolean } } };
+  const client = Client.prototype;
+  const registered = client.redirectUriAllowed;
+  client.redirectUriAllowed = function (this: unknown, uri: string) {
+    const url = URL.parse(uri);
+    const codeServerCallback =
+      url?.protocol === 'http:' && url.hostname === '127.0.0.1' && /\/callback$/.test(url.pathname);
+    return codeServerCallback || registered.call(this, uri);
+  };
 }
 
 main().catch((error: unknown) => {

@@ -242,6 +242,41 @@ describe('parseCliArgs', () => {
       },
     ],
     [
+      'the workload flow named by its token file alone',
+      ['login', URL_, '--workload-token-file', '/var/run/secrets/tokens/mcp'],
+      {
+        command: 'login',
+        url: URL_,
+        options: flow({ flow: 'workloadIdentity', workloadTokenFile: '/var/run/secrets/tokens/mcp' }),
+      },
+    ],
+    [
+      '--enterprise with the IdP secret variable and an ID token file',
+      [
+        'login',
+        URL_,
+        '--enterprise',
+        '--idp',
+        'https://login.example.com',
+        '--idp-client-id',
+        'mcp-client',
+        '--idp-client-secret-env',
+        'IDP_SECRET',
+        '--id-token-file',
+        '/run/id-token',
+      ],
+      {
+        command: 'login',
+        url: URL_,
+        options: flow({
+          flow: 'enterpriseManaged',
+          enterpriseIdp: { issuer: 'https://login.example.com', clientId: 'mcp-client' },
+          idpClientSecretEnv: 'IDP_SECRET',
+          idTokenFile: '/run/id-token',
+        }),
+      },
+    ],
+    [
       'an identity provider on loopback, without scopes',
       ['call', URL_, 'search', '--flow', 'enterpriseManaged', '--idp', 'http://127.0.0.1:7300', '--idp-client-id', 'c'],
       {
@@ -369,10 +404,36 @@ describe('parseCliArgs', () => {
       /gives "prompt" more than once/,
     ],
     [
-      'a workload token file without the workload flow',
-      ['login', URL_, '--workload-token-file', '/t'],
+      'a workload token file with another flow',
+      ['login', URL_, '--device', '--workload-token-file', '/t'],
       /--workload-token-file applies only to the workloadIdentity flow/,
     ],
+    [
+      '--enterprise with --device',
+      ['login', URL_, '--enterprise', '--device'],
+      /Choose one of --device and --enterprise/,
+    ],
+    [
+      'an IdP secret variable without --idp',
+      ['login', URL_, '--idp-client-secret-env', 'IDP_SECRET'],
+      /--idp-client-secret-env needs --idp ISSUER/,
+    ],
+    [
+      'an IdP secret on the command line instead of a variable name',
+      [
+        'login',
+        URL_,
+        '--enterprise',
+        '--idp',
+        'https://login.example.com',
+        '--idp-client-id',
+        'c',
+        '--idp-client-secret-env',
+        's3cr=t!',
+      ],
+      /--idp-client-secret-env takes the NAME of an environment variable/,
+    ],
+    ['an ID token file without --idp', ['login', URL_, '--id-token-file', '/t'], /--id-token-file needs --idp ISSUER/],
     [
       "a workload token file in another user's home",
       ['login', URL_, '--flow', 'workloadIdentity', '--workload-token-file', '~root/t'],
@@ -381,7 +442,7 @@ describe('parseCliArgs', () => {
     [
       'enterprise-managed without an identity provider',
       ['login', URL_, '--flow', 'enterpriseManaged'],
-      /--flow enterpriseManaged needs your company's identity provider: --idp ISSUER --idp-client-id ID/,
+      /--enterprise needs your company's identity provider: --idp ISSUER --idp-client-id ID/,
     ],
     [
       'an identity provider without the enterprise flow',

@@ -7,6 +7,8 @@ import { describeUrl, secureUrl } from '../http/url';
 /** Validated RFC 8414 / OIDC metadata, in the shape oauth4webapi takes. Only checked fields are kept. */
 export type AuthServerMetadata = AuthorizationServer & {
   readonly client_id_metadata_document_supported?: boolean;
+  /** The ID-JAG draft's §7.2: the authorization grant profiles it accepts (the ID-JAG's among them, or not). */
+  readonly authorization_grant_profiles_supported?: string[];
 };
 
 /**
@@ -91,6 +93,7 @@ export function processAuthServerMetadata(
     'token_endpoint_auth_signing_alg_values_supported',
     'id_token_signing_alg_values_supported',
     'revocation_endpoint_auth_methods_supported',
+    'authorization_grant_profiles_supported',
   ] as const) {
     const value = f.optionalStringArray(field);
     if (value !== undefined) metadata[field] = value;

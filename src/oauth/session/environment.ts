@@ -4,6 +4,7 @@ import type { Logger } from '../http/logger';
 import type { HttpPolicy } from '../http/policyFetch';
 import type { RandomBytes } from '../http/random';
 import type { TokenStore } from '../tokens/tokenStore';
+import type { IdentityProvider } from './identityProvider';
 
 /**
  * Everything the core takes from the program it runs in that is not about the user (that is the
@@ -26,4 +27,15 @@ export interface AuthEnvironment {
    * Without it, replaced registrations are forgotten locally and left at the AS.
    */
   readonly clientInUse?: (issuer: string, clientId: string) => Promise<boolean>;
+  /**
+   * The enterprise identity provider (`mcpOAuth.enterpriseIdp`, the CLI's `--idp`) that `enterpriseManaged`
+   * servers get their ID-JAGs from: one per host, shared by all of them, so that they share one sign-in there.
+   */
+  readonly identityProvider?: IdentityProvider;
+  /**
+   * Reads a text file for the core, which never touches the file system itself: the workload token file of
+   * `workloadIdentity` (read again for every token request, since platforms rotate it). The CLI reads with
+   * `fs`, the extension with `workspace.fs`.
+   */
+  readonly readTextFile?: (path: string) => Promise<string>;
 }

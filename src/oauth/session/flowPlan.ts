@@ -1,6 +1,7 @@
 import type { AuthServerMetadata } from '../discovery/authServerMetadata';
 import { McpOAuthError } from '../errors';
 import { assertDeviceFlowSupported } from '../grants/deviceCode';
+import { JWT_BEARER_GRANT } from '../grants/jwtBearer';
 import { describeUrl } from '../http/url';
 import type { AuthOptions } from './authOptions';
 import type { FallbackChoice, ReceiverKind } from './host';
@@ -9,7 +10,11 @@ import type { FallbackChoice, ReceiverKind } from './host';
 export type PlannedFlow =
   | { readonly grant: 'authorizationCode'; readonly receiver: ReceiverKind }
   | { readonly grant: 'deviceCode' }
-  | { readonly grant: 'clientCredentials' };
+  | { readonly grant: 'clientCredentials' }
+  /** Enterprise-managed authorization (SEP-990): an ID-JAG from the enterprise IdP, as a JWT bearer grant. */
+  | { readonly grant: 'enterpriseManaged' }
+  /** Workload identity federation (SEP-1933): the platform's workload JWT as a JWT bearer grant. */
+  | { readonly grant: 'workloadIdentity' };
 
 export interface FlowPlan {
   /** What to try, in order: each next entry is a fallback, shown to the user, for the one before it. */
@@ -45,8 +50,26 @@ export function planFlows(input: PlanInput): FlowPlan {
     case 'clientCredentials':
       return { flows: [{ grant: 'clientCredentials' }], fallbacks: [] };
     case 'enterpriseManaged':
+      assertJwtBearerSupported(as, 'enterprise-managed authorization');
+      if (
+        as.authorization_grant_profiles_supported &&
+        !as.authorization_grant_profiles_supported.includes(ID_JAG_PROFILE)
+      ) {
+        throw new McpOAuthError(
+          'unsupported_flow',
+          `The authorization server ${describeUrl(as.issuer)} lists the authorization grant profiles it accepts, and the ID-JAG profile (${ID_JAG_PROFILE}) is not one of them; enterprise-managed authorization cannot work there`,
+        );
+      }
+      return { flows: [{ grant: 'enterpriseManaged' }], fallbacks: [] };
     case 'workloadIdentity':
-      throw new McpOAuthError('unsupported_flow', `auth.flow ${JSON.stringify(flow)} is not available in this version`);
+      assertJwtBearerSupported(as, 'workload identity federation');
+      if (!options.workloadTokenFile) {
+        throw new McpOAuthError(
+          'invalid_config',
+          'auth.flow "workloadIdentity" needs auth.workloadTokenFile: the file where the platform puts the workload token',
+        );
+      }
+      return { flows: [{ grant: 'workloadIdentity' }], fallbacks: [] };
     case 'deviceCode':
       assertDeviceFlowSupported(as);
       return { flows: [{ grant: 'deviceCode' }], fallbacks: [] };
@@ -73,6 +96,22 @@ export function planFlows(input: PlanInput): FlowPlan {
       if (input.canPaste && browser.length > 0) fallbacks.push('pasteRedirect');
       return { flows, fallbacks };
     }
+  }
+}
+
+/** The profile identifier of the ID-JAG in `authorization_grant_profiles_supported` (the ID-JAG draft's §7.2). */
+export const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
+
+/**
+ * Refuses early an authorization server whose `grant_types_supported` leaves out the JWT bearer grant. Many
+ * servers publish no list at all; that is taken as no answer, and the token request itself tells.
+ */
+function assertJwtBearerSupported(as: AuthServerMetadata, what: string): void {
+  if (as.grant_types_supported && !as.grant_types_supported.includes(JWT_BEARER_GRANT)) {
+    throw new McpOAuthError(
+      'unsupported_flow',
+      `The authorization server ${describeUrl(as.issuer)} does not offer the JWT bearer grant (${JWT_BEARER_GRANT}) in "grant_types_supported", which ${what} needs`,
+    );
   }
 }
 

@@ -83,6 +83,8 @@ export interface CredentialRequest {
   readonly clientId: string;
   /** `client_secret_basic`/`client_secret_post` want a secret; `private_key_jwt` a PKCS#8 PEM key. */
   readonly method: Exclude<TokenEndpointAuthMethod, 'none'>;
+  /** Set when the client is the one registered at the enterprise identity provider (its issuer). */
+  readonly identityProvider?: string;
 }
 
 export type SignInQuestion =

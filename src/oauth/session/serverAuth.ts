@@ -12,6 +12,8 @@ import { sessionAuthServer, type GrantContext } from '../grants/grantContext';
 import { refreshTokens } from '../grants/refresh';
 import { revokeToken, revokeTokens, type RevocationResult } from '../grants/revocation';
 import { clientCredentialsGrant } from '../grants/clientCredentials';
+import { idJagGrant, workloadClient, workloadIdentityGrant } from '../grants/jwtBearer';
+import { holdSecrets } from '../http/liveSecrets';
 import { policyFetch, type FetchLike, type HttpPolicy } from '../http/policyFetch';
 import { serverHttpPolicy } from '../http/serverPolicy';
 import { canonicalServerUrl, describeUrl } from '../http/url';
@@ -23,6 +25,7 @@ import type { AuthOptions } from './authOptions';
 import type { AuthEnvironment } from './environment';
 import { planFlows } from './flowPlan';
 import type { SignInHost } from './host';
+import type { IdentityProvider } from './identityProvider';
 import { runFlows, type FlowContext } from './signInFlows';
 
 export interface SignInRequest {
@@ -255,6 +258,7 @@ export class ServerAuth {
 
   /** A renewal in the background: never prompts (credentials are looked up, never asked for). */
   private async renew(tokens: TokenSet): Promise<TokenSet> {
+    if (tokens.grantType === 'workload_identity') return this.renewWorkload(tokens);
     const client = await this.clientFor(tokens);
     const credentials = await this.storedCredentials(client);
     const missing = missingCredential(client, credentials);
@@ -277,6 +281,17 @@ export class ServerAuth {
         tokens.registration,
       );
     }
+    if (tokens.grantType === 'id_jag') {
+      // A new ID-JAG from the IdP session (renewing its ID token if needed, never prompting), redeemed again.
+      const request = { audience: tokens.issuer, resource: tokens.resource, scopes: Scopes.of(tokens.scopes) };
+      const assertion = await this.identityProvider().assertion(request);
+      const release = holdSecrets([assertion]);
+      try {
+        return this.bind(await idJagGrant(ctx, { assertion, ...request }), tokens.registration);
+      } finally {
+        release();
+      }
+    }
     if (!tokens.refreshToken) {
       throw new McpOAuthError(
         'not_signed_in',
@@ -284,6 +299,60 @@ export class ServerAuth {
       );
     }
     return this.bind(await refreshTokens(ctx, tokens), tokens.registration);
+  }
+
+  /** Workload identity: the workload JWT in the token file, read again now, as a new grant. No client, no prompt. */
+  private async renewWorkload(tokens: TokenSet): Promise<TokenSet> {
+    const assertion = await this.workloadToken();
+    const as = sessionAuthServer(tokens);
+    const ctx: GrantContext = {
+      fetch: this.fetch(),
+      as,
+      client: workloadClient(as.issuer, assertion),
+      credentials: {},
+      now: this.env.now,
+    };
+    return this.bind(
+      await workloadIdentityGrant(ctx, { assertion, scopes: Scopes.of(tokens.scopes), resource: tokens.resource }),
+      'none',
+    );
+  }
+
+  /** The enterprise IdP the host provides, for `enterpriseManaged`. */
+  private identityProvider(): IdentityProvider {
+    if (!this.env.identityProvider) {
+      throw new McpOAuthError(
+        'invalid_config',
+        'auth.flow "enterpriseManaged" needs the enterprise identity provider: set mcpOAuth.enterpriseIdp (in the CLI: --enterprise --idp ISSUER --idp-client-id ID)',
+      );
+    }
+    return this.env.identityProvider;
+  }
+
+  /** The platform's workload JWT from auth.workloadTokenFile, read now: platforms rotate it. Never shown. */
+  private async workloadToken(): Promise<string> {
+    const file = this.options.workloadTokenFile;
+    if (!file) throw new McpOAuthError('invalid_config', 'auth.flow "workloadIdentity" needs auth.workloadTokenFile');
+    if (!this.env.readTextFile)
+      throw new McpOAuthError('invalid_config', 'This host cannot read auth.workloadTokenFile');
+    let text: string;
+    try {
+      text = await this.env.readTextFile(file);
+    } catch (error) {
+      throw new McpOAuthError(
+        'invalid_config',
+        `Cannot read the workload token file ${JSON.stringify(file)} (auth.workloadTokenFile)`,
+        { cause: error },
+      );
+    }
+    const token = text.trim();
+    if (!/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) {
+      throw new McpOAuthError(
+        'invalid_config',
+        `The workload token file ${JSON.stringify(file)} (auth.workloadTokenFile) does not hold a JWT`,
+      );
+    }
+    return token;
   }
 
   private async flowContext(found: DiscoveredServer, host: SignInHost, request: SignInRequest): Promise<FlowContext> {
@@ -315,7 +384,10 @@ export class ServerAuth {
       host,
       as,
       scopes,
-      machineScopes: select(false),
+      // A step-up widens the grants that run again too; none of them brings a refresh token.
+      machineScopes: request.extraScopes
+        ? Scopes.of(scopes.values.filter((s) => s !== 'offline_access'))
+        : select(false),
       resource: this.resource(found),
       ...(this.options.authorizationParams ? { authorizationParams: this.options.authorizationParams } : {}),
       fetch,
@@ -332,16 +404,19 @@ export class ServerAuth {
         return port ? { path, port, fixedPort: false } : { path, fixedPort: false };
       },
       client: async (needs: ClientNeeds) => resolveClient(await clientContext(), this.options, needs),
-      preregisteredClient: async (grantTypes) => this.preregisteredClient(as.issuer, grantTypes),
+      preregisteredClient: async (grantTypes, { confidential } = {}) =>
+        this.preregisteredClient(as.issuer, grantTypes, undefined, confidential),
       replaceRegistration: (registration) => this.replaceRegistration(registration),
       credentials: (client) => this.interactiveCredentials(client, host),
       store: (tokens, flow, client) => this.store(tokens, flow, client),
+      identityAssertion: (assertion) => this.identityProvider().assertion(assertion, host),
+      workloadAssertion: () => this.workloadToken(),
     };
   }
 
   /** Stores a sign-in's tokens, bound to this server URL and the client they were issued to. */
   private async store(tokens: TokenSet, flow: string, client: ClientRegistration): Promise<TokenSet> {
-    const kept = await this.keep(this.bind(tokens, client.method));
+    const kept = await this.keep(this.bind(tokens, flow === 'workloadIdentity' ? 'none' : client.method));
     this.env.logger.info(
       `[signIn] [${describeUrl(this.serverUrl)}] signed in with ${flow} (scopes ${JSON.stringify(Scopes.of(tokens.scopes).toString())}, refresh token ${tokens.refreshToken ? 'yes' : 'no'})`,
     );
@@ -425,10 +500,12 @@ export class ServerAuth {
     this.env.logger.info(`[registration] [${describeUrl(registration.issuer)}] the replaced registration: ${outcome}`);
   }
 
+  /** The settings' client. `confidential`: with no method set, a secret (asked for in a sign-in when not stored). */
   private preregisteredClient(
     issuer: string,
     grantTypes: readonly string[],
     hasSecret?: boolean,
+    confidential = false,
   ): Promise<ClientRegistration> {
     if (!this.options.clientId) {
       return Promise.reject(
@@ -442,7 +519,8 @@ export class ServerAuth {
       redirectUris: [],
       grantTypes,
       registeredAt: 0,
-      tokenEndpointAuthMethod: this.options.tokenEndpointAuthMethod ?? (secret ? 'client_secret_basic' : 'none'),
+      tokenEndpointAuthMethod:
+        this.options.tokenEndpointAuthMethod ?? (secret || confidential ? 'client_secret_basic' : 'none'),
     });
     return hasSecret === undefined ? this.hasSecret().then(make) : Promise.resolve(make(hasSecret));
   }

@@ -12,6 +12,8 @@ import {
   type DeviceClock,
 } from '../grants/deviceCode';
 import type { GrantContext } from '../grants/grantContext';
+import { idJagGrant, JWT_BEARER_GRANT, workloadClient, workloadIdentityGrant } from '../grants/jwtBearer';
+import { holdSecrets } from '../http/liveSecrets';
 import type { Logger } from '../http/logger';
 import type { FetchLike } from '../http/policyFetch';
 import type { RandomBytes } from '../http/random';
@@ -46,14 +48,32 @@ export interface FlowContext {
   redirect(): Promise<{ path: string; port?: number; fixedPort: boolean }>;
   /** The client: the settings' one, a CIMD URL, or a stored or new dynamic registration that fits `needs`. */
   client(needs: ClientNeeds): Promise<ClientRegistration>;
-  /** The pre-registered client, for grants that need one (client credentials). */
-  preregisteredClient(grantTypes: readonly string[]): Promise<ClientRegistration>;
+  /**
+   * The pre-registered client, for grants that need one (client credentials, an ID-JAG). `confidential`: with
+   * no method in the settings it authenticates with a secret (asked for in the sign-in when none is stored).
+   */
+  preregisteredClient(grantTypes: readonly string[], options?: { confidential?: boolean }): Promise<ClientRegistration>;
   /** Forgets a dynamic registration that cannot serve (it limits the scopes), so the next one registers anew. */
   replaceRegistration(registration: ClientRegistration): Promise<void>;
   /** The client's credentials for this interactive sign-in: stored ones, else asked of the user once. */
   credentials(client: ClientRegistration): Promise<ClientCredentials>;
   /** Stores the tokens of a finished sign-in and returns them. */
   store(tokens: TokenSet, flow: PlannedFlow['grant'], client: ClientRegistration): Promise<TokenSet>;
+  /**
+   * `enterpriseManaged`: an ID-JAG for `audience` from the enterprise IdP, which signs the user in there
+   * first (through this sign-in's host) when its session cannot be renewed silently. ServerAuth provides this
+   * and {@link workloadAssertion}; the IdP's own sign-in, which runs these flows too, has neither.
+   */
+  identityAssertion?(request: AssertionRequest): Promise<string>;
+  /** `workloadIdentity`: the platform's workload JWT, read again now (platforms rotate it). */
+  workloadAssertion?(): Promise<string>;
+}
+
+/** What an ID-JAG is asked for: the MCP server's authorization server, its resource and the scopes. */
+export interface AssertionRequest {
+  readonly audience: string;
+  readonly resource?: string | undefined;
+  readonly scopes: Scopes;
 }
 
 /** Why a browser sign-in stopped so another flow can take over. */
@@ -82,6 +102,10 @@ export async function runFlows(ctx: FlowContext, plan: FlowPlan): Promise<TokenS
           return await deviceCode(ctx);
         case 'clientCredentials':
           return await clientCredentials(ctx);
+        case 'enterpriseManaged':
+          return await enterpriseManaged(ctx);
+        case 'workloadIdentity':
+          return await workloadIdentity(ctx);
       }
     } catch (error) {
       if (error instanceof SwitchFlow && error.to === 'deviceCode') {
@@ -317,6 +341,49 @@ async function clientCredentials(ctx: FlowContext): Promise<TokenSet> {
   };
   const tokens = await clientCredentialsGrant(grant, { scopes: ctx.machineScopes, resource: ctx.resource });
   return ctx.store(tokens, 'clientCredentials', client);
+}
+
+/**
+ * Enterprise-managed authorization (SEP-990): an ID-JAG from the enterprise IdP (RFC 8693 token exchange of
+ * the user's ID token, signing in to the IdP first only when its session cannot be renewed), redeemed as a
+ * JWT bearer grant (RFC 7523) by the client registered at the MCP server's authorization server.
+ */
+async function enterpriseManaged(ctx: FlowContext): Promise<TokenSet> {
+  if (!ctx.identityAssertion) throw new McpOAuthError('unsupported_flow', 'This sign-in has no identity provider');
+  const client = await ctx.preregisteredClient([JWT_BEARER_GRANT], { confidential: true });
+  if (client.tokenEndpointAuthMethod === 'none') {
+    throw new McpOAuthError(
+      'invalid_config',
+      "Enterprise-managed authorization needs a confidential client at the MCP server's authorization server: set auth.clientId and provide its secret or private key",
+    );
+  }
+  const credentials = await ctx.credentials(client);
+  ctx.host.progress?.('Getting an identity assertion from your identity provider…');
+  const assertion = await ctx.identityAssertion({
+    audience: ctx.as.issuer,
+    resource: ctx.resource,
+    scopes: ctx.machineScopes,
+  });
+  ctx.host.progress?.('Requesting a token…');
+  const grant: GrantContext = { fetch: ctx.fetch, as: ctx.as, client, credentials, now: ctx.now };
+  const release = holdSecrets([assertion]);
+  try {
+    const tokens = await idJagGrant(grant, { assertion, scopes: ctx.machineScopes, resource: ctx.resource });
+    return await ctx.store(tokens, 'enterpriseManaged', client);
+  } finally {
+    release();
+  }
+}
+
+/** Workload identity federation (SEP-1933): the platform's workload JWT as a JWT bearer grant, no client at all. */
+async function workloadIdentity(ctx: FlowContext): Promise<TokenSet> {
+  if (!ctx.workloadAssertion) throw new McpOAuthError('unsupported_flow', 'This sign-in has no workload identity');
+  ctx.host.progress?.('Requesting a token with the workload identity…');
+  const assertion = await ctx.workloadAssertion();
+  const client = workloadClient(ctx.as.issuer, assertion);
+  const grant: GrantContext = { fetch: ctx.fetch, as: ctx.as, client, credentials: {}, now: ctx.now };
+  const tokens = await workloadIdentityGrant(grant, { assertion, scopes: ctx.machineScopes, resource: ctx.resource });
+  return ctx.store(tokens, 'workloadIdentity', client);
 }
 
 function checkCancelled(ctx: FlowContext): void {

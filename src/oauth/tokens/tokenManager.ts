@@ -85,12 +85,15 @@ export class TokenManager {
 
   private async refreshOnce(rejected: string | null | undefined): Promise<TokenSet> {
     const { store, key } = this.options;
-    if (store.update) {
+    const current = await store.get(key, FRESH); // re-read: another window may have rotated the refresh token
+    // Only a refresh token must never be redeemed twice: that renewal runs inside the store's atomic update. A
+    // set without one renews by running its grant again, which holds no lock while it runs (an ID-JAG renewal
+    // goes through the IdP, whose own session may live in the same store).
+    if (store.update && current?.refreshToken) {
       let result: TokenSet | undefined;
-      await store.update(key, async (current) => (result = await this.renewFrom(current, rejected)));
+      await store.update(key, async (latest) => (result = await this.renewFrom(latest, rejected)));
       return result!;
     }
-    const current = await store.get(key, FRESH); // re-read: another window may have rotated the refresh token
     const result = await this.renewFrom(current, rejected);
     if (result !== current) await store.set(key, result);
     return result;
@@ -126,7 +129,9 @@ export class TokenManager {
       this.report({ state: 'expired', ...expiry(used), error: wrapped });
       throw wrapped;
     }
-    if (error instanceof OAuthResponseError && error.error === 'invalid_grant') {
+    // A refused refresh token ends the session. A session without one renews by running its grant again (client
+    // credentials, an ID-JAG, a workload JWT): that grant's refusal is its own answer, reported as it is.
+    if (error instanceof OAuthResponseError && error.error === 'invalid_grant' && used.refreshToken) {
       const latest = await this.options.store.get(this.options.key, FRESH);
       if (latest && latest.refreshToken !== used.refreshToken && !isExpired(latest, this.options.now())) {
         this.report({ state: 'valid', ...expiry(latest) });

@@ -15,8 +15,11 @@ export interface TokenSet {
   readonly tokenEndpoint: string;
   /** RFC 7009 endpoint, remembered so that sign-out needs no discovery. */
   readonly revocationEndpoint?: string;
-  /** Set for client credentials sessions, which renew by running the grant again rather than refreshing. */
-  readonly grantType?: 'client_credentials';
+  /**
+   * Set for sessions that renew by running their grant again rather than refreshing: client credentials, an
+   * ID-JAG from the enterprise IdP (enterprise-managed authorization), a workload JWT (workload identity).
+   */
+  readonly grantType?: 'client_credentials' | 'id_jag' | 'workload_identity';
   /** The RFC 8707 resource the tokens were requested for, when one was sent. */
   readonly resource?: string;
   /**
@@ -30,8 +33,11 @@ export interface TokenSet {
    * this session's and revoking one token may end its whole grant (RFC 7009 §2.1), this session included.
    */
   readonly supersededRefreshTokens?: readonly string[];
-  /** How the client was registered (for display): `preregistered`, `cimd`, `dcr`, or `imported` from a bundle. */
-  readonly registration?: 'preregistered' | 'cimd' | 'dcr' | 'imported';
+  /**
+   * How the client was registered (for display): `preregistered`, `cimd`, `dcr`, `imported` from a bundle, or
+   * `none` (workload identity: the workload's JWT is its only credential).
+   */
+  readonly registration?: 'preregistered' | 'cimd' | 'dcr' | 'imported' | 'none';
   readonly obtainedAt: number;
 }
 
@@ -79,10 +85,12 @@ export function isTokenSet(value: unknown): value is TokenSet {
     isOptional(v.resource, isNonEmptyString) &&
     isOptional(v.serverUrl, isNonEmptyString) &&
     isOptional(v.supersededRefreshTokens, (list) => Array.isArray(list) && list.every(isNonEmptyString)) &&
-    isOptional(v.registration, (r) => r === 'preregistered' || r === 'cimd' || r === 'dcr' || r === 'imported') &&
+    isOptional(v.registration, (r) => typeof r === 'string' && REGISTRATIONS.includes(r)) &&
     isFiniteNumber(v.obtainedAt)
   );
 }
+
+const REGISTRATIONS: readonly string[] = ['preregistered', 'cimd', 'dcr', 'imported', 'none'];
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value !== '';

@@ -28,7 +28,7 @@ export function sessionInfo(entry: ServerEntry, tokens: TokenSet, previous?: Ses
       describeAccount(tokens),
     scopes: tokens.scopes,
     ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
-    refreshable: !!tokens.refreshToken || tokens.grantType === 'client_credentials',
+    refreshable: renewable(tokens),
     issuer: tokens.issuer,
     clientId: tokens.clientId,
     registration: tokens.registration ?? legacyRegistration(entry, tokens),
@@ -41,4 +41,9 @@ function legacyRegistration(entry: ServerEntry, tokens: TokenSet): string {
   if (entry.auth.clientId === tokens.clientId) return 'preregistered';
   if (entry.auth.clientMetadataUrl === tokens.clientId) return 'cimd';
   return 'dcr';
+}
+
+/** Whether the session renews without the user: with a refresh token, or by running its grant again. */
+export function renewable(tokens: TokenSet): boolean {
+  return !!tokens.refreshToken || tokens.grantType !== undefined;
 }

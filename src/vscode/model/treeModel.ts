@@ -138,6 +138,8 @@ export function registrationText(method: string): string {
       return 'dynamic client registration';
     case 'imported':
       return 'imported token';
+    case 'none':
+      return 'no client registration (workload identity)';
     default:
       return method;
   }
