@@ -91,6 +91,7 @@ export function processAuthServerMetadata(
     'token_endpoint_auth_signing_alg_values_supported',
     'id_token_signing_alg_values_supported',
     'revocation_endpoint_auth_methods_supported',
+    'dpop_signing_alg_values_supported',
   ] as const) {
     const value = f.optionalStringArray(field);
     if (value !== undefined) metadata[field] = value;

@@ -1,12 +1,6 @@
 /** The `auth` block of a server entry (see the README's settings reference), after validation. Never a secret. */
 export type Flow =
-  | 'auto'
-  | 'authorizationCode'
-  | 'deviceCode'
-  | 'clientCredentials'
-  | 'enterpriseManaged'
-  | 'workloadIdentity'
-  | 'none';
+  'auto' | 'authorizationCode' | 'deviceCode' | 'clientCredentials' | 'enterpriseManaged' | 'workloadIdentity' | 'none';
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 /** Where the browser comes back: `auto` lets the host's receivers decide, in their order. */
 export type RedirectChoice = 'auto' | 'uriHandler' | 'loopback';
@@ -62,4 +56,5 @@ export const RESERVED_AUTHORIZATION_PARAMS: readonly string[] = [
   'response_type',
   'scope',
   'resource',
+  'dpop_jkt',
 ];
