@@ -1,13 +1,16 @@
 // The real peers for the integration run (scripts/test-integration.mjs) and the real-UI run (test/ui),
-// started before VS Code by the launcher (scripts/codeServer, `peers: true`): an oidc-provider AS and two
-// SDK-built protected MCP servers on loopback, plus a small loopback admin endpoint that reports what the peers
-// saw. Prints one JSON line describing them (the settings to pre-fill and the environment for the tests), then
+// started before VS Code by the launcher (scripts/codeServer, `peers: true`): an oidc-provider AS (which, like
+// every oidc-provider, advertises DPoP), two SDK-built protected MCP servers that take Bearer tokens and one
+// that takes only DPoP-bound tokens with its own nonce (RFC 9449), on loopback, plus a small loopback admin
+// endpoint that reports what the peers saw. Prints one JSON line describing them (the settings to pre-fill and the environment for the tests), then
 // runs until SIGTERM, SIGINT or the end of its stdin (so it never outlives the launcher).
 //
 // GET <MCP_OAUTH_TEST_PEERS_ADMIN>/state answers with what happened at the peers, never a token value: the
 // AS's requests (method and path) and token grants, each MCP server's JSON-RPC methods, and every refresh
-// token the AS issued, numbered, with its client, resource and whether AS introspection calls it active.
+// token the AS issued, numbered, with its client, resource and whether AS introspection calls it active, and
+// what the DPoP server checked on each request (scheme, outcome, the proof's htm, htu, jti and nonce; no proof).
 import { type AuthServer, startAuthServer } from '../fixtures/authServer';
+import { startDpopMcpServer } from '../fixtures/dpopMcpServer';
 import { listenOnLoopback } from '../fixtures/loopback';
 import { startSplitDomainServer } from '../fixtures/mcpServers';
 import { PUBLIC_CLIENT } from '../fixtures/testClients';
@@ -17,7 +20,21 @@ export interface PeersEnv {
   readonly MCP_OAUTH_TEST_AS: string;
   readonly MCP_OAUTH_TEST_MCP: string;
   readonly MCP_OAUTH_TEST_MCP2: string;
+  /** The MCP server that takes only DPoP-bound tokens (settings entry `dpop`). */
+  readonly MCP_OAUTH_TEST_DPOP: string;
   readonly MCP_OAUTH_TEST_PEERS_ADMIN: string;
+}
+
+/** What the DPoP server saw of one request: never the token or the proof itself. */
+export interface DpopRequestSeen {
+  readonly method: string;
+  readonly rpcMethod: string | undefined;
+  readonly scheme: string | undefined;
+  readonly outcome: string | undefined;
+  readonly htm: unknown;
+  readonly htu: unknown;
+  readonly jti: unknown;
+  readonly nonce: boolean;
 }
 
 /** What GET <MCP_OAUTH_TEST_PEERS_ADMIN>/state answers. */
@@ -34,6 +51,8 @@ export interface PeersState {
   };
   /** Each MCP server's URL → the JSON-RPC methods it was called with, in order. */
   readonly mcp: Readonly<Record<string, readonly string[]>>;
+  /** The DPoP server's requests that carried a token. */
+  readonly dpop: readonly DpopRequestSeen[];
 }
 
 interface IssuedRefreshToken {
@@ -53,6 +72,7 @@ async function main(): Promise<void> {
   });
   const split = await startSplitDomainServer({ as });
   const second = await startSplitDomainServer({ as });
+  const dpop = await startDpopMcpServer({ as, nonce: true });
   const admin = await listenOnLoopback((req, res) => {
     if (req.method !== 'GET' || req.url !== '/state') {
       res.writeHead(404).end();
@@ -71,7 +91,23 @@ async function main(): Promise<void> {
           requests.map((r) => r.rpcMethod).filter((m): m is string => !!m);
         const state: PeersState = {
           as: { requests: as.requests, grants: as.grants, refreshTokens: tokens },
-          mcp: { [split.url]: rpc(split.requests), [second.url]: rpc(second.requests) },
+          mcp: {
+            [split.url]: rpc(split.requests),
+            [second.url]: rpc(second.requests),
+            [dpop.url]: rpc(dpop.requests),
+          },
+          dpop: dpop.requests
+            .filter((r) => r.hasAuthorization)
+            .map((r) => ({
+              method: r.method,
+              rpcMethod: r.rpcMethod,
+              scheme: r.scheme,
+              outcome: r.outcome,
+              htm: r.proof?.htm,
+              htu: r.proof?.htu,
+              jti: r.proof?.jti,
+              nonce: r.proof?.nonce !== undefined,
+            })),
         };
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(state));
       },
@@ -83,12 +119,14 @@ async function main(): Promise<void> {
   const servers = [
     { name: 'Split', id: 'split', url: split.url },
     { name: 'Device', id: 'device', url: split.url, auth: { flow: 'deviceCode', clientId: PUBLIC_CLIENT.client_id } },
+    { name: 'DPoP', id: 'dpop', url: dpop.url }, // auth.dpop "auto": its challenge and metadata ask for DPoP
     { name: 'Broken', url: 'http://broken.example/mcp' }, // plain http off loopback: reported, never used
   ];
   const env: PeersEnv = {
     MCP_OAUTH_TEST_AS: as.issuer,
     MCP_OAUTH_TEST_MCP: split.url,
     MCP_OAUTH_TEST_MCP2: second.url,
+    MCP_OAUTH_TEST_DPOP: dpop.url,
     MCP_OAUTH_TEST_PEERS_ADMIN: admin.origin,
   };
   process.stdout.write(`${JSON.stringify({ settings: { 'mcpOAuth.servers': servers }, env })}\n`);
@@ -96,6 +134,7 @@ async function main(): Promise<void> {
   const stop = () =>
     (stopping ??= (async () => {
       await admin.close();
+      await dpop.close();
       await second.close();
       await split.close();
       await as.close();
