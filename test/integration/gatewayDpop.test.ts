@@ -56,7 +56,10 @@ describe('DPoP in a real VS Code, through the token gateway, by VS Code’s own 
     const key = JSON.parse(keyText) as { jkt: string; privateJwk: { d: string } };
     assert.equal(key.jkt, tokens.dpopJkt);
     for (const value of [tokens.accessToken, tokens.refreshToken, key.privateJwk.d]) if (value) secrets.add(value);
-    assert.ok(!(await context.secrets.get('mcpOAuth.tokens/dpop'))!.includes(key.privateJwk.d));
+    assert.ok(
+      !(await context.secrets.get('mcpOAuth.tokens/dpop'))!.includes(key.privateJwk.d),
+      'the key is not with the tokens',
+    );
   });
 
   it('VS Code’s MCP client lists the DPoP server’s tools and calls one; the gateway adds a fresh proof to every request, and the Bearer server started next to it stays Bearer', async () => {

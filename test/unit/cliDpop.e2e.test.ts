@@ -108,7 +108,10 @@ describe('mcp-oauth CLI with DPoP against real peers', function () {
     assert.equal((JSON.parse(called.stdout) as { sub: string }).sub, 'alice');
     assert.equal(browsed(), 1, 'no new sign-in');
     const seen = dpop.requests.slice(before).filter((r) => r.hasAuthorization);
-    assert.ok(seen.every((r) => r.scheme === 'DPoP'));
+    assert.ok(
+      seen.every((r) => r.scheme === 'DPoP'),
+      'DPoP only',
+    );
     // Each CLI run is a new process: its first proof has no nonce yet, and is answered with one.
     assert.deepEqual(
       [...new Set(seen.map((r) => r.outcome))].sort(),
@@ -153,7 +156,7 @@ describe('mcp-oauth CLI with DPoP against real peers', function () {
   });
 
   it('never printed a token, a refresh token or the key', () => {
-    assert.ok(secrets.size >= 5);
+    assert.ok(secrets.size >= 5, `${secrets.size} secrets seen`);
     for (const output of outputs)
       for (const secret of secrets) assert.ok(!output.includes(secret), `a secret in the output: ${output}`);
   });

@@ -67,8 +67,11 @@ describe('SessionService with DPoP', function () {
     assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /alice/);
     await client.close();
     const upstream = dpop.requests.slice(before).filter((r) => r.hasAuthorization);
-    assert.ok(upstream.length >= 3);
-    assert.ok(upstream.every((r) => r.scheme === 'DPoP' && r.proof?.htu === dpop.url));
+    assert.ok(upstream.length >= 3, `${upstream.length} requests`);
+    assert.ok(
+      upstream.every((r) => r.scheme === 'DPoP' && r.proof?.htu === dpop.url),
+      'DPoP, with proofs for the server URL',
+    );
     assert.ok(
       upstream.slice(1).every((r) => r.outcome === 'ok'),
       upstream.map((r) => r.outcome).join(', '),
