@@ -44,7 +44,10 @@ export interface DpopGatewayResults {
   readonly overheadP50Ms: number;
   readonly overheadP99Ms: number;
   readonly blockOverheadP50Ms: number;
-  /** One proof (ES256 signature, `ath` hash, JWS encoding) in isolation: what the gateway's signature costs. */
+  /**
+   * Proofs alone, `calls` in a row (ES256 signature, `ath` hash, JWS encoding): what the gateway's signature costs.
+   * The prover signs each next proof ahead, so in a tight loop a call waits for about one signature.
+   */
   readonly proof: LatencyResult;
   /** Requests the DPoP server saw during the timed calls, and how many passed its DPoP check. */
   readonly serverRequests: number;
