@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { authorizedFetch } from '../../src/mcp/authorizedFetch';
 import { connectToServer, signInToServer } from '../../src/mcp/serverSession';
 import { MemoryDpopKeyStore } from '../../src/oauth/dpop/dpopKeys';
 import { McpOAuthError } from '../../src/oauth/errors';
@@ -14,7 +15,7 @@ import { ServerAuth } from '../../src/oauth/session/serverAuth';
 import type { AuthOptions } from '../../src/oauth/session/authOptions';
 import { Scopes } from '../../src/oauth/tokens/scopes';
 import { toBundle } from '../../src/oauth/tokens/tokenBundle';
-import type { TokenSet } from '../../src/oauth/tokens/tokenSet';
+import { isTokenSet, type TokenSet } from '../../src/oauth/tokens/tokenSet';
 import { startAuthServer, type AuthServer } from '../fixtures/authServer';
 import { startDpopMcpServer, type DpopMcpServer } from '../fixtures/dpopMcpServer';
 import { accessTokenHash, generateDpopKey, signDpopProof } from '../fixtures/dpopProofs';
@@ -396,6 +397,28 @@ describe('DPoP against real peers', function () {
     });
   });
 
+  describe('a bound token without its key', () => {
+    it('is never sent by a fetch that has no prover for it, as DPoP or as Bearer', async () => {
+      const env = environment(globalThis.fetch);
+      const auth = new ServerAuth(env, dpopServer.url);
+      await signInToServer(auth, new ScriptedUser());
+      const before = dpopServer.requests.length;
+      const keyless = authorizedFetch({ fetch: globalThis.fetch, tokens: auth.tokenManager() }); // no `dpop`
+      const response = await keyless(dpopServer.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      assert.equal(response.status, 401);
+      await response.body?.cancel();
+      assert.deepEqual(
+        dpopServer.requests.slice(before).map((r) => r.hasAuthorization),
+        [false],
+        'sent without any Authorization',
+      );
+    });
+  });
+
   describe('a server that takes only Bearer tokens, whose AS advertises DPoP', () => {
     it('auto keeps getting Bearer tokens and sends no proof anywhere', async () => {
       const rec = recorder();
@@ -488,6 +511,38 @@ describe('DPoP against real peers', function () {
       );
     });
 
+    /** A fetch that drops the proof from token requests (as a proxy might), so the AS binds nothing. */
+    const unproven: FetchLike = (input, init = {}) => {
+      if (String(input) !== `${as.issuer}/token`) return globalThis.fetch(input, init);
+      const headers = new Headers(init.headers);
+      headers.delete('dpop');
+      return globalThis.fetch(input, { ...init, headers });
+    };
+
+    it('binds the authorization code to the key (dpop_jkt): redeemed without its proof, the AS refuses it', async () => {
+      const env = environment(unproven);
+      await assert.rejects(signInToServer(new ServerAuth(env, dpopServer.url), new ScriptedUser()), (e: unknown) => {
+        isCode('token_error')(e);
+        assert.equal((e as { error?: string }).error, 'invalid_grant');
+        return true;
+      });
+    });
+
+    it('an AS that answers with a Bearer token: auto keeps it as Bearer, required refuses it and stores nothing', async () => {
+      const options = { clientId: BASIC_CLIENT.client_id, scopes: ['mcp:read'] };
+      const credentials = { clientSecret: BASIC_CLIENT.client_secret! };
+      const auto = await machineSignIn(new ServerAuth(environment(unproven, { credentials }), dpopServer.url, options));
+      assert.equal(auto.tokenType, 'Bearer');
+      const env = environment(unproven, { credentials });
+      const required = new ServerAuth(env, dpopServer.url, { ...options, dpop: 'required' });
+      await assert.rejects(machineSignIn(required), (e: unknown) => {
+        isCode('dpop_unsupported')(e);
+        assert.match((e as Error).message, /issued a Bearer token although the request carried a DPoP proof/);
+        return true;
+      });
+      assert.equal(await env.tokens.get(required.tokenKey), undefined, 'nothing stored');
+    });
+
     it('required at a DPoP server and AS signs in with DPoP as auto does', async () => {
       const env = environment(globalThis.fetch);
       const auth = new ServerAuth(env, nonceServer.url, { dpop: 'required' } satisfies AuthOptions);
@@ -575,6 +630,15 @@ describe('toTokenSet and token_type DPoP', () => {
     assert.equal(tokens.tokenType, 'DPoP');
     assert.equal(tokens.dpopJkt, 'jkt-1');
     assert.throws(() => toTokenSet(answer, base), isCode('invalid_token_response'));
+  });
+
+  it('stores a DPoP-bound set only with its key thumbprint, and a Bearer one without', () => {
+    const bound = toTokenSet(answer, { ...base, dpopJkt: 'jkt-1' });
+    assert.ok(isTokenSet(bound), 'a bound set with its thumbprint');
+    const { dpopJkt: _jkt, ...unnamed } = bound;
+    assert.ok(!isTokenSet(unnamed), 'DPoP without the thumbprint is damaged');
+    const bearer = toTokenSet({ ...answer, token_type: 'bearer' }, base);
+    assert.ok(!isTokenSet({ ...bearer, dpopJkt: 'jkt-1' }), 'a Bearer set names no key');
   });
 
   it('takes a Bearer answer to a request with a proof as Bearer (the AS chose not to bind)', () => {

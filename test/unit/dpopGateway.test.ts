@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { SIGN_IN_REQUIRED } from '../../src/mcp/gateway/gatewayReplies';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/mcp/gateway/proxyHeaders';
 import { TokenGateway, tokenManagerSource, type GatewayTokenSource } from '../../src/mcp/gateway/tokenGateway';
 import { signInToServer } from '../../src/mcp/serverSession';
 import type { BearerChallenge } from '../../src/oauth/discovery/challenge';
@@ -207,6 +208,14 @@ describe('token gateway with DPoP', function () {
     const [sent] = upstream.requests;
     assert.match(String(sent!.headers.authorization), /^Bearer /);
     assert.equal(sent!.headers.dpop, undefined);
+  });
+
+  it('forwards no DPoP header from the client, and returns no DPoP-Nonce to it', () => {
+    const up = upstreamRequestHeaders({ dpop: 'made-up', 'mcp-session-id': 's', authorization: 'Bearer x' }, 'k');
+    assert.deepEqual(up, { 'mcp-session-id': 's' });
+    assert.deepEqual(clientResponseHeaders({ 'dpop-nonce': 'n', 'content-type': 'text/plain' }), {
+      'content-type': 'text/plain',
+    });
   });
 
   it('never sends a DPoP-bound token without its proof: no prover means sign-in required, and nothing upstream', async () => {
