@@ -117,6 +117,7 @@ describe('token gateway with DPoP', function () {
     const { auth } = await signedIn(nonced.url);
     const { url } = route(auth, nonced.url);
     const before = nonced.requests.length;
+    const grants = as.grants.length;
     const seen = new RecordingFetch();
     const { client } = await connect(url, seen);
     assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /alice/);
@@ -130,6 +131,7 @@ describe('token gateway with DPoP', function () {
       `then every proof carries the nonce: ${posts.map((r) => r.outcome).join()}`,
     );
     assert.ok(!seen.statuses.includes(401), `the client saw ${seen.statuses.join(', ')}`);
+    assert.equal(as.grants.length, grants, 'the nonce, not a renewal, made the retry work');
 
     // Rotated: the answer bringing the new nonce is kept, and the proof after it carries the new one.
     const next = nonced.rotateNonce();
