@@ -149,7 +149,8 @@ describe('mcp-oauth CLI with DPoP against real peers', function () {
 
   it('logout signs out of the DPoP session; the next login binds to the same key', async () => {
     const jkt = tokensOf(dpop.url).dpopJkt;
-    ok(await cli(['logout', dpop.url]));
+    const out = ok(await cli(['logout', dpop.url]));
+    assert.match(out.stdout, /refresh token revoked/, 'a DPoP-bound refresh token is revoked as any other');
     assert.equal(tokensOf(dpop.url), undefined);
     ok(await cli(['login', dpop.url]));
     assert.equal(tokensOf(dpop.url).dpopJkt, jkt);

@@ -225,7 +225,7 @@ export class ServerAuth {
    */
   async dpopProver(tokens: TokenSet): Promise<DpopProver | undefined> {
     if (!isDpopBound(tokens)) return undefined;
-    const prover = await this.storedProver(tokens.issuer).catch(() => undefined);
+    const prover = await this.storedProver(tokens.issuer, tokens.dpopJkt).catch(() => undefined);
     if (!prover || prover.jkt !== tokens.dpopJkt) {
       throw new McpOAuthError(
         'not_signed_in',
@@ -366,7 +366,7 @@ export class ServerAuth {
     const store = this.env.dpopKeys!;
     const stored = await store.get(this.tokenKey, as.issuer).catch(() => undefined);
     if (stored && decision.algs.includes(stored.alg)) {
-      const prover = await this.storedProver(as.issuer).catch(() => undefined);
+      const prover = await this.storedProver(as.issuer, stored.jkt).catch(() => undefined);
       if (prover) {
         this.env.logger.info(`${where} signing in with DPoP (${prover.alg}, the stored key)`);
         return prover;
@@ -379,8 +379,17 @@ export class ServerAuth {
     return this.storedProver(as.issuer);
   }
 
-  /** The prover of this entry's stored key for `issuer` (loaded once); rejects when there is none. */
-  private storedProver(issuer: string): Promise<DpopProver> {
+  /**
+   * The prover of this entry's stored key for `issuer`, loaded once; rejects when there is none. One loaded
+   * before another window (or process) replaced the key is loaded again when `jkt` names the other key.
+   */
+  private async storedProver(issuer: string, jkt?: string): Promise<DpopProver> {
+    const cached = this.provers.get(issuer);
+    if (cached) {
+      const loaded = await cached.catch(() => undefined);
+      if (loaded && (jkt === undefined || loaded.jkt === jkt)) return loaded;
+      if (this.provers.get(issuer) === cached) this.provers.delete(issuer);
+    }
     let prover = this.provers.get(issuer);
     if (!prover) {
       prover = (async () => {
