@@ -2,11 +2,15 @@
 // bearer token) and through the TokenGateway (with the gateway key; the gateway adds the token from the
 // real TokenManager), against the same MCP server; and, as the floor any proxy pays, through a bare
 // pass-through proxy (bench/bareProxy.ts). Sequential latency in interleaved blocks, then throughput with
-// concurrent clients, rounds rotating.
+// concurrent clients, rounds rotating. Then the DPoP variant (RFC 9449): against the DPoP-verifying MCP server,
+// the same client directly (making its own proof for every request, as any DPoP client must) and through the
+// gateway (which makes the proof: one ES256 signature per request), and the proof's own cost.
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { TokenGateway, tokenManagerSource } from '../src/mcp/gateway/tokenGateway';
+import type { FetchLike } from '../src/oauth/http/policyFetch';
+import { signInToServer } from '../src/mcp/serverSession';
 import { ServerAuth } from '../src/oauth/session/serverAuth';
 import { ScriptedUser, text } from '../test/unit/support/coreHarness';
 import { connectViaGateway } from '../test/unit/support/gatewayHarness';
@@ -30,6 +34,24 @@ export interface ThroughputResult {
   /** CPU time per call (median over the rounds) in this process (the clients, and the gateway when used) and in the peers' process. */
   readonly clientProcessCpuMsPerCall: number;
   readonly peersProcessCpuMsPerCall: number;
+}
+
+/** The DPoP variant: direct (the client makes each proof) against the gateway (the gateway makes it). */
+export interface DpopGatewayResults {
+  readonly direct: LatencyResult;
+  readonly gateway: LatencyResult;
+  /** gateway p50 − direct p50: the hop and the gateway's own work; each side signs one proof per request. */
+  readonly overheadP50Ms: number;
+  readonly overheadP99Ms: number;
+  readonly blockOverheadP50Ms: number;
+  /**
+   * Proofs alone, `calls` in a row (ES256 signature, `ath` hash, JWS encoding): what the gateway's signature costs.
+   * The prover signs each next proof ahead, so in a tight loop a call waits for about one signature.
+   */
+  readonly proof: LatencyResult;
+  /** Requests the DPoP server saw during the timed calls, and how many passed its DPoP check. */
+  readonly serverRequests: number;
+  readonly serverDpopOk: number;
 }
 
 export interface GatewayResults {
@@ -62,6 +84,7 @@ export interface GatewayResults {
     readonly cpuRatio: number;
     readonly bareCpuRatio: number;
   };
+  readonly dpop: DpopGatewayResults;
 }
 
 export interface GatewayOptions {
@@ -204,6 +227,7 @@ export async function runGateway(peers: Peers, options: GatewayOptions): Promise
       bare: throughput(rounds.bare),
     };
     await peers.take(); // the MCP server's log of these calls is not needed
+    const dpop = await runDpopGateway(peers, gateway, options);
     return {
       sequential: {
         direct: lat.direct,
@@ -227,10 +251,86 @@ export async function runGateway(peers: Peers, options: GatewayOptions): Promise
         cpuRatio: round(tp.direct.clientProcessCpuMsPerCall / tp.gateway.clientProcessCpuMsPerCall, 3),
         bareCpuRatio: round(tp.direct.clientProcessCpuMsPerCall / tp.bare.clientProcessCpuMsPerCall, 3),
       },
+      dpop,
     };
   } finally {
     await Promise.all(open.map((client) => client.close().catch(() => undefined)));
     await gateway.close();
     await bareProxy.close();
+  }
+}
+
+/**
+ * The DPoP variant, sequential latency in interleaved blocks as above: a DPoP-bound session (a sign-in that
+ * the server's DPoP challenge decides), then the same SDK client against the DPoP server directly, its fetch
+ * making a fresh proof with the session's key for every request, and through a gateway route that does the same
+ * for it. Then the proof alone, `calls` times.
+ */
+async function runDpopGateway(
+  peers: Peers,
+  gateway: TokenGateway,
+  options: GatewayOptions,
+): Promise<DpopGatewayResults> {
+  const auth = new ServerAuth(environment(globalThis.fetch, freshStores()), peers.dpopUrl);
+  await signInToServer(auth, new ScriptedUser());
+  const tokens = await auth.tokenManager().getTokens();
+  const prover = await auth.dpopProver(tokens);
+  if (!prover) throw new Error('the DPoP server did not get a DPoP-bound session');
+  const route = gateway.register({
+    id: 'bench-dpop',
+    upstreamUrl: peers.dpopUrl,
+    tokens: tokenManagerSource(auth.tokenManager(), undefined, (t) => auth.dpopProver(t)),
+  });
+  const proving: FetchLike = async (input, init = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `DPoP ${tokens.accessToken}`);
+    headers.set('dpop', await prover.proof(init.method ?? 'GET', String(input), tokens.accessToken));
+    return globalThis.fetch(input, { ...init, headers });
+  };
+  const directClient = new Client({ name: 'bench-dpop-direct', version: '1.0.0' }, { capabilities: {} });
+  await directClient.connect(new StreamableHTTPClientTransport(new URL(peers.dpopUrl), { fetch: proving }));
+  const viaGateway = (await connectViaGateway(route.url, gateway)).client;
+  const one = { direct: directClient, gateway: viaGateway };
+  try {
+    const modes = ['direct', 'gateway'] as const;
+    for (const mode of modes) {
+      if (!(await whoami(one[mode])).includes('alice'))
+        throw new Error(`whoami (DPoP ${mode}) did not answer for alice`);
+      await timedCalls(one[mode], options.warmup, []);
+    }
+    await peers.take();
+    const samples = { direct: [] as number[], gateway: [] as number[] };
+    const blockDiffs: number[] = [];
+    for (let done = 0, i = 0; done < options.calls; done += options.block, i++) {
+      const n = Math.min(options.block, options.calls - done);
+      const block = { direct: [] as number[], gateway: [] as number[] };
+      for (const mode of i % 2 ? [...modes].reverse() : modes) await timedCalls(one[mode], n, block[mode]);
+      samples.direct.push(...block.direct);
+      samples.gateway.push(...block.gateway);
+      blockDiffs.push(median(block.gateway) - median(block.direct));
+    }
+    const seen = (await peers.take()).dpop;
+    const proofs: number[] = [];
+    const url = new URL(peers.dpopUrl);
+    for (let i = 0; i < options.calls; i++) {
+      const started = performance.now();
+      await prover.proof('POST', url, tokens.accessToken);
+      proofs.push(performance.now() - started);
+    }
+    const direct = latency(samples.direct);
+    const through = latency(samples.gateway);
+    return {
+      direct,
+      gateway: through,
+      overheadP50Ms: round(through.p50Ms - direct.p50Ms, 3),
+      overheadP99Ms: round(through.p99Ms - direct.p99Ms, 3),
+      blockOverheadP50Ms: round(median(blockDiffs), 3),
+      proof: latency(proofs),
+      serverRequests: seen.length,
+      serverDpopOk: seen.filter((r) => r.outcome === 'ok').length,
+    };
+  } finally {
+    await Promise.all([directClient.close(), viaGateway.close()].map((p) => p.catch(() => undefined)));
+    route.dispose();
   }
 }

@@ -1,7 +1,8 @@
 // The peers every Node-side benchmark talks to, in their own process (as remote servers would be): the
-// oidc-provider AS and the split-domain MCP server of test/fixtures, on loopback. Started by peersClient.ts
+// oidc-provider AS, the split-domain MCP server and the DPoP-verifying MCP server of test/fixtures, on loopback. Started by peersClient.ts
 // over IPC: prints nothing; answers `take` with the requests each peer saw since the last `take`.
 import { startAuthServer } from '../test/fixtures/authServer';
+import { startDpopMcpServer } from '../test/fixtures/dpopMcpServer';
 import { startSplitDomainServer } from '../test/fixtures/mcpServers';
 
 export interface PeerRequest {
@@ -10,6 +11,8 @@ export interface PeerRequest {
   readonly status?: number;
   readonly rpcMethod?: string;
   readonly hasAuthorization?: boolean;
+  /** At the DPoP server: what its DPoP check decided ('ok', or the error it answered). */
+  readonly outcome?: string;
 }
 
 export interface PeersReady {
@@ -17,6 +20,8 @@ export interface PeersReady {
   readonly asIssuer: string;
   readonly jwksUri: string;
   readonly mcpUrl: string;
+  /** The MCP server that takes only DPoP-bound tokens (RFC 9449), each request with its proof. */
+  readonly dpopUrl: string;
 }
 
 export interface PeersTaken {
@@ -24,6 +29,7 @@ export interface PeersTaken {
   readonly id: number;
   readonly as: PeerRequest[];
   readonly mcp: PeerRequest[];
+  readonly dpop: PeerRequest[];
 }
 
 export interface PeersCpu {
@@ -36,6 +42,7 @@ async function main(): Promise<void> {
   // Long-lived access tokens: no renewal happens in the middle of a measurement.
   const as = await startAuthServer({ accessTokenTtl: 3600 });
   const mcp = await startSplitDomainServer({ as });
+  const dpop = await startDpopMcpServer({ as });
   process.on('message', (message: { cmd: string; id: number }) => {
     if (message.cmd === 'take') {
       const taken: PeersTaken = {
@@ -49,17 +56,31 @@ async function main(): Promise<void> {
           ...(r.status !== undefined ? { status: r.status } : {}),
           ...(r.rpcMethod ? { rpcMethod: r.rpcMethod } : {}),
         })),
+        dpop: dpop.requests.splice(0).map((r) => ({
+          method: r.method,
+          path: r.path,
+          hasAuthorization: r.hasAuthorization,
+          ...(r.status !== undefined ? { status: r.status } : {}),
+          ...(r.rpcMethod ? { rpcMethod: r.rpcMethod } : {}),
+          ...(r.outcome ? { outcome: r.outcome } : {}),
+        })),
       };
       process.send!(taken);
     } else if (message.cmd === 'cpu') {
       const cpu: PeersCpu = { kind: 'cpu', id: message.id, micros: process.cpuUsage() };
       process.send!(cpu);
     } else if (message.cmd === 'stop') {
-      void Promise.all([mcp.close(), as.close()]).finally(() => process.exit(0));
+      void Promise.all([mcp.close(), dpop.close(), as.close()]).finally(() => process.exit(0));
     }
   });
   process.on('disconnect', () => process.exit(0));
-  const ready: PeersReady = { kind: 'ready', asIssuer: as.issuer, jwksUri: as.jwksUri, mcpUrl: mcp.url };
+  const ready: PeersReady = {
+    kind: 'ready',
+    asIssuer: as.issuer,
+    jwksUri: as.jwksUri,
+    mcpUrl: mcp.url,
+    dpopUrl: dpop.url,
+  };
   process.send!(ready);
 }
 

@@ -7,8 +7,10 @@ export interface Peers {
   readonly asIssuer: string;
   readonly jwksUri: string;
   readonly mcpUrl: string;
-  /** The requests the AS and the MCP server saw since the last call (the logs are emptied). */
-  take(): Promise<{ as: PeerRequest[]; mcp: PeerRequest[] }>;
+  /** The MCP server that takes only DPoP-bound tokens. */
+  readonly dpopUrl: string;
+  /** The requests the AS and the MCP servers saw since the last call (the logs are emptied). */
+  take(): Promise<{ as: PeerRequest[]; mcp: PeerRequest[]; dpop: PeerRequest[] }>;
   /** The peers process's CPU time so far (user + system, in ms). */
   cpuMs(): Promise<number>;
   stop(): Promise<void>;
@@ -43,9 +45,10 @@ export async function startPeers(): Promise<Peers> {
     asIssuer: ready.asIssuer,
     jwksUri: ready.jwksUri,
     mcpUrl: ready.mcpUrl,
+    dpopUrl: ready.dpopUrl,
     async take() {
       const taken = await ask<PeersTaken>('take');
-      return { as: taken.as, mcp: taken.mcp };
+      return { as: taken.as, mcp: taken.mcp, dpop: taken.dpop };
     },
     async cpuMs() {
       const { micros } = await ask<PeersCpu>('cpu');

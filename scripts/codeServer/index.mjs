@@ -131,7 +131,7 @@ function codeServerEnv(dirs, extra) {
 /**
  * @typedef {object} PeersDescription what a peers script prints in its one JSON line
  * @property {Record<string, unknown>} settings the user settings that point at them
- * @property {Record<string, string>} env for the tests: MCP_OAUTH_TEST_AS, MCP_OAUTH_TEST_MCP, MCP_OAUTH_TEST_MCP2, MCP_OAUTH_TEST_PEERS_ADMIN, MCP_OAUTH_TEST_IDP …
+ * @property {Record<string, string>} env for the tests: MCP_OAUTH_TEST_AS, MCP_OAUTH_TEST_MCP, MCP_OAUTH_TEST_MCP2, MCP_OAUTH_TEST_DPOP, MCP_OAUTH_TEST_PEERS_ADMIN, MCP_OAUTH_TEST_IDP …
  */
 
 /**

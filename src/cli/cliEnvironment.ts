@@ -3,6 +3,7 @@ import type { AuthEnvironment } from '../oauth/session/environment';
 import type { AuthOptions } from '../oauth/session/authOptions';
 import type { ClientCredentials } from '../oauth/client/clientAuth';
 import type { ClientRegistration, ClientStore } from '../oauth/client/registration';
+import { isStoredDpopKey, type DpopKeyStore, type StoredDpopKey } from '../oauth/dpop/dpopKeys';
 import { McpOAuthError } from '../oauth/errors';
 import { FileTokenStore } from './store/fileTokenStore';
 import { defaultHttpPolicy } from '../oauth/http/policyFetch';
@@ -50,6 +51,7 @@ export function cliEnvironment(
     logger: stderrLogger(env),
     tokens: holdingSecrets(new FileTokenStore(paths.tokensFile)),
     clients: clientStore,
+    dpopKeys: fileDpopKeys(paths.dpopKeysFile),
     refreshBeforeMs: 120_000,
     // The workload token file and the ID token file: read for every token request, never at start.
     readTextFile: (file) => readFile(file, 'utf8'),
@@ -66,6 +68,20 @@ export function cliEnvironment(
   };
   const identityProvider = cliIdentityProvider(options, base, env);
   return identityProvider ? { ...base, identityProvider } : base;
+}
+
+/**
+ * DPoP keys in `dpop-keys.json` (0600, in the private state directory, like the tokens), keyed by server and
+ * issuer. A damaged entry is a `storage_error` naming the file; a key is never printed.
+ */
+function fileDpopKeys(file: string): DpopKeyStore {
+  const keys = new JsonFileStore<StoredDpopKey>(file, { isValue: isStoredDpopKey });
+  const key = (entry: string, issuer: string) => `${entry} ${issuer}`;
+  return {
+    get: (entry, issuer) => keys.get(key(entry, issuer)),
+    set: (entry, issuer, value) => keys.set(key(entry, issuer), value),
+    delete: (entry, issuer) => keys.delete(key(entry, issuer)),
+  };
 }
 
 /** A pre-registered client's secret (from the named environment variable) or key (from the named file). */

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 
-/** Where the CLI keeps its state: a directory (0700) with two 0600 JSON files. */
+/** Where the CLI keeps its state: a directory (0700) of 0600 JSON files. */
 export interface StatePaths {
   readonly dir: string;
   /** Token sets, keyed by server and account. */
@@ -10,6 +10,8 @@ export interface StatePaths {
   readonly clientsFile: string;
   /** The flow and client options each server was signed in with (no secrets: variable names and paths). */
   readonly serversFile: string;
+  /** DPoP key pairs (RFC 9449), keyed by server and issuer: secrets, like the tokens. */
+  readonly dpopKeysFile: string;
 }
 
 export interface StateDirInputs {
@@ -52,5 +54,6 @@ export function statePaths(inputs: StateDirInputs = {}): StatePaths {
     tokensFile: paths.join(dir, 'tokens.json'),
     clientsFile: paths.join(dir, 'clients.json'),
     serversFile: paths.join(dir, 'servers.json'),
+    dpopKeysFile: paths.join(dir, 'dpop-keys.json'),
   };
 }

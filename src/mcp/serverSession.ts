@@ -41,6 +41,11 @@ export function connectToServer(
     : undefined;
   return connectMcp(
     auth.serverUrl,
-    authorizedFetch({ fetch, tokens: auth.tokenManager(), ...(signIn ? { signIn } : {}) }),
+    authorizedFetch({
+      fetch,
+      tokens: auth.tokenManager(),
+      dpop: (tokens) => auth.dpopProver(tokens),
+      ...(signIn ? { signIn } : {}),
+    }),
   );
 }

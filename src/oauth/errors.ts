@@ -42,6 +42,8 @@ export const ERROR_CLASSES = {
   invalid_config: 'McpOAuthError',
   metadata_not_found: 'McpOAuthError',
   pkce_unsupported: 'McpOAuthError',
+  /** auth.dpop is "required" and the server or its AS cannot do DPoP (RFC 9449); the message says what to change. */
+  dpop_unsupported: 'McpOAuthError',
   unsupported_flow: 'McpOAuthError',
   unsupported_protocol_version: 'McpOAuthError',
   registration_unavailable: 'McpOAuthError',
@@ -51,6 +53,8 @@ export const ERROR_CLASSES = {
   request_too_large: 'McpOAuthError',
   gateway_closed: 'McpOAuthError',
   storage_error: 'McpOAuthError',
+  /** A session that cannot leave this machine (its tokens are bound to a DPoP key that never does). */
+  not_exportable: 'McpOAuthError',
   tool_error: 'McpOAuthError',
 } as const satisfies Record<string, ErrorKind>;
 

@@ -29,6 +29,7 @@ const SETTINGS_FIXES = new Set<ErrorCode>([
   'registration_unavailable',
   'metadata_not_found',
   'pkce_unsupported',
+  'dpop_unsupported',
   'unsupported_flow',
   'resource_mismatch',
   'issuer_mismatch',

@@ -1,5 +1,6 @@
 import type * as vscode from 'vscode';
 import type { ClientRegistration, ClientStore } from '../oauth/client/registration';
+import { isStoredDpopKey, type DpopKeyStore, type StoredDpopKey } from '../oauth/dpop/dpopKeys';
 import { McpOAuthError } from '../oauth/errors';
 import { isTokenSet, type TokenSet } from '../oauth/tokens/tokenSet';
 import type { TokenStore } from '../oauth/tokens/tokenStore';
@@ -12,6 +13,8 @@ export const SECRET_KEYS = {
   privateKey: (serverId: string) => `mcpOAuth.privateKey/${serverId}`,
   /** The client secret of the MCP client at the enterprise identity provider (`mcpOAuth.enterpriseIdp`). */
   identityProviderSecret: (issuer: string, clientId: string) => `mcpOAuth.idpClientSecret/${issuer} ${clientId}`,
+  /** The DPoP key pair (RFC 9449) of one server entry at one authorization server. */
+  dpopKey: (serverId: string, issuer: string) => `mcpOAuth.dpopKey/${encodeURIComponent(serverId)}/${issuer}`,
 } as const;
 
 /** The server id of a tokens key, for `secrets.onDidChange`. */
@@ -104,5 +107,33 @@ export class SecretClientStore implements ClientStore {
 
   async delete(issuer: string): Promise<void> {
     await this.secrets.delete(SECRET_KEYS.client(issuer));
+  }
+}
+
+/**
+ * DPoP keys (RFC 9449) in SecretStorage, one per (server entry, issuer): never anywhere else, never logged,
+ * never exported. A damaged entry is no key: the next sign-in makes a new one (a session bound to it must sign
+ * in again anyway).
+ */
+export class SecretDpopKeyStore implements DpopKeyStore {
+  constructor(private readonly secrets: vscode.SecretStorage) {}
+
+  async get(serverId: string, issuer: string): Promise<StoredDpopKey | undefined> {
+    const text = await this.secrets.get(SECRET_KEYS.dpopKey(serverId, issuer));
+    if (text === undefined) return undefined;
+    try {
+      const value: unknown = JSON.parse(text);
+      return isStoredDpopKey(value) ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async set(serverId: string, issuer: string, key: StoredDpopKey): Promise<void> {
+    await this.secrets.store(SECRET_KEYS.dpopKey(serverId, issuer), JSON.stringify(key));
+  }
+
+  async delete(serverId: string, issuer: string): Promise<void> {
+    await this.secrets.delete(SECRET_KEYS.dpopKey(serverId, issuer));
   }
 }

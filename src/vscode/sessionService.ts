@@ -23,7 +23,7 @@ import type { TokenStore } from '../oauth/tokens/tokenStore';
 import { IDENTITY_PROVIDER_ID } from './model/identityProviderAccount';
 import type { ServerEntry } from './model/serverConfig';
 import type { SessionInfo } from './model/sessionInfo';
-import { SecretClientStore, SECRET_KEYS } from './secretStores';
+import { SecretClientStore, SecretDpopKeyStore, SECRET_KEYS } from './secretStores';
 
 /** What the heavy half takes from the light one (ServerManager). */
 export interface SessionHost {
@@ -53,9 +53,11 @@ export class SessionService {
   private readonly clients: SecretClientStore;
   /** The one IdentityProvider of every enterprise-managed server, for the settings it was made from. */
   private idp: { config: string; provider: IdentityProvider } | undefined;
+  private readonly dpopKeys: SecretDpopKeyStore;
 
   constructor(private readonly host: SessionHost) {
     this.clients = new SecretClientStore(host.secrets);
+    this.dpopKeys = new SecretDpopKeyStore(host.secrets);
   }
 
   /** The ServerAuth for an entry; a new one when its settings change (its discovery and client may differ). */
@@ -161,7 +163,10 @@ export class SessionService {
     return this.auth(entry).importBundle(bundle);
   }
 
-  /** Forgets the registration at the server's AS and the secret or key kept for this entry's client. */
+  /**
+   * Forgets the registration at the server's AS and the secret or key kept for this entry's client, and
+   * replaces the entry's DPoP key at that AS (ServerAuth.resetClientRegistration).
+   */
   async resetClientRegistration(entry: ServerEntry): Promise<void> {
     await this.auth(entry).resetClientRegistration();
     await this.host.secrets.delete(SECRET_KEYS.clientSecret(entry.id));
@@ -174,8 +179,11 @@ export class SessionService {
       logger: this.host.logger,
       signInHint: (id) => `run "MCP OAuth: Sign In…" and pick ${id}`,
     }));
-    const tokens = tokenManagerSource(this.auth(entry).tokenManager(), (challenge) =>
-      this.host.stepUp(entry, challenge),
+    const auth = this.auth(entry);
+    const tokens = tokenManagerSource(
+      auth.tokenManager(),
+      (challenge) => this.host.stepUp(entry, challenge),
+      (tokens) => auth.dpopProver(tokens),
     );
     const route = gateway.register({ id: entry.id, upstreamUrl: entry.url, tokens });
     return { url: route.url, headers: { [gateway.keyHeader]: gateway.key } };
@@ -196,6 +204,7 @@ export class SessionService {
       logger: this.host.logger,
       tokens: this.host.tokens,
       clients: this.clients,
+      dpopKeys: this.dpopKeys,
       refreshBeforeMs: settings.refreshBeforeMs,
       credentials: this.credentialStore(entry),
       clientInUse: async (issuer, clientId) =>

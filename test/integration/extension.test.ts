@@ -87,7 +87,7 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     const definitions = await api.mcpProvider.provideMcpServerDefinitions();
     assert.deepEqual(
       definitions.map((d) => d.label),
-      ['Split', 'Device', 'Enterprise'],
+      ['Split', 'Device', 'DPoP', 'Enterprise'],
       'provided without prompting',
     );
   });
@@ -96,12 +96,12 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
     const { servers, invalid } = api.manager.snapshot();
     assert.deepEqual(
       servers.map((s) => s.entry.id),
-      ['split', 'device', 'enterprise'],
+      ['split', 'device', 'dpop', 'enterprise'],
     );
     assert.equal(invalid.length, 1);
     assert.equal(invalid[0]!.label, 'Broken');
     const labels = api.tree.provider.getChildren().map((node) => String(api.tree.provider.getTreeItem(node).label));
-    assert.deepEqual(labels, ['Split', 'Device', 'Enterprise', 'Broken']);
+    assert.deepEqual(labels, ['Split', 'Device', 'DPoP', 'Enterprise', 'Broken']);
   });
 
   it('signs in through the browser and the URI-handler callback', async () => {

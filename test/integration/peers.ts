@@ -1,17 +1,20 @@
 // The real peers for the integration run (scripts/test-integration.mjs) and the real-UI run (test/ui),
-// started before VS Code by the launcher (scripts/codeServer, `peers: true`): an oidc-provider AS and two
-// SDK-built protected MCP servers on loopback; a third server whose own AS issues codes holding `+&#%`; for
-// enterprise-managed authorization (SEP-990), an enterprise IdP, the ID-JAG authorization server of a fourth MCP
-// server, that server, and `mcpOAuth.enterpriseIdp`; plus a small loopback admin endpoint that reports what the
-// peers saw. Prints one JSON line describing them (the settings to pre-fill and the environment for the tests), then
+// started before VS Code by the launcher (scripts/codeServer, `peers: true`): an oidc-provider AS (which, like
+// every oidc-provider, advertises DPoP), two SDK-built protected MCP servers that take Bearer tokens and one
+// that takes only DPoP-bound tokens with its own nonce (RFC 9449), on loopback; a server whose own AS issues codes
+// holding `+&#%`; for enterprise-managed authorization (SEP-990), an enterprise IdP, the ID-JAG authorization
+// server of another MCP server, that server, and `mcpOAuth.enterpriseIdp`; plus a small loopback admin endpoint
+// that reports what the peers saw. Prints one JSON line describing them (the settings to pre-fill and the environment for the tests), then
 // runs until SIGTERM, SIGINT or the end of its stdin (so it never outlives the launcher).
 //
 // GET <MCP_OAUTH_TEST_PEERS_ADMIN>/state answers with what happened at the peers, never a token value: the
 // AS's requests (method and path) and token grants, each MCP server's JSON-RPC methods, and every refresh
-// token the AS issued, numbered, with its client, resource and whether AS introspection calls it active.
+// token the AS issued, numbered, with its client, resource and whether AS introspection calls it active, and
+// what the DPoP server checked on each request (scheme, outcome, the proof's htm, htu, jti and nonce; no proof).
 import { type AuthServer, startAuthServer } from '../fixtures/authServer';
 import { IDP_CLIENT, startEnterpriseIdp, type EnterpriseIdp } from '../fixtures/enterpriseIdp';
 import { AS_CLIENT, startIdJagAuthServer } from '../fixtures/idJagAuthServer';
+import { startDpopMcpServer } from '../fixtures/dpopMcpServer';
 import { listenOnLoopback } from '../fixtures/loopback';
 import { startSplitDomainServer } from '../fixtures/mcpServers';
 import { PUBLIC_CLIENT } from '../fixtures/testClients';
@@ -24,6 +27,8 @@ export interface PeersEnv {
   /** A server whose AS issues codes holding `+`, `&`, `#` and `%` (`awkwardCodes`). */
   readonly MCP_OAUTH_TEST_MCP_AWKWARD: string;
   readonly MCP_OAUTH_TEST_AS_AWKWARD: string;
+  /** The MCP server that takes only DPoP-bound tokens (settings entry `dpop`). */
+  readonly MCP_OAUTH_TEST_DPOP: string;
   readonly MCP_OAUTH_TEST_PEERS_ADMIN: string;
   /** The enterprise IdP (`mcpOAuth.enterpriseIdp`), and the MCP server whose AS takes its ID-JAGs. */
   readonly MCP_OAUTH_TEST_IDP: string;
@@ -34,6 +39,18 @@ export interface PeersEnv {
    */
   readonly MCP_OAUTH_TEST_IDP_SECRET: string;
   readonly MCP_OAUTH_TEST_ENTERPRISE_SECRET: string;
+}
+
+/** What the DPoP server saw of one request: never the token or the proof itself. */
+export interface DpopRequestSeen {
+  readonly method: string;
+  readonly rpcMethod: string | undefined;
+  readonly scheme: string | undefined;
+  readonly outcome: string | undefined;
+  readonly htm: unknown;
+  readonly htu: unknown;
+  readonly jti: unknown;
+  readonly nonce: boolean;
 }
 
 /** What GET <MCP_OAUTH_TEST_PEERS_ADMIN>/state answers. */
@@ -53,6 +70,8 @@ export interface PeersState {
   readonly idJagAs: { readonly requests: AuthServer['requests']; readonly grants: AuthServer['grants'] };
   /** Each MCP server's URL → the JSON-RPC methods it was called with, in order. */
   readonly mcp: Readonly<Record<string, readonly string[]>>;
+  /** The DPoP server's requests that carried a token. */
+  readonly dpop: readonly DpopRequestSeen[];
 }
 
 interface IssuedRefreshToken {
@@ -84,6 +103,7 @@ async function main(): Promise<void> {
     resources: [enterprise.url],
     targetClientId: AS_CLIENT.client_id,
   });
+  const dpop = await startDpopMcpServer({ as, nonce: true });
   const admin = await listenOnLoopback((req, res) => {
     if (req.method !== 'GET' || req.url !== '/state') {
       res.writeHead(404).end();
@@ -108,7 +128,20 @@ async function main(): Promise<void> {
             [split.url]: rpc(split.requests),
             [second.url]: rpc(second.requests),
             [enterprise.url]: rpc(enterprise.requests),
+            [dpop.url]: rpc(dpop.requests),
           },
+          dpop: dpop.requests
+            .filter((r) => r.hasAuthorization)
+            .map((r) => ({
+              method: r.method,
+              rpcMethod: r.rpcMethod,
+              scheme: r.scheme,
+              outcome: r.outcome,
+              htm: r.proof?.htm,
+              htu: r.proof?.htu,
+              jti: r.proof?.jti,
+              nonce: r.proof?.nonce !== undefined,
+            })),
         };
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(state));
       },
@@ -120,6 +153,7 @@ async function main(): Promise<void> {
   const servers = [
     { name: 'Split', id: 'split', url: split.url },
     { name: 'Device', id: 'device', url: split.url, auth: { flow: 'deviceCode', clientId: PUBLIC_CLIENT.client_id } },
+    { name: 'DPoP', id: 'dpop', url: dpop.url }, // auth.dpop "auto": its challenge and metadata ask for DPoP
     { name: 'Broken', url: 'http://broken.example/mcp' }, // plain http off loopback: reported, never used
     {
       name: 'Enterprise',
@@ -134,6 +168,7 @@ async function main(): Promise<void> {
     MCP_OAUTH_TEST_MCP2: second.url,
     MCP_OAUTH_TEST_MCP_AWKWARD: awkward.url,
     MCP_OAUTH_TEST_AS_AWKWARD: awkwardAs.issuer,
+    MCP_OAUTH_TEST_DPOP: dpop.url,
     MCP_OAUTH_TEST_PEERS_ADMIN: admin.origin,
     MCP_OAUTH_TEST_IDP: idp.issuer,
     MCP_OAUTH_TEST_ENTERPRISE_MCP: enterprise.url,
@@ -152,6 +187,7 @@ async function main(): Promise<void> {
       await enterprise.close();
       await idJagAs.close();
       await idp.close();
+      await dpop.close();
       await second.close();
       await awkward.close();
       await awkwardAs.close();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { bearerChallenge, parseWwwAuthenticate, type AuthChallenge } from '../../src/oauth/discovery/challenge';
 import { McpOAuthError } from '../../src/oauth/errors';
+import { RetryPolicy } from '../../src/mcp/retryPolicy';
 
 const headers = (...values: string[]): Headers =>
   new Headers(values.map((v): [string, string] => ['www-authenticate', v]));
@@ -272,4 +273,71 @@ describe('bearerChallenge', () => {
       assert.equal(bearerChallenge(headers(header)), undefined);
     });
   }
+});
+
+describe('bearerChallenge with the DPoP scheme (RFC 9449 §7.1)', () => {
+  it('reads a DPoP challenge like a Bearer one, with its algs', () => {
+    const url = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
+    assert.deepEqual(
+      bearerChallenge(
+        headers(
+          `DPoP error="insufficient_scope", scope="mcp:read mcp:write", resource_metadata="${url}", algs="ES256 PS256"`,
+        ),
+      ),
+      {
+        error: 'insufficient_scope',
+        scopes: ['mcp:read', 'mcp:write'],
+        resourceMetadataUrl: url,
+        dpop: { algs: ['ES256', 'PS256'] },
+      },
+    );
+  });
+
+  it('notes a DPoP challenge without algs, and one offered next to Bearer', () => {
+    assert.deepEqual(bearerChallenge(headers('DPoP')), { dpop: {} });
+    assert.deepEqual(bearerChallenge(headers('Bearer scope="mcp", DPoP algs="ES256"')), {
+      scopes: ['mcp'],
+      dpop: { algs: ['ES256'] },
+    });
+    assert.deepEqual(bearerChallenge(headers('Bearer scope="mcp"', 'dpop algs="EdDSA"')), {
+      scopes: ['mcp'],
+      dpop: { algs: ['EdDSA'] },
+    });
+  });
+
+  it('takes the fields of the challenge that names an error: the DPoP nonce request next to a plain Bearer one', () => {
+    assert.deepEqual(
+      bearerChallenge(headers('Bearer realm="mcp", DPoP error="use_dpop_nonce", error_description="nonce"')),
+      { error: 'use_dpop_nonce', errorDescription: 'nonce', dpop: {} },
+    );
+    assert.deepEqual(bearerChallenge(headers('Bearer error="invalid_token", DPoP error="use_dpop_nonce"')), {
+      error: 'invalid_token',
+      dpop: {},
+    });
+  });
+
+  it('treats a malformed header with a DPoP challenge as no challenge', () => {
+    assert.equal(bearerChallenge(headers('DPoP algs="ES256", algs="PS256"')), undefined);
+  });
+});
+
+describe('RetryPolicy and DPoP', () => {
+  const nonce = { error: 'use_dpop_nonce', dpop: {} };
+
+  it('retries a 401 use_dpop_nonce once with the new nonce, then renews as for any 401', () => {
+    const policy = new RetryPolicy({ signIn: true, stepUp: true });
+    assert.equal(policy.next(401, nonce, true, true), 'nonce');
+    assert.equal(policy.next(401, nonce, true, true), 'refresh', 'only once');
+    assert.equal(policy.next(401, nonce, false, true), 'signIn');
+  });
+
+  it('does not retry for a nonce when there is none to retry with, or no proof was sent', () => {
+    assert.equal(new RetryPolicy({ signIn: false, stepUp: false }).next(401, nonce, true, false), 'refresh');
+    assert.equal(new RetryPolicy({ signIn: false, stepUp: false }).next(401, nonce, false, true), undefined);
+  });
+
+  it('steps up on a DPoP insufficient_scope as on a Bearer one', () => {
+    const policy = new RetryPolicy({ signIn: true, stepUp: true });
+    assert.equal(policy.next(403, { error: 'insufficient_scope', scopes: ['a'], dpop: {} }, true), 'stepUp');
+  });
 });

@@ -91,11 +91,16 @@ describe('loopbackReceiver', () => {
 
   it('sends the browser to a one-time start URL that sets an HttpOnly cookie and redirects to the AS', async () => {
     const receiver = await start();
-    const { startUrl, response, cookie } = await openStart(receiver, 's1', 'https://as.example/authorize?state=s1');
+    const state = 'state~of~the~request';
+    const { startUrl, response, cookie } = await openStart(
+      receiver,
+      state,
+      `https://as.example/authorize?state=${state}`,
+    );
     assert.match(startUrl, new RegExp(`^http://127\\.0\\.0\\.1:${receiver.port}/start/[A-Za-z0-9_-]{43}$`));
-    assert.doesNotMatch(startUrl, /as\.example|s1/, 'the start URL gives nothing of the authorization request away');
+    assert.doesNotMatch(startUrl, /as\.example|~/, 'the start URL gives nothing of the authorization request away');
     assert.equal(response.status, 302);
-    assert.equal(response.headers.location, 'https://as.example/authorize?state=s1');
+    assert.equal(response.headers.location, `https://as.example/authorize?state=${state}`);
     assert.match(String(response.headers['set-cookie']), /HttpOnly/);
     assert.match(String(response.headers['set-cookie']), /SameSite=Lax/);
     assert.match(cookie, /^mcp-oauth-signin=[A-Za-z0-9_-]{43}$/);

@@ -15,13 +15,14 @@ const HOP_BY_HOP = [
 
 /**
  * Request headers the gateway never forwards: its own key, the client's credentials (the gateway sets
- * `Authorization` itself; a cookie for 127.0.0.1 means nothing upstream), the Host (set for the upstream),
- * and the framing it recomputes from the buffered body.
+ * `Authorization`, and `DPoP` for a DPoP-bound token, itself; a cookie for 127.0.0.1 means nothing upstream),
+ * the Host (set for the upstream), and the framing it recomputes from the buffered body.
  */
 const NOT_FORWARDED = new Set([
   ...HOP_BY_HOP,
   'host',
   'authorization',
+  'dpop',
   'cookie',
   'content-length',
   'expect',
@@ -30,10 +31,11 @@ const NOT_FORWARDED = new Set([
 ]);
 
 /**
- * Response headers the client never gets: cookies (the gateway strips the ones that would come back) and
- * challenges (a 401 or 403 never reaches the client; a stray challenge on another status would only confuse it).
+ * Response headers the client never gets: cookies (the gateway strips the ones that would come back),
+ * challenges (a 401 or 403 never reaches the client; a stray challenge on another status would only confuse it)
+ * and DPoP nonces (the gateway makes the proofs, so the nonce is its business).
  */
-const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie', 'www-authenticate']);
+const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie', 'www-authenticate', 'dpop-nonce']);
 
 /**
  * The headers to send upstream: everything the client sent (the MCP ones such as `Mcp-Session-Id`,

@@ -10,12 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { bearerChallenge, type BearerChallenge } from '../../oauth/discovery/challenge';
+import type { DpopProver } from '../../oauth/dpop/dpopProver';
 import { CancelledError, HttpRequestError, McpOAuthError, quote } from '../../oauth/errors';
 import { nullLogger, type Logger } from '../../oauth/http/logger';
 import { cryptoRandom, randomToken, type RandomBytes } from '../../oauth/http/random';
 import { safeQuote } from '../../oauth/http/requestSecrets';
 import { scrub, scrubber } from '../../oauth/http/scrub';
 import type { TokenManager } from '../../oauth/tokens/tokenManager';
+import { isDpopBound, type TokenSet } from '../../oauth/tokens/tokenSet';
 import { describeUrl, secureUrl } from '../../oauth/http/url';
 import { ConnectionGuard } from './connectionGuard';
 import { GatewayAccess } from './gatewayAccess';
@@ -27,12 +29,21 @@ import { ThrottledLog } from './throttledLog';
 /** The request header that carries the per-session gateway key. */
 export const GATEWAY_KEY_HEADER = 'x-mcp-oauth-gateway-key';
 
-/** Where the gateway gets the bearer tokens of one server. */
+/**
+ * A token as the gateway presents it upstream: a DPoP-bound one (RFC 9449) comes with the prover of its key,
+ * and every request then carries `Authorization: DPoP <token>` and a fresh proof for its method and URL.
+ */
+export interface GatewayCredential {
+  readonly accessToken: string;
+  readonly dpop?: DpopProver | undefined;
+}
+
+/** Where the gateway gets the tokens of one server. A plain string is a bearer token. */
 export interface GatewayTokenSource {
   /** A fresh access token. Throws `McpOAuthError` `not_signed_in` when only a sign-in can help. */
-  getAccessToken(): Promise<string>;
+  getAccessToken(): Promise<string | GatewayCredential>;
   /** A new access token after the server rejected `rejectedAccessToken` with a 401. Single-flight is the source's job. */
-  refresh(rejectedAccessToken: string): Promise<string>;
+  refresh(rejectedAccessToken: string): Promise<string | GatewayCredential>;
   /**
    * After a 403 `insufficient_scope`: asks the user to grant the wider scope. Resolves `true` once
    * re-authorized (the request is then retried once), `false` when declined.
@@ -72,14 +83,27 @@ export interface TokenGatewayOptions {
   readonly limits?: Partial<GatewayLimits>;
 }
 
-/** A token source over the core's token manager, with the step-up the VS Code layer provides. */
+/**
+ * A token source over the core's token manager, with the step-up the VS Code layer provides and the DPoP
+ * prover of DPoP-bound sessions (ServerAuth.dpopProver). A DPoP-bound set without a prover is `not_signed_in`:
+ * it is never sent as a bearer token.
+ */
 export function tokenManagerSource(
   manager: TokenManager,
   stepUp?: (challenge: BearerChallenge) => Promise<boolean>,
+  dpop?: (tokens: TokenSet) => Promise<DpopProver | undefined>,
 ): GatewayTokenSource {
+  const present = async (tokens: TokenSet): Promise<GatewayCredential> => {
+    if (!isDpopBound(tokens)) return { accessToken: tokens.accessToken };
+    const prover = await dpop?.(tokens);
+    if (!prover) {
+      throw new McpOAuthError('not_signed_in', 'The session is DPoP-bound and its key is not at hand; sign in again');
+    }
+    return { accessToken: tokens.accessToken, dpop: prover };
+  };
   return {
-    getAccessToken: () => manager.getAccessToken(),
-    refresh: async (rejected) => (await manager.forceRefresh(rejected)).accessToken,
+    getAccessToken: async () => present(await manager.getTokens()),
+    refresh: async (rejected) => present(await manager.forceRefresh(rejected)),
     ...(stepUp ? { stepUp } : {}),
   };
 }
@@ -118,7 +142,10 @@ class Exchange {
   upstream: ClientRequest | undefined;
   headers: OutgoingHttpHeaders | undefined;
   closed = false;
-  /** The access tokens sent upstream for this request: no message or relayed error answer repeats them. */
+  /**
+   * The access tokens (and DPoP proofs) sent upstream for this request: no message or relayed error answer
+   * repeats them.
+   */
   readonly sent: string[] = [];
   constructor(
     readonly req: IncomingMessage,
@@ -302,46 +329,53 @@ export class TokenGateway {
     } else {
       exchange.req.resume();
     }
-    let token: string;
+    let credential: GatewayCredential;
     try {
-      token = await pendingToken;
+      credential = asCredential(await pendingToken);
     } catch (error) {
       this.authProblem(exchange, body, error);
       return;
     }
     let refreshed = false;
     let steppedUp = false;
+    let nonced = false;
     let redirects = 0;
     for (;;) {
       if (exchange.closed) return; // the client left, or the route or the gateway went, while we waited
-      const upstream = await this.send(exchange, path, token, body);
+      const upstream = await this.send(exchange, path, credential, body);
       const status = upstream.statusCode ?? 0;
+      const nonce = credential.dpop ? header(upstream.headers['dpop-nonce']) : undefined;
+      if (nonce) credential.dpop!.keepNonce(route.origin, nonce); // a server may rotate it on any answer (RFC 9449 §8.2)
       if (status === 401) {
         upstream.resume();
+        if (nonce && !nonced && challengeOf(upstream)?.error === 'use_dpop_nonce') {
+          nonced = true; // RFC 9449 §9: once more, with the nonce the server just gave
+          this.logger.debug(`[gateway] [${route.id}] the server asks for a DPoP nonce; retrying once with it`);
+          continue;
+        }
         if (refreshed) {
           this.signInRequired(exchange, body, 'the server refused the renewed token');
           return;
         }
         refreshed = true;
         this.logger.info(`[gateway] [${route.id}] the server refused the access token (401); renewing it once`);
-        let next: string;
+        let next: GatewayCredential;
         try {
-          next = await route.tokens.refresh(token);
+          next = asCredential(await route.tokens.refresh(credential.accessToken));
         } catch (error) {
           this.authProblem(exchange, body, error);
           return;
         }
-        if (next === token) {
+        if (next.accessToken === credential.accessToken) {
           this.signInRequired(exchange, body, 'no new token to retry with');
           return;
         }
-        token = next;
+        credential = next;
         continue;
       }
       if (status === 403) {
         upstream.resume();
-        const header = upstream.headers['www-authenticate'];
-        const challenge = header ? bearerChallenge(new Headers([['www-authenticate', header]])) : undefined;
+        const challenge = challengeOf(upstream);
         if (challenge?.error !== 'insufficient_scope') {
           this.forbidden(exchange, body, challenge);
           return;
@@ -352,7 +386,7 @@ export class TokenGateway {
         }
         steppedUp = true;
         try {
-          token = await route.tokens.getAccessToken();
+          credential = asCredential(await route.tokens.getAccessToken());
         } catch (error) {
           this.authProblem(exchange, body, error);
           return;
@@ -372,17 +406,30 @@ export class TokenGateway {
     }
   }
 
-  /** One upstream request; a keep-alive socket the server closed meanwhile gets one retry on a new one. */
+  /**
+   * One upstream request; a keep-alive socket the server closed meanwhile gets one retry on a new one. A
+   * DPoP-bound token goes with a proof made for this very request (its method and upstream URL), each attempt
+   * its own.
+   */
   private async send(
     exchange: Exchange,
     path: string,
-    token: string,
+    credential: GatewayCredential,
     body: Buffer | undefined,
   ): Promise<IncomingMessage> {
     const headers = (exchange.headers ??= upstreamRequestHeaders(exchange.req.headers, this.keyHeader));
-    headers.authorization = `Bearer ${token}`;
+    const token = credential.accessToken;
+    headers.authorization = `${credential.dpop ? 'DPoP' : 'Bearer'} ${token}`;
     if (!exchange.sent.includes(token)) exchange.sent.push(token);
     if (body) headers['content-length'] = body.length;
+    const prove = async () => {
+      delete headers.dpop; // a proof is for one request only
+      if (!credential.dpop) return;
+      const proof = await credential.dpop.proof(exchange.method, `${exchange.route.origin}${path}`, token);
+      headers.dpop = proof;
+      exchange.sent.push(proof);
+    };
+    await prove();
     try {
       return await this.request(exchange, path, headers, body);
     } catch (error) {
@@ -390,6 +437,7 @@ export class TokenGateway {
         exchange.upstream?.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET' && !exchange.closed;
       if (!stale) throw unreachable(exchange.route, error);
     }
+    await prove();
     try {
       return await this.request(exchange, path, headers, body);
     } catch (error) {
@@ -613,6 +661,22 @@ export class TokenGateway {
       `[gateway] [${route.id}] ${exchange.method} ${status}${complete ? '' : ' (closed early)'} in ${(performance.now() - exchange.started).toFixed(1)} ms`,
     );
   }
+}
+
+/** What a token source handed out, as the gateway presents it (a string is a bearer token). */
+function asCredential(value: string | GatewayCredential): GatewayCredential {
+  return typeof value === 'string' ? { accessToken: value } : value;
+}
+
+/** One header's value (the first, when repeated). */
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The Bearer or DPoP challenge of an upstream answer (RFC 9449 §7.1: both parse alike). */
+function challengeOf(upstream: IncomingMessage): BearerChallenge | undefined {
+  const value = upstream.headers['www-authenticate'];
+  return value ? bearerChallenge(new Headers([['www-authenticate', value]])) : undefined;
 }
 
 /** `/servers/<id>/mcp[/rest][?query]` → its parts; `undefined` for any other path. */

@@ -94,6 +94,7 @@ export function processAuthServerMetadata(
     'id_token_signing_alg_values_supported',
     'revocation_endpoint_auth_methods_supported',
     'authorization_grant_profiles_supported',
+    'dpop_signing_alg_values_supported',
   ] as const) {
     const value = f.optionalStringArray(field);
     if (value !== undefined) metadata[field] = value;

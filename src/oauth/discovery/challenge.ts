@@ -7,13 +7,21 @@ export interface AuthChallenge {
   readonly token68?: string;
 }
 
-/** What an MCP client needs from a Bearer challenge (RFC 6750 §3, RFC 9728 §5.1). */
+/**
+ * What an MCP client needs from a Bearer challenge (RFC 6750 §3, RFC 9728 §5.1), or from a DPoP one, which has
+ * the same parameters (RFC 9449 §7.1): step-up and sign-in work the same under either scheme.
+ */
 export interface BearerChallenge {
   readonly error?: string;
   readonly errorDescription?: string;
   /** Scopes the server asks for, in the order it gave them. */
   readonly scopes?: readonly string[];
   readonly resourceMetadataUrl?: string;
+  /**
+   * Set when the header holds a DPoP challenge (RFC 9449 §7.1): the server takes DPoP-bound tokens, with proofs
+   * signed by one of `algs` when it names them.
+   */
+  readonly dpop?: { readonly algs?: readonly string[] };
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
@@ -85,7 +93,11 @@ export function parseWwwAuthenticate(header: string): AuthChallenge[] {
   return challenges;
 }
 
-/** The Bearer challenge from a 401/403 response, if any. A malformed header counts as no challenge. */
+/**
+ * The Bearer or DPoP challenge from a 401/403 response, if any. A malformed header counts as no challenge.
+ * When the server offers both (RFC 9449 §7.1), the fields come from the one that names an `error`, else from
+ * the Bearer one; `dpop` tells that DPoP is offered either way.
+ */
 export function bearerChallenge(headers: Headers): BearerChallenge | undefined {
   const header = headers.get('www-authenticate');
   if (!header) return undefined;
@@ -96,13 +108,17 @@ export function bearerChallenge(headers: Headers): BearerChallenge | undefined {
     return undefined;
   }
   const bearer = challenges.find((c) => c.scheme === 'bearer');
-  if (!bearer) return undefined;
-  const { error, error_description: errorDescription, scope, resource_metadata: resourceMetadataUrl } = bearer.params;
+  const dpop = challenges.find((c) => c.scheme === 'dpop');
+  const chosen = (dpop?.params.error && !bearer?.params.error ? dpop : undefined) ?? bearer ?? dpop;
+  if (!chosen) return undefined;
+  const { error, error_description: errorDescription, scope, resource_metadata: resourceMetadataUrl } = chosen.params;
   const scopes = scope?.split(' ').filter(Boolean);
+  const algs = dpop?.params.algs?.split(' ').filter(Boolean);
   return {
     ...(error ? { error } : {}),
     ...(errorDescription ? { errorDescription } : {}),
     ...(scopes?.length ? { scopes } : {}),
     ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}),
+    ...(dpop ? { dpop: algs?.length ? { algs } : {} } : {}),
   };
 }

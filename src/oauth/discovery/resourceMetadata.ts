@@ -8,6 +8,10 @@ export interface ResourceMetadata {
   readonly resource: string;
   readonly authorizationServers: readonly string[];
   readonly scopesSupported?: readonly string[];
+  /** RFC 9449 / RFC 9728 §2: the DPoP proof algorithms the server takes, when it says. */
+  readonly dpopSigningAlgs?: readonly string[];
+  /** RFC 9728 §2 `dpop_bound_access_tokens_required`: the server takes only DPoP-bound tokens. */
+  readonly dpopBoundTokensRequired?: boolean;
   /** Where it was found, for diagnostics. */
   readonly source: string;
 }
@@ -88,5 +92,14 @@ export function processResourceMetadata(
     receivedUrl(issuer, `resource metadata "authorization_servers[${i}]"`, 'invalid_metadata');
   });
   const scopesSupported = fields.optionalStringArray('scopes_supported');
-  return { resource, authorizationServers, ...(scopesSupported ? { scopesSupported } : {}), source };
+  const dpopSigningAlgs = fields.optionalStringArray('dpop_signing_alg_values_supported');
+  const dpopBoundTokensRequired = fields.optionalBoolean('dpop_bound_access_tokens_required');
+  return {
+    resource,
+    authorizationServers,
+    ...(scopesSupported ? { scopesSupported } : {}),
+    ...(dpopSigningAlgs ? { dpopSigningAlgs } : {}),
+    ...(dpopBoundTokensRequired !== undefined ? { dpopBoundTokensRequired } : {}),
+    source,
+  };
 }

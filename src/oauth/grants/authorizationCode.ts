@@ -2,8 +2,8 @@ import * as oauth from 'oauth4webapi';
 import { assertPkceS256, type AuthServerMetadata } from '../discovery/authServerMetadata';
 import type { ClientRegistration } from '../client/registration';
 import { InvalidResponseError, McpOAuthError, OAuthResponseError, quote } from '../errors';
-import { issuedBy, oauthClient, type GrantContext } from './grantContext';
-import { oauthStep, requestOptions } from './oauthStep';
+import { issuedBy, oauthClient, tokenRequest, type GrantContext } from './grantContext';
+import { oauthStep } from './oauthStep';
 import { randomToken, type RandomBytes } from '../http/random';
 import type { Scopes } from '../tokens/scopes';
 import { toTokenSet } from './tokenResponse';
@@ -30,6 +30,8 @@ export interface AuthorizationRequestInput {
   readonly random: RandomBytes;
   /** The `authorizationParams` option: added after the protocol's own parameters, never replacing one. */
   readonly authorizationParams?: Readonly<Record<string, string>>;
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code is to be redeemed with, which binds the code to it. */
+  readonly dpopJkt?: string;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function createAuthorizationRequest(input: AuthorizationRequestInpu
   url.searchParams.set('state', state);
   if (!scopes.isEmpty) url.searchParams.set('scope', scopes.toString());
   if (resource) url.searchParams.set('resource', resource);
+  if (input.dpopJkt) url.searchParams.set('dpop_jkt', input.dpopJkt);
   for (const [name, value] of Object.entries(input.authorizationParams ?? {})) {
     const problem =
       authorizationParamProblem(name, value) ??
@@ -114,19 +117,21 @@ export async function redeemAuthorizationCallback(
     oauth.validateAuthResponse(as, client, params, pending.state),
   );
   const requestedAt = ctx.now();
-  const response = await oauthStep('The token request', 'token_error', () =>
-    oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      auth,
-      validated,
-      pending.redirectUri,
-      pending.codeVerifier,
-      requestOptions(ctx.fetch, pending.resource ? { additionalParameters: { resource: pending.resource } } : {}),
-    ),
-  );
-  const result = await oauthStep('The token request', 'token_error', () =>
-    oauth.processAuthorizationCodeResponse(as, client, response),
+  const result = await tokenRequest(
+    ctx,
+    { what: 'The token request', code: 'token_error' },
+    (options) =>
+      oauth.authorizationCodeGrantRequest(
+        as,
+        client,
+        auth,
+        validated,
+        pending.redirectUri,
+        pending.codeVerifier,
+        options,
+      ),
+    (response) => oauth.processAuthorizationCodeResponse(as, client, response),
+    pending.resource ? { additionalParameters: { resource: pending.resource } } : {},
   );
   return toTokenSet(result, issuedBy(ctx, { scopes: pending.scopes, resource: pending.resource, now: requestedAt }));
 }

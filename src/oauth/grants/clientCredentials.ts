@@ -1,8 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { Scopes } from '../tokens/scopes';
 import type { TokenSet } from '../tokens/tokenSet';
-import { issuedBy, oauthClient, type GrantContext } from './grantContext';
-import { oauthStep, requestOptions } from './oauthStep';
+import { issuedBy, oauthClient, tokenRequest, type GrantContext } from './grantContext';
 import { toTokenSet } from './tokenResponse';
 
 /** OAuth 2.1 §4.2 client credentials, for machine-to-machine access. Runs again instead of refreshing. */
@@ -16,11 +15,11 @@ export async function clientCredentialsGrant(
   if (resource) params.resource = resource;
   const { client, auth } = oauthClient(ctx);
   const requestedAt = ctx.now();
-  const response = await oauthStep('The client credentials request', 'token_error', () =>
-    oauth.clientCredentialsGrantRequest(ctx.as, client, auth, params, requestOptions(ctx.fetch)),
-  );
-  const result = await oauthStep('The client credentials request', 'token_error', () =>
-    oauth.processClientCredentialsResponse(ctx.as, client, response),
+  const result = await tokenRequest(
+    ctx,
+    { what: 'The client credentials request', code: 'token_error' },
+    (options) => oauth.clientCredentialsGrantRequest(ctx.as, client, auth, params, options),
+    (response) => oauth.processClientCredentialsResponse(ctx.as, client, response),
   );
   return toTokenSet(result, issuedBy(ctx, { scopes, resource, now: requestedAt }, { grantType: 'client_credentials' }));
 }

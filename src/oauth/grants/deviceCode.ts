@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { AuthServerMetadata } from '../discovery/authServerMetadata';
 import { CancelledError, InvalidResponseError, McpOAuthError, OAuthResponseError } from '../errors';
-import { issuedBy, oauthClient, type GrantContext } from './grantContext';
+import { issuedBy, oauthClient, tokenRequest, type GrantContext } from './grantContext';
 import { oauthStep, requestOptions } from './oauthStep';
 import type { Scopes } from '../tokens/scopes';
 import { toTokenSet } from './tokenResponse';
@@ -111,17 +111,12 @@ export async function pollDeviceAuthorization(
     const requestedAt = clock.now();
     try {
       const extra = device.resource ? { additionalParameters: { resource: device.resource } } : {};
-      const response = await oauthStep('The device token request', 'token_error', () =>
-        oauth.deviceCodeGrantRequest(
-          as,
-          client,
-          auth,
-          device.deviceCode,
-          requestOptions(ctx.fetch, { ...extra, ...(signal ? { signal } : {}) }),
-        ),
-      );
-      const result = await oauthStep('The device token request', 'token_error', () =>
-        oauth.processDeviceCodeResponse(as, client, response),
+      const result = await tokenRequest(
+        ctx,
+        { what: 'The device token request', code: 'token_error' },
+        (options) => oauth.deviceCodeGrantRequest(as, client, auth, device.deviceCode, options),
+        (response) => oauth.processDeviceCodeResponse(as, client, response),
+        { ...extra, ...(signal ? { signal } : {}) },
       );
       return toTokenSet(result, issuedBy(ctx, { scopes: device.scopes, resource: device.resource, now: requestedAt }));
     } catch (error) {

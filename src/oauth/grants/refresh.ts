@@ -2,8 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { McpOAuthError } from '../errors';
 import { Scopes } from '../tokens/scopes';
 import type { TokenSet } from '../tokens/tokenSet';
-import { issuedBy, oauthClient, type GrantContext } from './grantContext';
-import { oauthStep, requestOptions } from './oauthStep';
+import { issuedBy, oauthClient, tokenRequest, type GrantContext } from './grantContext';
 import { toTokenSet } from './tokenResponse';
 
 /**
@@ -14,17 +13,12 @@ export async function refreshTokens(ctx: GrantContext, tokens: TokenSet): Promis
   if (!tokens.refreshToken) throw new McpOAuthError('not_signed_in', 'The session has no refresh token; sign in again');
   const { client, auth } = oauthClient(ctx);
   const requestedAt = ctx.now();
-  const response = await oauthStep('The token refresh', 'refresh_failed', () =>
-    oauth.refreshTokenGrantRequest(
-      ctx.as,
-      client,
-      auth,
-      tokens.refreshToken!,
-      requestOptions(ctx.fetch, tokens.resource ? { additionalParameters: { resource: tokens.resource } } : {}),
-    ),
-  );
-  const result = await oauthStep('The token refresh', 'refresh_failed', () =>
-    oauth.processRefreshTokenResponse(ctx.as, client, response),
+  const result = await tokenRequest(
+    ctx,
+    { what: 'The token refresh', code: 'refresh_failed' },
+    (options) => oauth.refreshTokenGrantRequest(ctx.as, client, auth, tokens.refreshToken!, options),
+    (response) => oauth.processRefreshTokenResponse(ctx.as, client, response),
+    tokens.resource ? { additionalParameters: { resource: tokens.resource } } : {},
   );
   const requested = { scopes: Scopes.of(tokens.scopes), resource: tokens.resource, now: requestedAt };
   return toTokenSet(result, { ...issuedBy(ctx, requested, { previous: tokens }), clientId: tokens.clientId });

@@ -16,6 +16,8 @@ export interface TokenContext {
   readonly now: number;
   /** On refresh, the previous set: its refresh token is kept when the AS does not rotate it. */
   readonly previous?: TokenSet;
+  /** Set when the request carried a DPoP proof: the thumbprint of the key that signed it (RFC 9449 §5). */
+  readonly dpopJkt?: string;
 }
 
 /** Ten years: anything longer is not a real expiry. */
@@ -23,8 +25,14 @@ const MAX_EXPIRES_IN = 10 * 365 * 24 * 3600;
 
 /** Turns a token endpoint response that oauth4webapi already validated into our TokenSet, checking the rest. */
 export function toTokenSet(response: oauth.TokenEndpointResponse, context: TokenContext): TokenSet {
-  if (response.token_type.toLowerCase() !== 'bearer') {
-    throw new InvalidResponseError('invalid_token_response', `token response "token_type" must be Bearer`);
+  const tokenType = response.token_type.toLowerCase();
+  // DPoP only when this request carried a proof: a DPoP token never asked for is not one this client can use.
+  const bound = tokenType === 'dpop' && context.dpopJkt !== undefined;
+  if (tokenType !== 'bearer' && !bound) {
+    throw new InvalidResponseError(
+      'invalid_token_response',
+      `token response "token_type" must be Bearer${context.dpopJkt !== undefined ? ' or DPoP' : ''}`,
+    );
   }
   if (response.expires_in !== undefined && (!Number.isFinite(response.expires_in) || response.expires_in <= 0)) {
     throw new InvalidResponseError('invalid_token_response', 'token response "expires_in" must be a positive number');
@@ -56,7 +64,7 @@ export function toTokenSet(response: oauth.TokenEndpointResponse, context: Token
   const idToken = response.id_token ?? context.previous?.idToken;
   return {
     accessToken: response.access_token,
-    tokenType: 'Bearer',
+    ...(bound ? { tokenType: 'DPoP', dpopJkt: context.dpopJkt } : { tokenType: 'Bearer' }),
     ...(expiresAt !== undefined ? { expiresAt } : {}),
     ...(refreshToken ? { refreshToken } : {}),
     ...(idToken ? { idToken } : {}),

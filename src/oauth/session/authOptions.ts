@@ -56,4 +56,5 @@ export const RESERVED_AUTHORIZATION_PARAMS: readonly string[] = [
   'response_type',
   'scope',
   'resource',
+  'dpop_jkt',
 ];

@@ -1,5 +1,6 @@
 import type { CredentialStore } from '../client/credentials';
 import type { ClientStore } from '../client/registration';
+import type { DpopKeyStore } from '../dpop/dpopKeys';
 import type { Logger } from '../http/logger';
 import type { HttpPolicy } from '../http/policyFetch';
 import type { RandomBytes } from '../http/random';
@@ -19,6 +20,11 @@ export interface AuthEnvironment {
   readonly clients: ClientStore;
   /** Pre-registered clients' secrets and keys, kept outside the settings. Looked up, never asked for. */
   readonly credentials?: CredentialStore;
+  /**
+   * Where the DPoP keys (RFC 9449) are kept, one per (server entry, issuer), with the other secrets. Without
+   * it no session uses DPoP (`auth.dpop` "required" is then refused).
+   */
+  readonly dpopKeys?: DpopKeyStore;
   /** Refresh this long before expiry. */
   readonly refreshBeforeMs: number;
   /**

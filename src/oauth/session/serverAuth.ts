@@ -7,6 +7,9 @@ import { deleteRegistration, resolveClient, type ClientNeeds, type ClientRegistr
 import type { BearerChallenge } from '../discovery/challenge';
 import { configuredDiscoveryUrls, discover, type DiscoveredServer } from '../discovery/discover';
 import { sameIssuer } from '../discovery/authServerMetadata';
+import { generateDpopKey } from '../dpop/dpopKeys';
+import { decideDpop } from '../dpop/dpopPolicy';
+import { DpopProver } from '../dpop/dpopProver';
 import { CancelledError, InvalidResponseError, McpOAuthError } from '../errors';
 import { sessionAuthServer, type GrantContext } from '../grants/grantContext';
 import { refreshTokens } from '../grants/refresh';
@@ -20,7 +23,7 @@ import { canonicalServerUrl, describeUrl } from '../http/url';
 import { Scopes, selectScopes } from '../tokens/scopes';
 import { TokenManager, type TokenStatus } from '../tokens/tokenManager';
 import { fromBundle } from '../tokens/tokenBundle';
-import { sameClient, sessionBinding, type TokenSet } from '../tokens/tokenSet';
+import { isDpopBound, sameClient, sessionBinding, type TokenSet } from '../tokens/tokenSet';
 import type { AuthOptions } from './authOptions';
 import type { AuthEnvironment } from './environment';
 import { planFlows } from './flowPlan';
@@ -57,6 +60,11 @@ export class ServerAuth {
   private readonly retiring: ClientRegistration[] = [];
   /** The server's HTTP policy, kept: its address bound is resolved once per session (serverPolicy.ts). */
   private http: HttpPolicy | undefined;
+  /**
+   * The DPoP prover of each issuer's key, once loaded: one per (entry, issuer), kept so that the nonces it
+   * holds last as long as the session, and so that no request reads the key store again.
+   */
+  private readonly provers = new Map<string, Promise<DpopProver>>();
 
   constructor(
     private readonly env: AuthEnvironment,
@@ -233,11 +241,40 @@ export class ServerAuth {
     return kept;
   }
 
-  /** Forgets the stored registration at this server's AS, so the next sign-in registers again. */
+  /**
+   * Forgets the stored registration at this server's AS, so the next sign-in registers again, and replaces
+   * this entry's DPoP key for that AS: the next sign-in generates a new one (tokens bound to the old key can
+   * no longer be used, so the session needs that sign-in).
+   */
   async resetClientRegistration(): Promise<void> {
     const found = await this.discover();
-    const stored = await this.env.clients.get(found.authServer.issuer);
+    const issuer = found.authServer.issuer;
+    const stored = await this.env.clients.get(issuer);
     if (stored) await this.replaceRegistration(stored);
+    if (this.env.dpopKeys) {
+      this.provers.delete(issuer);
+      await this.env.dpopKeys.delete(this.tokenKey, issuer);
+      this.env.logger.info(
+        `[dpop] [${describeUrl(this.serverUrl)}] the DPoP key was deleted; the next sign-in makes a new one`,
+      );
+    }
+  }
+
+  /**
+   * The DPoP prover of a token set bound to a key (RFC 9449), for the requests that present it; `undefined`
+   * for Bearer tokens. Never generates a key: when the one the tokens are bound to is gone, only a sign-in
+   * helps (`not_signed_in`).
+   */
+  async dpopProver(tokens: TokenSet): Promise<DpopProver | undefined> {
+    if (!isDpopBound(tokens)) return undefined;
+    const prover = await this.storedProver(tokens.issuer, tokens.dpopJkt).catch(() => undefined);
+    if (!prover || prover.jkt !== tokens.dpopJkt) {
+      throw new McpOAuthError(
+        'not_signed_in',
+        "The DPoP key this session's tokens are bound to is no longer stored (Reset Client Registration replaces it); sign in again",
+      );
+    }
+    return prover;
   }
 
   /** When the guessed 2025-03-26 endpoints fail, the real problem is that nothing was discovered. */
@@ -246,7 +283,8 @@ export class ServerAuth {
       !found.defaultEndpoints ||
       !(error instanceof McpOAuthError) ||
       error instanceof CancelledError ||
-      error.code === 'authorization_denied'
+      error.code === 'authorization_denied' ||
+      error.code === 'dpop_unsupported'
     )
       return error;
     return new McpOAuthError(
@@ -268,12 +306,15 @@ export class ServerAuth {
         `The ${missing === 'private_key_jwt' ? 'private key' : 'client secret'} of the client ${JSON.stringify(client.clientId)} is no longer stored, so the session cannot be renewed; sign in again to provide it`,
       );
     }
+    // A DPoP-bound session renews with its key: a public client's refresh token is bound to it (RFC 9449 §5).
+    const dpop = await this.dpopProver(tokens);
     const ctx: GrantContext = {
       fetch: this.fetch(),
       as: sessionAuthServer(tokens),
       client,
       credentials,
       now: this.env.now,
+      ...(dpop ? { dpop } : {}),
     };
     if (tokens.grantType === 'client_credentials') {
       return this.bind(
@@ -380,6 +421,7 @@ export class ServerAuth {
       hasSecret: await this.hasSecret(),
       replaced: (old: ClientRegistration) => this.deleteUnused(old),
     });
+    const dpop = await this.signInProver(found, request.challenge);
     return {
       host,
       as,
@@ -388,6 +430,7 @@ export class ServerAuth {
       machineScopes: request.extraScopes
         ? Scopes.of(scopes.values.filter((s) => s !== 'offline_access'))
         : select(false),
+      ...(dpop ? { dpop } : {}),
       resource: this.resource(found),
       ...(this.options.authorizationParams ? { authorizationParams: this.options.authorizationParams } : {}),
       fetch,
@@ -414,11 +457,81 @@ export class ServerAuth {
     };
   }
 
+  /**
+   * The DPoP prover a sign-in binds its tokens to, or `undefined` for Bearer tokens (see {@link decideDpop}):
+   * the entry's stored key for this AS when its algorithm still fits, else a new key, stored before any
+   * request uses it. `required` refuses here, before anything is sent to the authorization server.
+   */
+  private async signInProver(
+    found: DiscoveredServer,
+    challenge: BearerChallenge | undefined,
+  ): Promise<DpopProver | undefined> {
+    const as = found.authServer;
+    const decision = decideDpop(this.options.dpop, {
+      serverUrl: this.serverUrl,
+      challenge,
+      resourceMetadata: found.resourceMetadata,
+      as,
+      canKeepKeys: !!this.env.dpopKeys,
+    });
+    const where = `[dpop] [${describeUrl(this.serverUrl)}]`;
+    if (!decision.use) {
+      this.env.logger.debug(`${where} Bearer tokens: ${decision.why}`);
+      return undefined;
+    }
+    const store = this.env.dpopKeys!;
+    const stored = await store.get(this.tokenKey, as.issuer).catch(() => undefined);
+    if (stored && decision.algs.includes(stored.alg)) {
+      const prover = await this.storedProver(as.issuer, stored.jkt).catch(() => undefined);
+      if (prover) {
+        this.env.logger.info(`${where} signing in with DPoP (${prover.alg}, the stored key)`);
+        return prover;
+      }
+    }
+    const alg = decision.algs[0];
+    this.provers.delete(as.issuer);
+    await store.set(this.tokenKey, as.issuer, await generateDpopKey(alg, this.env.now()));
+    this.env.logger.info(`${where} signing in with DPoP (${alg}, a new key)`);
+    return this.storedProver(as.issuer);
+  }
+
+  /**
+   * The prover of this entry's stored key for `issuer`, loaded once; rejects when there is none. One loaded
+   * before another window (or process) replaced the key is loaded again when `jkt` names the other key.
+   */
+  private async storedProver(issuer: string, jkt?: string): Promise<DpopProver> {
+    const cached = this.provers.get(issuer);
+    if (cached) {
+      const loaded = await cached.catch(() => undefined);
+      if (loaded && (jkt === undefined || loaded.jkt === jkt)) return loaded;
+      if (this.provers.get(issuer) === cached) this.provers.delete(issuer);
+    }
+    let prover = this.provers.get(issuer);
+    if (!prover) {
+      prover = (async () => {
+        const stored = await this.env.dpopKeys?.get(this.tokenKey, issuer);
+        if (!stored) throw new McpOAuthError('not_signed_in', 'No DPoP key is stored for this session');
+        return DpopProver.load(stored, this.env.now);
+      })();
+      this.provers.set(issuer, prover);
+      prover.catch(() => {
+        if (this.provers.get(issuer) === prover) this.provers.delete(issuer);
+      });
+    }
+    return prover;
+  }
+
   /** Stores a sign-in's tokens, bound to this server URL and the client they were issued to. */
   private async store(tokens: TokenSet, flow: string, client: ClientRegistration): Promise<TokenSet> {
+    if (this.options.dpop === 'required' && !isDpopBound(tokens)) {
+      throw new McpOAuthError(
+        'dpop_unsupported',
+        `auth.dpop is "required", but the authorization server ${describeUrl(tokens.issuer)} issued a Bearer token although the request carried a DPoP proof; nothing was stored. Set auth.dpop to "auto" to use Bearer tokens`,
+      );
+    }
     const kept = await this.keep(this.bind(tokens, flow === 'workloadIdentity' ? 'none' : client.method));
     this.env.logger.info(
-      `[signIn] [${describeUrl(this.serverUrl)}] signed in with ${flow} (scopes ${JSON.stringify(Scopes.of(tokens.scopes).toString())}, refresh token ${tokens.refreshToken ? 'yes' : 'no'})`,
+      `[signIn] [${describeUrl(this.serverUrl)}] signed in with ${flow} (scopes ${JSON.stringify(Scopes.of(tokens.scopes).toString())}, refresh token ${tokens.refreshToken ? 'yes' : 'no'}, ${isDpopBound(tokens) ? 'DPoP-bound' : 'Bearer'})`,
     );
     return kept;
   }

@@ -11,6 +11,7 @@ import {
   startDeviceAuthorization,
   type DeviceClock,
 } from '../grants/deviceCode';
+import type { DpopProver } from '../dpop/dpopProver';
 import type { GrantContext } from '../grants/grantContext';
 import { idJagGrant, JWT_BEARER_GRANT, workloadClient, workloadIdentityGrant } from '../grants/jwtBearer';
 import { holdSecrets } from '../http/liveSecrets';
@@ -44,6 +45,8 @@ export interface FlowContext {
   readonly logger: Logger;
   readonly now: () => number;
   readonly random: RandomBytes;
+  /** The DPoP key this sign-in binds its tokens to (RFC 9449), when it uses DPoP; see {@link grantContext}. */
+  readonly dpop?: DpopProver;
   /** The redirect path and loopback port the client for this AS uses (a registration per AS, RFC 9700 §4.4). */
   redirect(): Promise<{ path: string; port?: number; fixedPort: boolean }>;
   /** The client: the settings' one, a CIMD URL, or a stored or new dynamic registration that fits `needs`. */
@@ -74,6 +77,18 @@ export interface AssertionRequest {
   readonly audience: string;
   readonly resource?: string | undefined;
   readonly scopes: Scopes;
+}
+
+/**
+ * The GrantContext of a flow's token requests. Every grant gets it from here, so each carries a DPoP proof
+ * (and gets tokens bound to the key) whenever the sign-in uses DPoP.
+ */
+export function grantContext(
+  ctx: FlowContext,
+  client: ClientRegistration,
+  credentials: ClientCredentials,
+): GrantContext {
+  return { fetch: ctx.fetch, as: ctx.as, client, credentials, now: ctx.now, ...(ctx.dpop ? { dpop: ctx.dpop } : {}) };
 }
 
 /** Why a browser sign-in stopped so another flow can take over. */
@@ -220,6 +235,7 @@ async function authorize(
     random: ctx.random,
     ...(ctx.resource ? { resource: ctx.resource } : {}),
     ...(ctx.authorizationParams ? { authorizationParams: ctx.authorizationParams } : {}),
+    ...(ctx.dpop ? { dpopJkt: ctx.dpop.jkt } : {}),
   });
   ctx.logger.info(
     `[signIn] [${describeUrl(ctx.serverUrl)}] authorization request (client ${client.method}, scopes ${JSON.stringify(ctx.scopes.toString())})`,
@@ -237,8 +253,7 @@ async function authorize(
     host.progress?.('Signing in…');
     let tokens: TokenSet;
     try {
-      const credentials = await ctx.credentials(client);
-      const grant: GrantContext = { fetch: ctx.fetch, as: ctx.as, client, credentials, now: ctx.now };
+      const grant = grantContext(ctx, client, await ctx.credentials(client));
       tokens = await ctx.store(
         await redeemAuthorizationCallback(grant, pending, callback),
         'authorizationCode',
@@ -305,13 +320,7 @@ function offerFallbacks(
 async function deviceCode(ctx: FlowContext): Promise<TokenSet> {
   const { host } = ctx;
   const client = await ctx.client({ grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], scopes: ctx.scopes });
-  const grant: GrantContext = {
-    fetch: ctx.fetch,
-    as: ctx.as,
-    client,
-    credentials: await ctx.credentials(client),
-    now: ctx.now,
-  };
+  const grant = grantContext(ctx, client, await ctx.credentials(client));
   const device = await startDeviceAuthorization(grant, { scopes: ctx.scopes, resource: ctx.resource });
   ctx.logger.info(
     `[deviceCode] [${describeUrl(ctx.serverUrl)}] waiting for approval (expires in ${Math.round((device.expiresAt - ctx.now()) / 1000)} s)`,
@@ -332,13 +341,7 @@ async function clientCredentials(ctx: FlowContext): Promise<TokenSet> {
     );
   }
   ctx.host.progress?.('Requesting a token…');
-  const grant: GrantContext = {
-    fetch: ctx.fetch,
-    as: ctx.as,
-    client,
-    credentials: await ctx.credentials(client),
-    now: ctx.now,
-  };
+  const grant = grantContext(ctx, client, await ctx.credentials(client));
   const tokens = await clientCredentialsGrant(grant, { scopes: ctx.machineScopes, resource: ctx.resource });
   return ctx.store(tokens, 'clientCredentials', client);
 }

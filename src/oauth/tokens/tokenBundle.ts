@@ -1,8 +1,8 @@
-import { InvalidResponseError } from '../errors';
+import { InvalidResponseError, McpOAuthError } from '../errors';
 import { claimsOf } from './claims';
 import { Fields } from '../http/fields';
 import { Scopes } from './scopes';
-import type { TokenSet } from './tokenSet';
+import { isDpopBound, type TokenSet } from './tokenSet';
 import { resourceCovers } from '../http/url';
 import { canonicalServerUrl } from '../http/url';
 
@@ -32,7 +32,17 @@ const MAX_BUNDLE_CHARS = 1024 * 1024;
 /** Tokens go into an Authorization header: far below this, and printable ASCII (RFC 6749 Appendix A). */
 const MAX_TOKEN_CHARS = 64 * 1024;
 
+/**
+ * The bundle of a session. A DPoP-bound one (RFC 9449) is refused with `not_exportable`: its tokens are
+ * useless without the key, and the key never leaves the machine it was made on.
+ */
 export function toBundle(serverUrl: string, tokens: TokenSet): TokenBundle {
+  if (isDpopBound(tokens)) {
+    throw new McpOAuthError(
+      'not_exportable',
+      'This session is bound to a DPoP key (RFC 9449) that never leaves this machine, so its tokens cannot be exported: they would be useless anywhere else. Sign in on the other machine instead (with a device code where no browser can come back)',
+    );
+  }
   return {
     type: BUNDLE_TYPE,
     version: 1,

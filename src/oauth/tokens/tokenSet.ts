@@ -2,7 +2,13 @@ import { resourceCovers } from '../http/url';
 /** The tokens held for one (server, account). Times are epoch milliseconds from the injected clock. */
 export interface TokenSet {
   readonly accessToken: string;
+  /** `Bearer`, or `DPoP` for tokens bound to a DPoP key (RFC 9449); see {@link isDpopBound}. */
   readonly tokenType: string;
+  /**
+   * For DPoP-bound tokens: the RFC 7638 thumbprint of the key they are bound to (their `cnf.jkt`). The key
+   * itself is kept where the host keeps secrets, never here.
+   */
+  readonly dpopJkt?: string;
   /** Absolute expiry of the access token, when the AS said (`expires_in`) or the JWT's `exp` tells. */
   readonly expiresAt?: number;
   readonly refreshToken?: string;
@@ -62,6 +68,11 @@ export function sameClient(a: TokenSet, b: TokenSet): boolean {
   return a.issuer === b.issuer && a.clientId === b.clientId;
 }
 
+/** Whether the tokens are bound to a DPoP key: every use needs a proof signed by it, and they never leave. */
+export function isDpopBound(tokens: TokenSet): boolean {
+  return tokens.tokenType.toLowerCase() === 'dpop';
+}
+
 /** Whether the access token is past (or within `skewMs` of) its expiry. No expiry means it is taken as valid. */
 export function isExpired(tokens: TokenSet, now: number, skewMs = 0): boolean {
   return tokens.expiresAt !== undefined && now + skewMs >= tokens.expiresAt;
@@ -74,6 +85,8 @@ export function isTokenSet(value: unknown): value is TokenSet {
   return (
     isNonEmptyString(v.accessToken) &&
     isNonEmptyString(v.tokenType) &&
+    // A DPoP-bound set names its key; a Bearer one names none.
+    (String(v.tokenType).toLowerCase() === 'dpop' ? isNonEmptyString(v.dpopJkt) : v.dpopJkt === undefined) &&
     isOptional(v.expiresAt, isFiniteNumber) &&
     isOptional(v.refreshToken, isNonEmptyString) &&
     isOptional(v.idToken, isNonEmptyString) &&

@@ -7,6 +7,7 @@ import type { ClientCredentials } from '../../../src/oauth/client/clientAuth';
 import type { CredentialAnswer } from '../../../src/oauth/client/credentials';
 import type { ClientRegistration, ClientStore } from '../../../src/oauth/client/registration';
 import type { BearerChallenge } from '../../../src/oauth/discovery/challenge';
+import { MemoryDpopKeyStore, type DpopKeyStore } from '../../../src/oauth/dpop/dpopKeys';
 import { CancelledError } from '../../../src/oauth/errors';
 import type { DeviceAuthorization, DeviceClock } from '../../../src/oauth/grants/deviceCode';
 import type { Logger } from '../../../src/oauth/http/logger';
@@ -63,6 +64,8 @@ export interface HarnessOptions {
   credentials?: ClientCredentials;
   now?: () => number;
   refreshBeforeMs?: number;
+  /** Where DPoP keys are kept: in memory by default (as both hosts keep them); `false` for a host that keeps none. */
+  dpopKeys?: DpopKeyStore | false;
 }
 
 export function coreEnvironment(
@@ -76,6 +79,7 @@ export function coreEnvironment(
     tokens: options.tokens ?? new MemoryTokenStore(),
     clients: options.clients ?? new MemoryClientStore(),
     credentials: { lookup: async () => options.credentials ?? {} },
+    ...(options.dpopKeys === false ? {} : { dpopKeys: options.dpopKeys ?? new MemoryDpopKeyStore() }),
     refreshBeforeMs: options.refreshBeforeMs ?? 30_000,
   };
 }
