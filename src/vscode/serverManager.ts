@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { BearerChallenge } from '../oauth/discovery/challenge';
 import { CancelledError, McpOAuthError } from '../oauth/errors';
 import type { Logger } from '../oauth/http/logger';
-import type { SignInRequest } from '../oauth/session/serverAuth';
+import type { AuthorizationServerMove, SignInRequest } from '../oauth/session/serverAuth';
 import { sessionBinding, type TokenSet } from '../oauth/tokens/tokenSet';
 import { IDENTITY_PROVIDER_ID, identityProviderEntry } from './model/identityProviderAccount';
 import type { ServerEntry } from './model/serverConfig';
@@ -32,6 +32,8 @@ export class ServerManager implements vscode.Disposable {
   /** The `mcpOAuth.*` settings changed (and were re-read). */
   readonly onDidChangeSettings = this.settingsEmitter.event;
   private readonly runtime = new Map<string, RuntimeState>();
+  /** Servers whose move to another authorization server is being shown. */
+  private readonly moveNoticed = new Set<string>();
   private readonly disposables: vscode.Disposable[] = [];
   private service: Promise<SessionService> | undefined;
   /** Whether each server is signed in: SecretStorage behind one in-memory view, followed across windows. */
@@ -135,6 +137,7 @@ export class ServerManager implements vscode.Disposable {
             this.setRuntime(entry.id, { tokenState });
           },
           stepUp: async (entry, challenge) => !!(await this.stepUp(entry, challenge)),
+          onSignInRequired: (entry) => void this.signInRequired(entry),
           enterpriseIdp: () => this.settings.enterpriseIdp().idp,
           readTextFile: readWorkspaceFile,
         }),
@@ -307,6 +310,32 @@ export class ServerManager implements vscode.Disposable {
     const entry = this.require(id);
     if (await this.approvals.allow(entry)) return entry;
     throw new CancelledError(`${entry.name} was not allowed`);
+  }
+
+  /**
+   * The gateway met a 401 that a refresh did not fix. When the server moved to another authorization server
+   * (SEP-2352), says so and offers the sign-in there; once per server until it is signed in again.
+   */
+  private async signInRequired(entry: ServerEntry): Promise<void> {
+    if (this.moveNoticed.has(entry.id)) return;
+    this.moveNoticed.add(entry.id);
+    let move: AuthorizationServerMove | undefined;
+    try {
+      move = await (await this.core()).authorizationServerMove(entry);
+    } catch (error) {
+      this.logger.warn(
+        `[discovery] [${entry.id}] could not read the server's metadata again: ${error instanceof McpOAuthError ? error.message : 'unknown error'}`,
+      );
+    }
+    if (!move) return void this.moveNoticed.delete(entry.id);
+    const message = `${entry.name} moved to a new authorization server: sign in again`;
+    this.logger.info(`[discovery] [${entry.id}] ${message}`);
+    this.setRuntime(entry.id, { error: message });
+    const signIn = 'Sign In';
+    const choice = await vscode.window.showWarningMessage(message, signIn);
+    this.moveNoticed.delete(entry.id);
+    // Through the command, which shows a failure with what fixes it.
+    if (choice === signIn) await vscode.commands.executeCommand('mcpOAuth.signIn', entry.id);
   }
 
   /** The step-up the gateway asks for: the user confirms the wider scope, then signs in for it. */

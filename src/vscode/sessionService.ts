@@ -16,7 +16,12 @@ import type { EnterpriseIdpOptions } from '../oauth/session/authOptions';
 import type { AuthEnvironment } from '../oauth/session/environment';
 import { IdentityProvider } from '../oauth/session/identityProvider';
 import type { SignInHost } from '../oauth/session/host';
-import { ServerAuth, type SignInRequest, type SignOutResult } from '../oauth/session/serverAuth';
+import {
+  ServerAuth,
+  type AuthorizationServerMove,
+  type SignInRequest,
+  type SignOutResult,
+} from '../oauth/session/serverAuth';
 import type { TokenStatus } from '../oauth/tokens/tokenManager';
 import type { TokenSet } from '../oauth/tokens/tokenSet';
 import type { TokenStore } from '../oauth/tokens/tokenStore';
@@ -41,6 +46,8 @@ export interface SessionHost {
   readonly enterpriseIdp?: () => EnterpriseIdpOptions | undefined;
   /** Reads a file for the core (`workspace.fs`): the workload token file, read for every token request. */
   readonly readTextFile?: (path: string) => Promise<string>;
+  /** The gateway could not serve a request without a new sign-in (a 401 that a refresh did not fix). */
+  readonly onSignInRequired?: (entry: ServerEntry) => void;
 }
 
 /**
@@ -54,6 +61,8 @@ export class SessionService {
   /** The one IdentityProvider of every enterprise-managed server, for the settings it was made from. */
   private idp: { config: string; provider: IdentityProvider } | undefined;
   private readonly dpopKeys: SecretDpopKeyStore;
+  /** The entry each gateway route serves, by id. */
+  private readonly routes = new Map<string, ServerEntry>();
 
   constructor(private readonly host: SessionHost) {
     this.clients = new SecretClientStore(host.secrets);
@@ -178,7 +187,12 @@ export class SessionService {
     const gateway = await (this.gateway ??= TokenGateway.start({
       logger: this.host.logger,
       signInHint: (id) => `run "MCP OAuth: Sign In…" and pick ${id}`,
+      onSignInRequired: (id) => {
+        const routed = this.routes.get(id);
+        if (routed) this.host.onSignInRequired?.(routed);
+      },
     }));
+    this.routes.set(entry.id, entry);
     const auth = this.auth(entry);
     const tokens = tokenManagerSource(
       auth.tokenManager(),
@@ -187,6 +201,14 @@ export class SessionService {
     );
     const route = gateway.register({ id: entry.id, upstreamUrl: entry.url, tokens });
     return { url: route.url, headers: { [gateway.keyHeader]: gateway.key } };
+  }
+
+  /**
+   * SEP-2352: whether the server now names another authorization server than its session's (asked after the
+   * gateway met a 401 that a refresh did not fix, never on a plain reconnect).
+   */
+  authorizationServerMove(entry: ServerEntry): Promise<AuthorizationServerMove | undefined> {
+    return this.auth(entry).authorizationServerMove();
   }
 
   async dispose(): Promise<void> {

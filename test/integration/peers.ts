@@ -16,7 +16,7 @@ import { IDP_CLIENT, startEnterpriseIdp, type EnterpriseIdp } from '../fixtures/
 import { AS_CLIENT, startIdJagAuthServer } from '../fixtures/idJagAuthServer';
 import { startDpopMcpServer } from '../fixtures/dpopMcpServer';
 import { listenOnLoopback } from '../fixtures/loopback';
-import { startSplitDomainServer } from '../fixtures/mcpServers';
+import { startMovingServer, startSplitDomainServer } from '../fixtures/mcpServers';
 import { PUBLIC_CLIENT } from '../fixtures/testClients';
 
 /** The environment the peers' JSON line gives the tests (the launcher passes it to the extension host). */
@@ -27,6 +27,11 @@ export interface PeersEnv {
   /** A server whose AS issues codes holding `+`, `&`, `#` and `%` (`awkwardCodes`). */
   readonly MCP_OAUTH_TEST_MCP_AWKWARD: string;
   readonly MCP_OAUTH_TEST_AS_AWKWARD: string;
+  /**
+   * A server on the main AS that moves to the awkward-code AS when `POST <MCP_OAUTH_TEST_PEERS_ADMIN>/move` asks
+   * (authorization-server migration, SEP-2352).
+   */
+  readonly MCP_OAUTH_TEST_MOVING: string;
   /** The MCP server that takes only DPoP-bound tokens (settings entry `dpop`). */
   readonly MCP_OAUTH_TEST_DPOP: string;
   readonly MCP_OAUTH_TEST_PEERS_ADMIN: string;
@@ -93,6 +98,7 @@ async function main(): Promise<void> {
   const second = await startSplitDomainServer({ as });
   const awkwardAs = await startAuthServer({ awkwardCodes: true });
   const awkward = await startSplitDomainServer({ as: awkwardAs });
+  const moving = await startMovingServer({ as });
   const idp = await startEnterpriseIdp({ clients: [IDP_CLIENT_BASIC] });
   acceptEditorCallbacks(idp);
   const idJagAs = await startIdJagAuthServer({ idp });
@@ -105,6 +111,11 @@ async function main(): Promise<void> {
   });
   const dpop = await startDpopMcpServer({ as, nonce: true });
   const admin = await listenOnLoopback((req, res) => {
+    if (req.method === 'POST' && req.url === '/move') {
+      moving.moveTo(awkwardAs);
+      res.writeHead(204).end();
+      return;
+    }
     if (req.method !== 'GET' || req.url !== '/state') {
       res.writeHead(404).end();
       return;
@@ -168,6 +179,7 @@ async function main(): Promise<void> {
     MCP_OAUTH_TEST_MCP2: second.url,
     MCP_OAUTH_TEST_MCP_AWKWARD: awkward.url,
     MCP_OAUTH_TEST_AS_AWKWARD: awkwardAs.issuer,
+    MCP_OAUTH_TEST_MOVING: moving.url,
     MCP_OAUTH_TEST_DPOP: dpop.url,
     MCP_OAUTH_TEST_PEERS_ADMIN: admin.origin,
     MCP_OAUTH_TEST_IDP: idp.issuer,
@@ -190,6 +202,7 @@ async function main(): Promise<void> {
       await dpop.close();
       await second.close();
       await awkward.close();
+      await moving.close();
       await awkwardAs.close();
       await split.close();
       await as.close();
