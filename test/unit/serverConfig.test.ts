@@ -79,6 +79,11 @@ describe('mcpOAuth.servers validation', () => {
       /clientMetadataUrl/,
     ],
     ['stdio without command', { name: 'A', url: 'https://x.example/mcp', transport: 'stdio' }, /"command" is required/],
+    [
+      'stdio with DPoP required',
+      { name: 'A', url: 'https://x.example/mcp', transport: 'stdio', command: 'x', auth: { dpop: 'required' } },
+      /"auth\.dpop" cannot be "required" for a stdio server/,
+    ],
     ['bad transport', { name: 'A', url: 'https://x.example/mcp', transport: 'sse' }, /"transport"/],
     [
       'bad tokenEnv',
@@ -296,6 +301,17 @@ describe('mcpOAuth.servers validation', () => {
       assert.match(parsed.invalid[0]!.message, /"mcpOAuth.enterpriseIdp.issuer" must use https/);
       assert.match(parsed.invalid[1]!.message, /mcpOAuth.enterpriseIdp, which is not valid: fix that setting first/);
     });
+  });
+
+  it('gives a stdio server Bearer tokens: a DPoP-bound token is of no use to the process it is handed to', () => {
+    const { servers } = parseServers([
+      { name: 'Local', url: 'https://x.example/mcp', transport: 'stdio', command: 'x', tokenEnv: 'T' },
+      { name: 'Local2', url: 'https://x.example/mcp', transport: 'stdio', command: 'x', auth: { dpop: 'auto' } },
+    ]);
+    assert.deepEqual(
+      servers.map((s) => s.auth.dpop),
+      ['off', 'off'],
+    );
   });
 
   it('slugs names', () => {

@@ -171,6 +171,11 @@ export function parseEntry(raw: unknown): ServerEntry {
   const id = v.id ?? slug(name);
   const transport = v.transport ?? 'http';
   if (transport === 'stdio' && !v.command) fail('"command" is required for a stdio server');
+  const auth = parseAuth(v.auth, url);
+  if (transport === 'stdio' && auth.dpop === 'required')
+    fail(
+      '"auth.dpop" cannot be "required" for a stdio server: its token goes into the process environment, where a DPoP-bound token is of no use (the key never leaves MCP OAuth); use "off"',
+    );
   return {
     id,
     name,
@@ -180,7 +185,8 @@ export function parseEntry(raw: unknown): ServerEntry {
     ...(v.args ? { args: v.args } : {}),
     ...(v.env ? { env: v.env } : {}),
     ...(v.tokenEnv ? { tokenEnv: v.tokenEnv } : {}),
-    auth: parseAuth(v.auth, url),
+    // A stdio server is handed the token itself, so it gets a Bearer token.
+    auth: transport === 'stdio' ? { ...auth, dpop: 'off' } : auth,
   };
 }
 
