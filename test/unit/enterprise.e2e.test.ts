@@ -12,6 +12,7 @@ import { startAuthServer } from '../fixtures/authServer';
 import { IDP_CLIENT, TOKEN_EXCHANGE } from '../fixtures/enterpriseIdp';
 import { AS_CLIENT, startIdJagAuthServer } from '../fixtures/idJagAuthServer';
 import { JWT_BEARER } from '../fixtures/jwtAssertions';
+import { startDpopMcpServer } from '../fixtures/dpopMcpServer';
 import { startSplitDomainServer } from '../fixtures/mcpServers';
 import { connectWithSignIn, newServerAuth, ScriptedUser, text } from './support/coreHarness';
 import {
@@ -280,6 +281,46 @@ describe('enterprise-managed authorization (ID-JAG) against real peers', functio
     } finally {
       await server.close();
       await advertising.close();
+    }
+  });
+
+  it('redeems the ID-JAG with a DPoP proof at a server that takes only DPoP-bound tokens, and renews with the same key', async () => {
+    const dpopAs = await startIdJagAuthServer({ idp: peers.idp });
+    const server = await startDpopMcpServer({ as: dpopAs });
+    try {
+      peers.idp.connect({
+        clientId: IDP_BASIC_CLIENT.client_id,
+        audience: dpopAs.issuer,
+        resources: [server.url],
+        targetClientId: AS_CLIENT.client_id,
+      });
+      const env = enterpriseEnvironment(peers.idp);
+      const auth = newServerAuth(env, server.url, ENTERPRISE_AUTH);
+      const client = await connectWithSignIn(auth, new ScriptedUser());
+      assert.equal(JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))).sub, 'alice');
+      await client.close();
+
+      const tokens = (await env.tokens.get(auth.tokenKey))!;
+      assert.equal(tokens.grantType, 'id_jag');
+      assert.equal(tokens.tokenType, 'DPoP');
+      assert.equal((decodeJwt(tokens.accessToken).cnf as { jkt?: string }).jkt, tokens.dpopJkt);
+      await env.tokens.set(auth.tokenKey, { ...tokens, expiresAt: Date.now() - 1000 });
+      const renewed = await auth.tokenManager().getTokens();
+      assert.notEqual(renewed.accessToken, tokens.accessToken, 'a new ID-JAG, redeemed again');
+      assert.equal(renewed.dpopJkt, tokens.dpopJkt, 'with the same key');
+      const grants = dpopAs.grants.filter((g) => g.grantType === JWT_BEARER);
+      assert.deepEqual(
+        grants.map((g) => [g.dpop, g.tokenType]),
+        [
+          [true, 'DPoP'],
+          [true, 'DPoP'],
+        ],
+      );
+      const presented = server.requests.filter((r) => r.scheme !== undefined);
+      assert.deepEqual(new Set(presented.map((r) => `${r.scheme} ${r.outcome}`)), new Set(['DPoP ok']));
+    } finally {
+      await server.close();
+      await dpopAs.close();
     }
   });
 

@@ -8,6 +8,7 @@ import { OAuthResponseError } from '../../src/oauth/errors';
 import type { AuthOptions } from '../../src/oauth/session/authOptions';
 import { startAuthServer } from '../fixtures/authServer';
 import { JWT_BEARER } from '../fixtures/jwtAssertions';
+import { startDpopMcpServer, type DpopMcpServer } from '../fixtures/dpopMcpServer';
 import { startSplitDomainServer, type McpServerFixture } from '../fixtures/mcpServers';
 import { startWorkloadAuthServer, type WorkloadAuthServer } from '../fixtures/workloadAuthServer';
 import {
@@ -267,5 +268,56 @@ describe('workload identity federation against real peers', function () {
       assert.ok(!line.includes(token), 'the workload JWT leaked');
       assert.ok(!line.includes(tokens.accessToken), 'the access token leaked');
     }
+  });
+
+  describe('at a server that takes only DPoP-bound tokens (RFC 9449)', () => {
+    let dpopAs: WorkloadAuthServer;
+    let dpopMcp: DpopMcpServer;
+    before(async () => {
+      dpopAs = await startWorkloadAuthServer({
+        trustedIssuers: [issuer.issuer],
+        workloads: { [ROUTER.sub]: ['mcp:read', 'mcp:write'] },
+        dpop: true,
+      });
+      dpopMcp = await startDpopMcpServer({ as: dpopAs });
+    });
+    after(async () => {
+      await dpopMcp.close();
+      await dpopAs.close();
+    });
+    const rotateFor = async () => {
+      const token = await issuer.mint({ sub: ROUTER.sub, audience: dpopAs.tokenEndpoint, claims: ROUTER.claims });
+      files.set(FILE, `${token}\n`);
+    };
+
+    it('sends a proof with the JWT bearer grant, gets a token bound to the key, renews with the same key, and every MCP request carries a proof', async () => {
+      await rotateFor();
+      const e = env();
+      const auth = newServerAuth(e, dpopMcp.url, WORKLOAD);
+      const client = await connectWithSignIn(auth, new ScriptedUser());
+      assert.match(
+        text(await client.callTool({ name: 'whoami', arguments: {} })),
+        /system:serviceaccount:agents:router/,
+      );
+      await client.close();
+
+      const tokens = (await e.tokens.get(auth.tokenKey))!;
+      assert.equal(tokens.tokenType, 'DPoP');
+      assert.ok(tokens.dpopJkt);
+      assert.equal((decodeJwt(tokens.accessToken).cnf as { jkt?: string }).jkt, tokens.dpopJkt);
+      assert.equal(dpopAs.grants.at(-1)!.jkt, tokens.dpopJkt, 'the grant request carried a proof with the key');
+
+      await rotateFor();
+      await expire(e, auth.tokenKey);
+      const renewed = await auth.tokenManager().getTokens();
+      assert.notEqual(renewed.accessToken, tokens.accessToken);
+      assert.equal(renewed.tokenType, 'DPoP');
+      assert.equal(renewed.dpopJkt, tokens.dpopJkt, 'renewed with the same key');
+      assert.equal(dpopAs.grants.at(-1)!.jkt, tokens.dpopJkt);
+
+      const presented = dpopMcp.requests.filter((r) => r.scheme !== undefined);
+      assert.ok(presented.length > 0);
+      assert.deepEqual(new Set(presented.map((r) => `${r.scheme} ${r.outcome}`)), new Set(['DPoP ok']));
+    });
   });
 });

@@ -3,8 +3,7 @@ import * as oauth from 'oauth4webapi';
 import type { ClientRegistration } from '../client/registration';
 import type { Scopes } from '../tokens/scopes';
 import type { TokenSet } from '../tokens/tokenSet';
-import { issuedBy, oauthClient, type GrantContext } from './grantContext';
-import { oauthStep, requestOptions } from './oauthStep';
+import { issuedBy, oauthClient, tokenRequest, type GrantContext } from './grantContext';
 import { toTokenSet } from './tokenResponse';
 
 /** RFC 7523 §2.1: a JWT used as an authorization grant. */
@@ -75,17 +74,11 @@ async function jwtBearer(
   if (resource) params.resource = resource;
   const { client } = oauthClient(ctx);
   const requestedAt = ctx.now();
-  const response = await oauthStep(
-    what,
-    'token_error',
-    () => oauth.genericTokenEndpointRequest(ctx.as, client, auth, JWT_BEARER_GRANT, params, requestOptions(ctx.fetch)),
-    [assertion],
-  );
-  const result = await oauthStep(
-    what,
-    'token_error',
-    () => oauth.processGenericTokenEndpointResponse(ctx.as, client, response),
-    [assertion],
+  const result = await tokenRequest(
+    ctx,
+    { what, code: 'token_error', secrets: [assertion] },
+    (options) => oauth.genericTokenEndpointRequest(ctx.as, client, auth, JWT_BEARER_GRANT, params, options),
+    (response) => oauth.processGenericTokenEndpointResponse(ctx.as, client, response),
   );
   // RFC 7523 §3.1 lets the authorization server issue a refresh token, yet renewing never uses one: the
   // session renews with a new assertion, so none is kept (and a renewal never depends on one).

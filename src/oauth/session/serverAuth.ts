@@ -346,12 +346,14 @@ export class ServerAuth {
   private async renewWorkload(tokens: TokenSet): Promise<TokenSet> {
     const assertion = await this.workloadToken();
     const as = sessionAuthServer(tokens);
+    const dpop = await this.dpopProver(tokens);
     const ctx: GrantContext = {
       fetch: this.fetch(),
       as,
       client: workloadClient(as.issuer, assertion),
       credentials: {},
       now: this.env.now,
+      ...(dpop ? { dpop } : {}),
     };
     return this.bind(
       await workloadIdentityGrant(ctx, { assertion, scopes: Scopes.of(tokens.scopes), resource: tokens.resource }),

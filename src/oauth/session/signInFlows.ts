@@ -368,7 +368,7 @@ async function enterpriseManaged(ctx: FlowContext): Promise<TokenSet> {
     scopes: ctx.machineScopes,
   });
   ctx.host.progress?.('Requesting a token…');
-  const grant: GrantContext = { fetch: ctx.fetch, as: ctx.as, client, credentials, now: ctx.now };
+  const grant = grantContext(ctx, client, credentials);
   const release = holdSecrets([assertion]);
   try {
     const tokens = await idJagGrant(grant, { assertion, scopes: ctx.machineScopes, resource: ctx.resource });
@@ -384,7 +384,7 @@ async function workloadIdentity(ctx: FlowContext): Promise<TokenSet> {
   ctx.host.progress?.('Requesting a token with the workload identity…');
   const assertion = await ctx.workloadAssertion();
   const client = workloadClient(ctx.as.issuer, assertion);
-  const grant: GrantContext = { fetch: ctx.fetch, as: ctx.as, client, credentials: {}, now: ctx.now };
+  const grant = grantContext(ctx, client, {});
   const tokens = await workloadIdentityGrant(grant, { assertion, scopes: ctx.machineScopes, resource: ctx.resource });
   return ctx.store(tokens, 'workloadIdentity', client);
 }
