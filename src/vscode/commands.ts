@@ -311,21 +311,16 @@ async function removeServer(manager: ServerManager, logger: Logger, id: string):
     `Remove ${entry.name}?`,
     {
       modal: true,
-      detail: `It is removed from your ${targetLabel(where.target)}.${session ? ' You are signed out first, and its tokens are revoked.' : ''}`,
+      detail: `It is removed from your ${targetLabel(where.target)}.${session ? ' You are signed out first, and its tokens are revoked.' : ''} Its client secret, private key and DPoP keys are deleted.`,
     },
     remove,
   );
   if (choice !== remove) return;
-  if (session) {
-    try {
-      logger.info(`[removeServer] [${id}] ${await manager.signOut(id)}`);
-    } catch (error) {
-      // Removing still goes ahead; the tokens stay in SecretStorage until the server is added again and signed out.
-      logger.warn(
-        `[removeServer] [${id}] sign-out failed: ${error instanceof McpOAuthError ? error.message : 'unexpected error'}`,
-      );
-    }
-  }
+  const { signedOut, signOutFailed } = await manager.forget(id);
+  if (signedOut) logger.info(`[removeServer] [${id}] ${signedOut}`);
+  // Removing still goes ahead; the tokens stay in SecretStorage until the server is added again and signed out.
+  if (signOutFailed) logger.warn(`[removeServer] [${id}] sign-out failed: ${signOutFailed}`);
+  logger.info(`[removeServer] [${id}] its DPoP keys, client secret and private key were deleted`);
   const again = locateServer(id);
   if (
     !again ||

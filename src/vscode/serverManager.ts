@@ -252,6 +252,25 @@ export class ServerManager implements vscode.Disposable {
       : `Signed out of ${entry.name} locally; the tokens could not be revoked (${result.reason ?? 'no revocation endpoint'}).`;
   }
 
+  /**
+   * Remove Server: signs out when signed in (a failed sign-out is reported in the result, and the removal goes
+   * on), then deletes what the entry kept besides its tokens: its DPoP keys, client secret and private key.
+   */
+  async forget(id: string): Promise<{ signedOut?: string; signOutFailed?: string }> {
+    const entry = this.require(id);
+    const issuer = (await this.sessions.tokens.get(id).catch(() => undefined))?.issuer;
+    const result: { signedOut?: string; signOutFailed?: string } = {};
+    if (this.sessions.get(id)) {
+      try {
+        result.signedOut = await this.signOut(id);
+      } catch (error) {
+        result.signOutFailed = error instanceof McpOAuthError ? error.message : 'unexpected error';
+      }
+    }
+    await (await this.core()).forget(entry, issuer ? [issuer] : []);
+    return result;
+  }
+
   async refreshToken(id: string): Promise<void> {
     await (await this.core()).refresh(await this.allowed(id));
   }

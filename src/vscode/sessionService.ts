@@ -182,6 +182,17 @@ export class SessionService {
     await this.host.secrets.delete(SECRET_KEYS.privateKey(entry.id));
   }
 
+  /**
+   * Remove Server, after the sign-out: what the entry kept besides its tokens (its DPoP keys at `issuers` and at
+   * the issuers this window knows of, its client secret and private key). Nothing is sent anywhere.
+   */
+  async forget(entry: ServerEntry, issuers: readonly string[]): Promise<void> {
+    await this.auth(entry).forgetKeys(issuers);
+    await this.host.secrets.delete(SECRET_KEYS.clientSecret(entry.id));
+    await this.host.secrets.delete(SECRET_KEYS.privateKey(entry.id));
+    this.auths.delete(entry.id);
+  }
+
   /** The gateway route for an http server: VS Code talks to it, it talks to the server with fresh tokens. */
   async gatewayRoute(entry: ServerEntry): Promise<{ url: string; headers: Record<string, string> }> {
     const gateway = await (this.gateway ??= TokenGateway.start({

@@ -29,9 +29,8 @@ describe('SessionService with DPoP', function () {
     await as.close();
   });
 
-  function setUp() {
-    const secrets = new MemorySecrets();
-    const host: SessionHost = {
+  function setUpHost(secrets: MemorySecrets): SessionHost {
+    return {
       secrets,
       tokens: new CachedTokenStore(new SecretTokenStore(secrets)),
       sessions: () => ({}),
@@ -40,10 +39,13 @@ describe('SessionService with DPoP', function () {
       onStatus: () => undefined,
       stepUp: async () => false,
     };
-    const parsed = parseServers([{ name: 'DPoP', id: 'team.dpop', url: dpop.url }]);
+  }
+
+  function setUp(secrets = new MemorySecrets(), id = 'team.dpop') {
+    const parsed = parseServers([{ name: 'DPoP', id, url: dpop.url }]);
     assert.deepEqual(parsed.invalid, []);
     const entry: ServerEntry = parsed.servers[0]!;
-    return { service: new SessionService(host), secrets, entry };
+    return { service: new SessionService(setUpHost(secrets)), secrets, entry };
   }
 
   it('keeps the key in SecretStorage under its own key, lists tools and serves the gateway route with proofs', async () => {
@@ -90,6 +92,36 @@ describe('SessionService with DPoP', function () {
     assert.equal(JSON.parse(secrets.values.get(SECRET_KEYS.dpopKey(entry.id, as.issuer))!).jkt, second.dpopJkt);
     assert.equal((await service.listTools(entry)).length, 2);
     await service.dispose();
+  });
+
+  it('Remove Server deletes the key, the client secret and the private key, in a window that never discovered the server too', async () => {
+    const { service, secrets, entry } = setUp();
+    const tokens = await service.signIn(entry, new ScriptedUser());
+    const other = setUp(secrets, 'team.other'); // another entry at the same server and AS
+    await other.service.signIn(other.entry, new ScriptedUser());
+    await secrets.store(SECRET_KEYS.clientSecret(entry.id), 'kept-secret');
+    await secrets.store(SECRET_KEYS.privateKey(entry.id), '{"kty":"EC"}');
+    await service.signOut(entry);
+
+    // A new window: nothing discovered, no key loaded; the issuer comes from the session read before sign-out.
+    const fresh = new SessionService(setUpHost(secrets));
+    await fresh.forget(entry, [tokens.issuer]);
+    for (const key of [
+      SECRET_KEYS.dpopKey(entry.id, as.issuer),
+      SECRET_KEYS.clientSecret(entry.id),
+      SECRET_KEYS.privateKey(entry.id),
+    ]) {
+      assert.equal(secrets.values.get(key), undefined, `${key} was deleted`);
+    }
+    assert.ok(secrets.values.get(SECRET_KEYS.dpopKey('team.other', as.issuer)), "another entry's key stays");
+
+    // The window that signed in knows the issuer itself.
+    const again = await service.signIn(entry, new ScriptedUser());
+    assert.notEqual(again.dpopJkt, tokens.dpopJkt, 'a new key');
+    await service.signOut(entry);
+    await service.forget(entry, []);
+    assert.equal(secrets.values.get(SECRET_KEYS.dpopKey(entry.id, as.issuer)), undefined);
+    await Promise.all([service.dispose(), fresh.dispose(), other.service.dispose()]);
   });
 });
 

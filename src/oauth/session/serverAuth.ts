@@ -251,11 +251,27 @@ export class ServerAuth {
     const issuer = found.authServer.issuer;
     const stored = await this.env.clients.get(issuer);
     if (stored) await this.replaceRegistration(stored);
-    if (this.env.dpopKeys) {
+    await this.deleteDpopKeys([issuer]);
+  }
+
+  /**
+   * The server entry is removed: deletes its DPoP keys at `issuers` (those of its sessions) and at every other
+   * issuer it knows of here (the discovered one, the keys it loaded), without a request. Its tokens go with the
+   * sign-out; a client registration is kept, since it is the issuer's and may serve other entries.
+   */
+  async forgetKeys(issuers: readonly string[]): Promise<void> {
+    const known = [...issuers, ...this.provers.keys()];
+    if (this.discovered) known.push(this.discovered.authServer.issuer);
+    await this.deleteDpopKeys([...new Set(known)]);
+  }
+
+  private async deleteDpopKeys(issuers: readonly string[]): Promise<void> {
+    if (!this.env.dpopKeys) return;
+    for (const issuer of issuers) {
       this.provers.delete(issuer);
       await this.env.dpopKeys.delete(this.tokenKey, issuer);
       this.env.logger.info(
-        `[dpop] [${describeUrl(this.serverUrl)}] the DPoP key was deleted; the next sign-in makes a new one`,
+        `[dpop] [${describeUrl(this.serverUrl)}] the DPoP key for ${issuer} was deleted; the next sign-in makes a new one`,
       );
     }
   }
