@@ -543,6 +543,49 @@ describe('DPoP against real peers', function () {
       assert.equal(await env.tokens.get(required.tokenKey), undefined, 'nothing stored');
     });
 
+    it('required holds on renewals: a Bearer answer to a renewal is refused and the bound session kept; a Bearer session is not renewed', async () => {
+      const options = { clientId: BASIC_CLIENT.client_id, scopes: ['mcp:read'], dpop: 'required' } as const;
+      const credentials = { clientSecret: BASIC_CLIENT.client_secret! };
+      let dropProofs = false;
+      const fetch: FetchLike = (input, init) => (dropProofs ? unproven : globalThis.fetch)(input, init);
+      const env = environment(fetch, { credentials });
+      const auth = new ServerAuth(env, dpopServer.url, options);
+      const bound = await machineSignIn(auth);
+      assert.equal(bound.tokenType, 'DPoP');
+      dropProofs = true; // the AS binds nothing now
+      await assert.rejects(auth.tokenManager().forceRefresh(bound.accessToken), (e: unknown) => {
+        isCode('dpop_unsupported')(e);
+        assert.match((e as Error).message, /issued a Bearer token .* nothing was stored/);
+        return true;
+      });
+      assert.equal((await env.tokens.get(auth.tokenKey))!.accessToken, bound.accessToken, 'the bound session stays');
+
+      // A Bearer session (signed in under auto) once the entry says required: a sign-in, not a renewal.
+      const bearerEnv = environment(unproven, { credentials });
+      const bearer = await machineSignIn(new ServerAuth(bearerEnv, dpopServer.url, { ...options, dpop: 'auto' }));
+      assert.equal(bearer.tokenType, 'Bearer');
+      const grants = as.grants.length;
+      await assert.rejects(
+        new ServerAuth(bearerEnv, dpopServer.url, options).tokenManager().forceRefresh(bearer.accessToken),
+        (e: unknown) => isCode('not_signed_in')(e) && /auth\.dpop is "required"/.test((e as Error).message),
+      );
+      assert.equal(as.grants.length, grants, 'nothing sent to the token endpoint');
+    });
+
+    it('required refuses to import a token bundle (always Bearer), and stores nothing', async () => {
+      const env = environment(globalThis.fetch);
+      const bearer = await signInToServer(new ServerAuth(env, bearerServer.url), new ScriptedUser());
+      const bundle = JSON.stringify(toBundle(bearerServer.url, bearer));
+      const fresh = environment(globalThis.fetch);
+      const auth = new ServerAuth(fresh, bearerServer.url, { dpop: 'required' });
+      await assert.rejects(auth.importBundle(bundle), (e: unknown) => {
+        isCode('dpop_unsupported')(e);
+        assert.ok(!(e as Error).message.includes(bearer.accessToken), 'no token in the message');
+        return true;
+      });
+      assert.equal(await fresh.tokens.get(auth.tokenKey), undefined, 'nothing stored');
+    });
+
     it('required at a DPoP server and AS signs in with DPoP as auto does', async () => {
       const env = environment(globalThis.fetch);
       const auth = new ServerAuth(env, nonceServer.url, { dpop: 'required' } satisfies AuthOptions);

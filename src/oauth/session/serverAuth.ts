@@ -200,7 +200,7 @@ export class ServerAuth {
       refreshBeforeMs: this.env.refreshBeforeMs,
       logger: this.env.logger,
       ...(this.onStatus ? { onStatus: this.onStatus } : {}),
-      refresh: (tokens) => this.renew(tokens),
+      refresh: (tokens) => this.renewBound(tokens),
     });
     return this.manager;
   }
@@ -234,6 +234,12 @@ export class ServerAuth {
       },
       'imported',
     );
+    if (this.options.dpop === 'required') {
+      throw new McpOAuthError(
+        'dpop_unsupported',
+        'auth.dpop is "required", and an imported token bundle holds Bearer tokens (a DPoP-bound session is never exported); sign in instead, or set auth.dpop to "auto"',
+      );
+    }
     const kept = await this.keep(imported);
     this.env.logger.info(
       `[import] [${describeUrl(this.serverUrl)}] imported a token bundle (refresh token ${imported.refreshToken ? 'yes' : 'no'})`,
@@ -539,14 +545,33 @@ export class ServerAuth {
     return prover;
   }
 
-  /** Stores a sign-in's tokens, bound to this server URL and the client they were issued to. */
-  private async store(tokens: TokenSet, flow: string, client: ClientRegistration): Promise<TokenSet> {
+  /**
+   * With `auth.dpop` "required", refuses Bearer tokens from a sign-in and from a renewal alike: nothing is
+   * stored. A Bearer session from before the setting said so is not renewed: a sign-in binds the next tokens.
+   */
+  private requireDpop(tokens: TokenSet): TokenSet {
     if (this.options.dpop === 'required' && !isDpopBound(tokens)) {
       throw new McpOAuthError(
         'dpop_unsupported',
         `auth.dpop is "required", but the authorization server ${describeUrl(tokens.issuer)} issued a Bearer token although the request carried a DPoP proof; nothing was stored. Set auth.dpop to "auto" to use Bearer tokens`,
       );
     }
+    return tokens;
+  }
+
+  private async renewBound(tokens: TokenSet): Promise<TokenSet> {
+    if (this.options.dpop === 'required' && !isDpopBound(tokens)) {
+      throw new McpOAuthError(
+        'not_signed_in',
+        'This session holds Bearer tokens and auth.dpop is "required"; sign in again to get DPoP-bound tokens',
+      );
+    }
+    return this.requireDpop(await this.renew(tokens));
+  }
+
+  /** Stores a sign-in's tokens, bound to this server URL and the client they were issued to. */
+  private async store(tokens: TokenSet, flow: string, client: ClientRegistration): Promise<TokenSet> {
+    this.requireDpop(tokens);
     const kept = await this.keep(this.bind(tokens, flow === 'workloadIdentity' ? 'none' : client.method));
     this.env.logger.info(
       `[signIn] [${describeUrl(this.serverUrl)}] signed in with ${flow} (scopes ${JSON.stringify(Scopes.of(tokens.scopes).toString())}, refresh token ${tokens.refreshToken ? 'yes' : 'no'}, ${isDpopBound(tokens) ? 'DPoP-bound' : 'Bearer'})`,
