@@ -1,8 +1,9 @@
 import type { AuthorizationServer } from 'oauth4webapi';
-import { HttpRequestError, InvalidResponseError, McpOAuthError } from '../errors';
+import { InvalidResponseError, McpOAuthError } from '../errors';
 import { Fields } from '../http/fields';
-import { readJsonObject, type FetchLike } from '../http/policyFetch';
+import type { FetchLike } from '../http/policyFetch';
 import { describeUrl, secureUrl } from '../http/url';
+import { firstMetadataDocument } from './metadataDocument';
 
 /** Validated RFC 8414 / OIDC metadata, in the shape oauth4webapi takes. Only checked fields are kept. */
 export type AuthServerMetadata = AuthorizationServer & {
@@ -40,21 +41,8 @@ export async function fetchAuthServerMetadata(
   urls: readonly string[],
   expectedIssuer: string | undefined,
 ): Promise<AuthServerMetadata | undefined> {
-  for (const url of urls) {
-    const response = await fetch(url, { headers: { accept: 'application/json' } });
-    if (response.status >= 400 && response.status < 500) continue;
-    if (response.status !== 200) {
-      throw new HttpRequestError(
-        'http_error',
-        `${describeUrl(url)} answered HTTP ${response.status} for authorization server metadata`,
-      );
-    }
-    return processAuthServerMetadata(
-      await readJsonObject(response, `authorization server metadata from ${describeUrl(url)}`),
-      expectedIssuer,
-    );
-  }
-  return undefined;
+  const found = await firstMetadataDocument(fetch, urls, 'authorization server metadata');
+  return found && processAuthServerMetadata(found.body, expectedIssuer);
 }
 
 export function processAuthServerMetadata(

@@ -1,7 +1,8 @@
-import { HttpRequestError, InvalidResponseError, quote } from '../errors';
+import { InvalidResponseError, quote } from '../errors';
 import { Fields, receivedUrl } from '../http/fields';
-import { readJsonObject, type FetchLike } from '../http/policyFetch';
+import type { FetchLike } from '../http/policyFetch';
 import { describeUrl, resourceCovers, secureUrl } from '../http/url';
+import { firstMetadataDocument } from './metadataDocument';
 
 /** RFC 9728 protected resource metadata, validated. */
 export interface ResourceMetadata {
@@ -53,22 +54,8 @@ export async function fetchResourceMetadata(
   serverUrl: string,
   urls: readonly string[],
 ): Promise<ResourceMetadata | undefined> {
-  for (const url of urls) {
-    const response = await fetch(url, { headers: { accept: 'application/json' } });
-    if (response.status >= 400 && response.status < 500) continue;
-    if (response.status !== 200) {
-      throw new HttpRequestError(
-        'http_error',
-        `${describeUrl(url)} answered HTTP ${response.status} for resource metadata`,
-      );
-    }
-    return processResourceMetadata(
-      await readJsonObject(response, `resource metadata from ${describeUrl(url)}`),
-      serverUrl,
-      url,
-    );
-  }
-  return undefined;
+  const found = await firstMetadataDocument(fetch, urls, 'resource metadata');
+  return found && processResourceMetadata(found.body, serverUrl, found.url);
 }
 
 /** Validates a protected resource metadata document for `serverUrl`. */
