@@ -92,6 +92,24 @@ describe('security: a replaced sign-in leaves no live token or unused registrati
           assert.equal(await active(second.refreshToken), false);
         });
 
+        it('the registration Reset Client Registration replaced is deleted by the next sign-in in another process, or at sign-out', async () => {
+          const first = await auth().signIn(user());
+          await auth().resetClientRegistration();
+          const stored = (await env.tokens.get(KEY))!;
+          assert.equal(stored.retiringRegistration?.clientId, first.clientId, 'kept with the session');
+          assert.equal(await registered(first.clientId), true, 'the session still uses it: kept for now');
+          // A restart: a new ServerAuth (nothing in memory) signs in; the session it replaces names the registration.
+          const second = await auth().signIn(user());
+          assert.notEqual(second.clientId, first.clientId);
+          assert.equal(await registered(first.clientId), !management, 'deleted (RFC 7592) once nothing uses it');
+          assert.equal((await env.tokens.get(KEY))!.retiringRegistration, undefined);
+
+          await auth().resetClientRegistration();
+          assert.equal(await registered(second.clientId), true);
+          await auth().signOut();
+          assert.equal(await registered(second.clientId), !management, 'deleted at sign-out');
+        });
+
         it('switching to a pre-registered client revokes the session of the dynamic one at once', async () => {
           const first = await auth().signIn(user());
           const second = await auth({ clientId: PUBLIC_CLIENT.client_id }).signIn(user());

@@ -223,10 +223,8 @@ async function processRegistration(
  */
 export async function deleteRegistration(
   fetch: FetchLike,
-  registration: ClientRegistration,
-): Promise<'deleted' | 'not_supported' | 'failed'> {
-  const management = registration.management;
-  if (registration.method !== 'dcr' || !management) return 'not_supported';
+  management: NonNullable<ClientRegistration['management']>,
+): Promise<'deleted' | 'failed'> {
   try {
     const response = await fetch(management.uri, {
       method: 'DELETE',

@@ -83,6 +83,7 @@ export function toTokenSet(response: oauth.TokenEndpointResponse, context: Token
     ...(context.previous?.supersededRefreshTokens
       ? { supersededRefreshTokens: context.previous.supersededRefreshTokens }
       : {}),
+    ...(context.previous?.retiringRegistration ? { retiringRegistration: context.previous.retiringRegistration } : {}),
     obtainedAt: context.now,
   };
 }

@@ -56,8 +56,6 @@ export class ServerAuth {
   readonly tokenKey: string;
   private discovered: DiscoveredServer | undefined;
   private manager: TokenManager | undefined;
-  /** Replaced registrations that this server's session still used: deleted once a sign-in replaces it. */
-  private readonly retiring: ClientRegistration[] = [];
   /** The server's HTTP policy, kept: its address bound is resolved once per session (serverPolicy.ts). */
   private http: HttpPolicy | undefined;
   /**
@@ -184,6 +182,7 @@ export class ServerAuth {
     const result = await revokeTokens(ctx, tokens);
     await this.revokeSuperseded(ctx, tokens);
     await this.env.tokens.delete(this.tokenKey);
+    await this.deleteRetiring(tokens);
     this.env.logger.info(
       `[signOut] [${describeUrl(this.serverUrl)}] refresh token ${result.refreshToken}, access token ${result.accessToken}; deleted locally`,
     );
@@ -590,11 +589,12 @@ export class ServerAuth {
     const successor = bound && sameClient(bound, next);
     const { kept, overflow } = successor ? withSuperseded(next, bound) : { kept: next, overflow: [] };
     await this.env.tokens.set(this.tokenKey, kept);
-    if (previous && !successor) await this.retire(previous);
+    if (previous && !successor) {
+      await this.retire(previous);
+      await this.deleteRetiring(previous);
+    }
     if (overflow.length)
       await this.revokeSuperseded(await this.sessionGrantContext(kept), { ...kept, supersededRefreshTokens: overflow });
-    const retiring = this.retiring.splice(0);
-    for (const registration of retiring) await this.deleteUnused(registration);
     return kept;
   }
 
@@ -645,15 +645,29 @@ export class ServerAuth {
    * that this server's own session uses is deleted once a sign-in replaces that session.
    */
   private async deleteUnused(registration: ClientRegistration): Promise<void> {
-    if (registration.method !== 'dcr' || !registration.management || !this.env.clientInUse) return;
+    const { management } = registration;
+    if (registration.method !== 'dcr' || !management || !this.env.clientInUse) return;
     if (await this.env.clientInUse(registration.issuer, registration.clientId)) {
       const current = await this.env.tokens.get(this.tokenKey).catch(() => undefined);
-      if (current?.clientId === registration.clientId && current.issuer === registration.issuer)
-        this.retiring.push(registration);
+      if (current?.clientId === registration.clientId && current.issuer === registration.issuer) {
+        const retiringRegistration = { clientId: registration.clientId, management };
+        await this.env.tokens.set(this.tokenKey, { ...current, retiringRegistration });
+      }
       return;
     }
-    const outcome = await deleteRegistration(this.fetch(), registration);
-    this.env.logger.info(`[registration] [${describeUrl(registration.issuer)}] the replaced registration: ${outcome}`);
+    await this.deleteAt(registration.issuer, management);
+  }
+
+  /** The registration a replaced or signed-out session kept to delete (see `TokenSet.retiringRegistration`). */
+  private async deleteRetiring(tokens: TokenSet): Promise<void> {
+    const retiring = tokens.retiringRegistration;
+    if (!retiring || !this.env.clientInUse || (await this.env.clientInUse(tokens.issuer, retiring.clientId))) return;
+    await this.deleteAt(tokens.issuer, retiring.management);
+  }
+
+  private async deleteAt(issuer: string, management: NonNullable<ClientRegistration['management']>): Promise<void> {
+    const outcome = await deleteRegistration(this.fetch(), management);
+    this.env.logger.info(`[registration] [${describeUrl(issuer)}] the replaced registration: ${outcome}`);
   }
 
   /** The settings' client. `confidential`: with no method set, a secret (asked for in a sign-in when not stored). */
@@ -748,7 +762,8 @@ const MAX_SUPERSEDED = 8;
 
 /**
  * `next`, remembering the refresh tokens of `previous` (same client) to revoke at sign-out, and those that
- * no longer fit (`overflow`), to revoke now.
+ * no longer fit (`overflow`), to revoke now. A registration retiring under `previous` is the same client's: it
+ * still serves `next`, which keeps it to delete.
  */
 function withSuperseded(next: TokenSet, previous: TokenSet): { kept: TokenSet; overflow: string[] } {
   const older = [...(previous.supersededRefreshTokens ?? []), previous.refreshToken].filter(
@@ -756,8 +771,13 @@ function withSuperseded(next: TokenSet, previous: TokenSet): { kept: TokenSet; o
   );
   const all = [...new Set(older)];
   const superseded = all.slice(-MAX_SUPERSEDED);
+  const retiring = previous.retiringRegistration;
   return {
-    kept: superseded.length ? { ...next, supersededRefreshTokens: superseded } : next,
+    kept: {
+      ...next,
+      ...(superseded.length ? { supersededRefreshTokens: superseded } : {}),
+      ...(retiring && !next.retiringRegistration ? { retiringRegistration: retiring } : {}),
+    },
     overflow: all.slice(0, all.length - superseded.length),
   };
 }

@@ -40,11 +40,23 @@ export interface TokenSet {
    */
   readonly supersededRefreshTokens?: readonly string[];
   /**
+   * This session's dynamic registration once the client store stopped keeping it (Reset Client Registration, a
+   * new registration) while the session still used it: deleted at the AS (RFC 7592) once nothing uses it, when a
+   * sign-in replaces this session or at its sign-out. Kept with the session, so a restart in between loses it not.
+   */
+  readonly retiringRegistration?: RetiringRegistration;
+  /**
    * How the client was registered (for display): `preregistered`, `cimd`, `dcr`, `imported` from a bundle, or
    * `none` (workload identity: the workload's JWT is its only credential).
    */
   readonly registration?: 'preregistered' | 'cimd' | 'dcr' | 'imported' | 'none';
   readonly obtainedAt: number;
+}
+
+/** What deleting a dynamic registration takes (RFC 7592 §2.3): its management URI and access token (a secret). */
+export interface RetiringRegistration {
+  readonly clientId: string;
+  readonly management: { readonly uri: string; readonly accessToken: string };
 }
 
 /**
@@ -58,9 +70,13 @@ export function sessionBinding(tokens: TokenSet, serverUrl: string): 'bound' | '
 
 /** Every secret a stored set holds, for the registry of live secrets. */
 export function tokenSecrets(tokens: TokenSet): string[] {
-  return [tokens.accessToken, tokens.refreshToken, tokens.idToken, ...(tokens.supersededRefreshTokens ?? [])].filter(
-    (value): value is string => !!value,
-  );
+  return [
+    tokens.accessToken,
+    tokens.refreshToken,
+    tokens.idToken,
+    ...(tokens.supersededRefreshTokens ?? []),
+    tokens.retiringRegistration?.management.accessToken,
+  ].filter((value): value is string => !!value);
 }
 
 /** Whether two sets were issued to the same client of the same authorization server. */
@@ -98,12 +114,21 @@ export function isTokenSet(value: unknown): value is TokenSet {
     isOptional(v.resource, isNonEmptyString) &&
     isOptional(v.serverUrl, isNonEmptyString) &&
     isOptional(v.supersededRefreshTokens, (list) => Array.isArray(list) && list.every(isNonEmptyString)) &&
+    isOptional(v.retiringRegistration, isRetiringRegistration) &&
     isOptional(v.registration, (r) => typeof r === 'string' && REGISTRATIONS.includes(r)) &&
     isFiniteNumber(v.obtainedAt)
   );
 }
 
 const REGISTRATIONS: readonly string[] = ['preregistered', 'cimd', 'dcr', 'imported', 'none'];
+
+function isRetiringRegistration(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const { clientId, management } = value as Record<string, unknown>;
+  if (!isNonEmptyString(clientId) || typeof management !== 'object' || management === null) return false;
+  const { uri, accessToken } = management as Record<string, unknown>;
+  return isNonEmptyString(uri) && isNonEmptyString(accessToken);
+}
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value !== '';
