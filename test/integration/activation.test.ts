@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-
-const EXTENSION_ID = 'mcp-oauth.mcp-oauth';
+import { EXTENSION_ID } from './extensionHost';
 
 describe('activation in a real VS Code', () => {
   it('finds the extension under development', () => {

@@ -7,21 +7,11 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import * as vscode from 'vscode';
-import type { McpOAuthApi } from '../../src/extension';
+import { activateExtension, waitFor } from './extensionHost';
 
 const MOVING = process.env.MCP_OAUTH_TEST_MOVING!;
 const NEW_AS = process.env.MCP_OAUTH_TEST_AS_AWKWARD!;
 const ADMIN = process.env.MCP_OAUTH_TEST_PEERS_ADMIN!;
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function whoami(url: string, headers: Record<string, string>): Promise<string> {
   const client = new Client({ name: 'vscode-like', version: '1.0.0' });
@@ -40,7 +30,7 @@ describe('authorization-server migration in a real VS Code (SEP-2352)', function
 
   it('names the move after the gateway’s 401, and the sign-in it offers goes to the new authorization server', async () => {
     assert.ok(MOVING && NEW_AS && ADMIN, 'the launcher started the moving server');
-    const api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
+    const api = await activateExtension();
     const config = vscode.workspace.getConfiguration('mcpOAuth');
     const configured = config.get<unknown[]>('servers') ?? [];
     await config.update(

@@ -11,21 +11,12 @@ import { IDENTITY_PROVIDER_ID } from '../../src/vscode/model/identityProviderAcc
 import { SECRET_KEYS } from '../../src/vscode/secretStores';
 import type { PeersState } from './peers';
 import { recordSecrets } from './secretsSeen';
+import { activateExtension, waitFor } from './extensionHost';
 
 const IDP = process.env.MCP_OAUTH_TEST_IDP!;
 const ADMIN = process.env.MCP_OAUTH_TEST_PEERS_ADMIN!;
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function peersState(): Promise<PeersState> {
   return (await (await fetch(`${ADMIN}/state`)).json()) as PeersState;
@@ -49,7 +40,7 @@ describe('enterprise-managed authorization in a real VS Code, against real peers
 
   before(async () => {
     assert.ok(IDP && ADMIN, 'the launcher started the enterprise peers');
-    api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
+    api = await activateExtension();
   });
   after(() => recordSecrets(seen));
 
@@ -72,11 +63,11 @@ describe('enterprise-managed authorization in a real VS Code, against real peers
     const before = await peersState();
 
     await vscode.commands.executeCommand('mcpOAuth.signIn', 'enterprise');
-    const session = await waitFor('the enterprise session', () => api.manager.sessions.get('enterprise'));
+    const session = await waitFor('the enterprise session', () => api.manager.sessions.get('enterprise'), 60_000);
     assert.equal(session.account, 'alice@example.test');
     assert.equal(session.registration, 'preregistered');
     assert.ok(session.refreshable, 'renewable without the user');
-    const idp = await waitFor('the IdP session', () => api.manager.sessions.get(IDENTITY_PROVIDER_ID));
+    const idp = await waitFor('the IdP session', () => api.manager.sessions.get(IDENTITY_PROVIDER_ID), 60_000);
     assert.equal(idp.issuer, IDP);
     await Promise.all([remember('enterprise'), remember(IDENTITY_PROVIDER_ID)]);
 

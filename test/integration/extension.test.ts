@@ -7,8 +7,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import * as vscode from 'vscode';
 import type { McpOAuthApi } from '../../src/extension';
 import { recordSecrets } from './secretsSeen';
+import { activateExtension, waitFor } from './extensionHost';
 
-const EXTENSION_ID = 'mcp-oauth.mcp-oauth';
 const AS = process.env.MCP_OAUTH_TEST_AS!;
 const MCP = process.env.MCP_OAUTH_TEST_MCP!;
 /** Every token value seen; the launcher searches the logs, settings and state for them after the run. */
@@ -28,16 +28,6 @@ const PUBLIC_COMMANDS = [
   'refresh',
   'showLog',
 ].map((c) => `mcpOAuth.${c}`);
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 function waitForEvent(event: vscode.Event<unknown>, ms = 10_000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -75,7 +65,7 @@ describe('MCP OAuth in a real VS Code, against real peers', function () {
 
   before(async () => {
     assert.ok(AS && MCP, 'the launcher started the peers');
-    api = (await vscode.extensions.getExtension(EXTENSION_ID)!.activate()) as McpOAuthApi;
+    api = await activateExtension();
   });
 
   after(() => recordSecrets(secrets));

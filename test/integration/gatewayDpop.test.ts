@@ -9,22 +9,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { McpOAuthApi } from '../../src/extension';
 import type { PeersState } from './peers';
+import { activateExtension, waitFor } from './extensionHost';
 
-const EXTENSION_ID = 'mcp-oauth.mcp-oauth';
 const DPOP = process.env.MCP_OAUTH_TEST_DPOP!;
 const ADMIN = process.env.MCP_OAUTH_TEST_PEERS_ADMIN!;
 /** Every token and key value seen; the launcher searches the logs, settings and state for them after the run. */
 const secrets = new Set<string>();
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const peersState = async (): Promise<PeersState> => (await (await fetch(`${ADMIN}/state`)).json()) as PeersState;
 
@@ -34,7 +24,7 @@ describe('DPoP in a real VS Code, through the token gateway, by VS Code’s own 
 
   before(async () => {
     assert.ok(DPOP && ADMIN, 'the launcher started the peers, the DPoP server among them');
-    api = (await vscode.extensions.getExtension(EXTENSION_ID)!.activate()) as McpOAuthApi;
+    api = await activateExtension();
   });
 
   after(() => {

@@ -2,16 +2,16 @@
 // left behind must still be there, read back from SecretStorage and globalState.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { McpOAuthApi } from '../../src/extension';
+import { activateExtension, waitFor } from './extensionHost';
 
 describe('after a reload of the window', function () {
   this.timeout(60_000);
 
   it('still holds the device-code session, from SecretStorage, and lists the tools with it', async () => {
-    const api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
+    const api = await activateExtension();
     // SecretStorage is the truth; the metadata copy in globalState may lag behind a reload (VS Code for the
     // web writes it back lazily), and is rebuilt from the stored tokens when it does.
-    await waitFor(() => api.manager.sessions.get('device'));
+    await waitFor('the device session', () => api.manager.sessions.get('device'), 10_000);
     const tokens = await api.manager.storedTokens('device');
     assert.ok(tokens?.refreshToken, 'the tokens survived in SecretStorage');
     const [session] = await api.authProvider.getSessions(['server:device']);
@@ -26,14 +26,18 @@ describe('after a reload of the window', function () {
   });
 
   it('follows what another window writes to SecretStorage: a refresh, then a sign-out', async () => {
-    const api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
+    const api = await activateExtension();
     const secrets = (api.manager as unknown as { context: vscode.ExtensionContext }).context.secrets;
     const current = (await api.manager.storedTokens('device'))!;
     assert.ok(current.expiresAt, 'the fixture issues expiring tokens');
     // Another window refreshed: a later expiry. The metadata and the in-memory token copy both follow.
     const renewed = { ...current, expiresAt: current.expiresAt + 60_000 };
     await secrets.store('mcpOAuth.tokens/device', JSON.stringify(renewed));
-    await waitFor(() => api.manager.sessions.get('device')?.expiresAt === renewed.expiresAt || undefined);
+    await waitFor(
+      'the renewed session',
+      () => api.manager.sessions.get('device')?.expiresAt === renewed.expiresAt || undefined,
+      10_000,
+    );
     assert.equal(
       (await api.manager.storedTokens('device'))?.expiresAt,
       renewed.expiresAt,
@@ -41,18 +45,20 @@ describe('after a reload of the window', function () {
     );
     // Another window signed out.
     await secrets.delete('mcpOAuth.tokens/device');
-    await waitFor(() => (api.manager.sessions.get('device') ? undefined : true));
+    await waitFor('the session to go', () => (api.manager.sessions.get('device') ? undefined : true), 10_000);
     assert.equal(await api.manager.storedTokens('device'), undefined);
     assert.equal((await api.authProvider.getSessions(['server:device'])).length, 0, 'gone from the Accounts menu');
   });
 
   it('reports a damaged SecretStorage entry on its server only, and signing out resets it', async () => {
-    const api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
+    const api = await activateExtension();
     // The extension's own SecretStorage (the manager keeps its context); what a damaged write would leave.
     const secrets = (api.manager as unknown as { context: vscode.ExtensionContext }).context.secrets;
     await secrets.store('mcpOAuth.tokens/device', '{"accessToken": 42, "truncated');
-    const view = await waitFor(() =>
-      api.manager.snapshot().servers.find((s) => s.entry.id === 'device' && s.status === 'error'),
+    const view = await waitFor(
+      'the damaged entry in the tree',
+      () => api.manager.snapshot().servers.find((s) => s.entry.id === 'device' && s.status === 'error'),
+      10_000,
     );
     assert.match(view.error ?? '', /damaged/, 'the tree says what is wrong');
     const split = api.manager.snapshot().servers.find((s) => s.entry.id === 'split')!;
@@ -63,13 +69,3 @@ describe('after a reload of the window', function () {
     assert.notEqual(api.manager.snapshot().servers.find((s) => s.entry.id === 'device')!.status, 'error');
   });
 });
-
-async function waitFor<T>(probe: () => T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { McpOAuthApi } from '../../src/extension';
+import { activateExtension } from './extensionHost';
 
 describe('in Restricted Mode, a workspace adds no MCP servers (security property 2)', () => {
   it("lists, provides and offers only the user's entries", async () => {
@@ -20,7 +20,7 @@ describe('in Restricted Mode, a workspace adds no MCP servers (security property
       ['mine', 'helper'],
       'the workspace settings are there',
     );
-    const api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
+    const api = await activateExtension();
     const { servers, invalid } = api.manager.snapshot();
     assert.deepEqual(
       servers.map((s) => [s.entry.id, s.entry.url]),

@@ -4,26 +4,16 @@
 // already on the desktop, re-encoded by VS Code for the web's callback page), must redeem the code as issued.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { McpOAuthApi } from '../../src/extension';
+import { activateExtension, waitFor } from './extensionHost';
 
 const AWKWARD = process.env.MCP_OAUTH_TEST_MCP_AWKWARD!;
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('authorization codes survive the URI handler (security property 13)', function () {
   this.timeout(90_000);
 
   it('signs in through the URI handler with an AS whose codes hold + & # %', async () => {
     assert.ok(AWKWARD, 'the launcher started the awkward-code peers');
-    const api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
+    const api = await activateExtension();
     const config = vscode.workspace.getConfiguration('mcpOAuth');
     const configured = config.get<unknown[]>('servers') ?? [];
     const entry = { name: 'Awkward', id: 'awkward', url: AWKWARD, auth: { redirect: 'uriHandler' } };

@@ -6,18 +6,9 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { McpOAuthApi } from '../../src/extension';
 import type { ApprovalQuestion } from '../../src/vscode/model/entryApproval';
+import { activateExtension, waitFor } from './extensionHost';
 
 const MCP = process.env.MCP_OAUTH_TEST_MCP!;
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('entries from workspace settings act only once the user allows them (security property 2)', function () {
   this.timeout(120_000);
@@ -40,7 +31,7 @@ describe('entries from workspace settings act only once the user allows them (se
   ];
 
   before(async () => {
-    api = (await vscode.extensions.getExtension('mcp-oauth.mcp-oauth')!.activate()) as McpOAuthApi;
+    api = await activateExtension();
     api.manager.approvals.prompt = async (question) => {
       questions.push(question);
       return answer;
