@@ -7,9 +7,9 @@ import { deleteRegistration, resolveClient, type ClientNeeds, type ClientRegistr
 import type { BearerChallenge } from '../discovery/challenge';
 import { configuredDiscoveryUrls, discover, type DiscoveredServer } from '../discovery/discover';
 import { sameIssuer } from '../discovery/authServerMetadata';
-import { generateDpopKey } from '../dpop/dpopKeys';
+import { DpopKeyring } from '../dpop/dpopKeyring';
 import { decideDpop } from '../dpop/dpopPolicy';
-import { DpopProver } from '../dpop/dpopProver';
+import type { DpopProver } from '../dpop/dpopProver';
 import { CancelledError, InvalidResponseError, McpOAuthError } from '../errors';
 import { sessionAuthServer, type GrantContext } from '../grants/grantContext';
 import { refreshTokens } from '../grants/refresh';
@@ -58,11 +58,8 @@ export class ServerAuth {
   private manager: TokenManager | undefined;
   /** The server's HTTP policy, kept: its address bound is resolved once per session (serverPolicy.ts). */
   private http: HttpPolicy | undefined;
-  /**
-   * The DPoP prover of each issuer's key, once loaded: one per (entry, issuer), kept so that the nonces it
-   * holds last as long as the session, and so that no request reads the key store again.
-   */
-  private readonly provers = new Map<string, Promise<DpopProver>>();
+  /** The entry's DPoP keys, one per issuer. */
+  private readonly dpopKeys: DpopKeyring;
 
   constructor(
     private readonly env: AuthEnvironment,
@@ -73,6 +70,13 @@ export class ServerAuth {
   ) {
     this.serverUrl = canonicalServerUrl(serverUrl);
     this.tokenKey = tokenKey ?? this.serverUrl;
+    this.dpopKeys = new DpopKeyring(
+      env.dpopKeys,
+      this.tokenKey,
+      env.now,
+      env.logger,
+      `[dpop] [${describeUrl(this.serverUrl)}]`,
+    );
   }
 
   /**
@@ -256,7 +260,7 @@ export class ServerAuth {
     const issuer = found.authServer.issuer;
     const stored = await this.env.clients.get(issuer);
     if (stored) await this.replaceRegistration(stored);
-    await this.deleteDpopKeys([issuer]);
+    await this.dpopKeys.delete([issuer]);
   }
 
   /**
@@ -265,20 +269,8 @@ export class ServerAuth {
    * sign-out; a client registration is kept, since it is the issuer's and may serve other entries.
    */
   async forgetKeys(issuers: readonly string[]): Promise<void> {
-    const known = [...issuers, ...this.provers.keys()];
-    if (this.discovered) known.push(this.discovered.authServer.issuer);
-    await this.deleteDpopKeys([...new Set(known)]);
-  }
-
-  private async deleteDpopKeys(issuers: readonly string[]): Promise<void> {
-    if (!this.env.dpopKeys) return;
-    for (const issuer of issuers) {
-      this.provers.delete(issuer);
-      await this.env.dpopKeys.delete(this.tokenKey, issuer);
-      this.env.logger.info(
-        `[dpop] [${describeUrl(this.serverUrl)}] the DPoP key for ${issuer} was deleted; the next sign-in makes a new one`,
-      );
-    }
+    const discovered = this.discovered ? [this.discovered.authServer.issuer] : [];
+    await this.dpopKeys.delete([...issuers, ...discovered], { loadedToo: true });
   }
 
   /**
@@ -286,16 +278,8 @@ export class ServerAuth {
    * for Bearer tokens. Never generates a key: when the one the tokens are bound to is gone, only a sign-in
    * helps (`not_signed_in`).
    */
-  async dpopProver(tokens: TokenSet): Promise<DpopProver | undefined> {
-    if (!isDpopBound(tokens)) return undefined;
-    const prover = await this.storedProver(tokens.issuer, tokens.dpopJkt).catch(() => undefined);
-    if (!prover || prover.jkt !== tokens.dpopJkt) {
-      throw new McpOAuthError(
-        'not_signed_in',
-        "The DPoP key this session's tokens are bound to is no longer stored (Reset Client Registration replaces it); sign in again",
-      );
-    }
-    return prover;
+  dpopProver(tokens: TokenSet): Promise<DpopProver | undefined> {
+    return this.dpopKeys.forSession(tokens);
   }
 
   /** When the guessed 2025-03-26 endpoints fail, the real problem is that nothing was discovered. */
@@ -482,8 +466,8 @@ export class ServerAuth {
 
   /**
    * The DPoP prover a sign-in binds its tokens to, or `undefined` for Bearer tokens (see {@link decideDpop}):
-   * the entry's stored key for this AS when its algorithm still fits, else a new key, stored before any
-   * request uses it. `required` refuses here, before anything is sent to the authorization server.
+   * the entry's stored key for this AS when its algorithm still fits, else a new key. `required` refuses here,
+   * before anything is sent to the authorization server.
    */
   private async signInProver(
     found: DiscoveredServer,
@@ -495,53 +479,13 @@ export class ServerAuth {
       challenge,
       resourceMetadata: found.resourceMetadata,
       as,
-      canKeepKeys: !!this.env.dpopKeys,
+      canKeepKeys: this.dpopKeys.canKeepKeys,
     });
-    const where = `[dpop] [${describeUrl(this.serverUrl)}]`;
     if (!decision.use) {
-      this.env.logger.debug(`${where} Bearer tokens: ${decision.why}`);
+      this.env.logger.debug(`[dpop] [${describeUrl(this.serverUrl)}] Bearer tokens: ${decision.why}`);
       return undefined;
     }
-    const store = this.env.dpopKeys!;
-    const stored = await store.get(this.tokenKey, as.issuer).catch(() => undefined);
-    if (stored && decision.algs.includes(stored.alg)) {
-      const prover = await this.storedProver(as.issuer, stored.jkt).catch(() => undefined);
-      if (prover) {
-        this.env.logger.info(`${where} signing in with DPoP (${prover.alg}, the stored key)`);
-        return prover;
-      }
-    }
-    const alg = decision.algs[0];
-    this.provers.delete(as.issuer);
-    await store.set(this.tokenKey, as.issuer, await generateDpopKey(alg, this.env.now()));
-    this.env.logger.info(`${where} signing in with DPoP (${alg}, a new key)`);
-    return this.storedProver(as.issuer);
-  }
-
-  /**
-   * The prover of this entry's stored key for `issuer`, loaded once; rejects when there is none. One loaded
-   * before another window (or process) replaced the key is loaded again when `jkt` names the other key.
-   */
-  private async storedProver(issuer: string, jkt?: string): Promise<DpopProver> {
-    const cached = this.provers.get(issuer);
-    if (cached) {
-      const loaded = await cached.catch(() => undefined);
-      if (loaded && (jkt === undefined || loaded.jkt === jkt)) return loaded;
-      if (this.provers.get(issuer) === cached) this.provers.delete(issuer);
-    }
-    let prover = this.provers.get(issuer);
-    if (!prover) {
-      prover = (async () => {
-        const stored = await this.env.dpopKeys?.get(this.tokenKey, issuer);
-        if (!stored) throw new McpOAuthError('not_signed_in', 'No DPoP key is stored for this session');
-        return DpopProver.load(stored, this.env.now);
-      })();
-      this.provers.set(issuer, prover);
-      prover.catch(() => {
-        if (this.provers.get(issuer) === prover) this.provers.delete(issuer);
-      });
-    }
-    return prover;
+    return this.dpopKeys.forSignIn(as.issuer, decision.algs);
   }
 
   /**
