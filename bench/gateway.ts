@@ -8,7 +8,8 @@
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { TokenGateway, tokenManagerSource } from '../src/mcp/gateway/tokenGateway';
+import { TokenGateway } from '../src/mcp/gateway/tokenGateway';
+import { tokenManagerSource } from '../src/mcp/gateway/gatewayTokens';
 import type { FetchLike } from '../src/oauth/http/policyFetch';
 import { signInToServer } from '../src/mcp/serverSession';
 import { ServerAuth } from '../src/oauth/session/serverAuth';

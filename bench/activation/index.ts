@@ -22,7 +22,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import * as vscode from 'vscode';
 import type { McpOAuthApi } from '../../src/extension';
 import { parseServers } from '../../src/vscode/model/serverConfig';
-import { TokenGateway, tokenManagerSource } from '../../src/mcp/gateway/tokenGateway';
+import { TokenGateway } from '../../src/mcp/gateway/tokenGateway';
+import { tokenManagerSource } from '../../src/mcp/gateway/gatewayTokens';
 import { ServerAuth } from '../../src/oauth/session/serverAuth';
 import { toBundle } from '../../src/oauth/tokens/tokenBundle';
 import type { ServerManager } from '../../src/vscode/serverManager';

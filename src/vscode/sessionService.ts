@@ -1,6 +1,7 @@
 import type * as vscode from 'vscode';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { TokenGateway, tokenManagerSource } from '../mcp/gateway/tokenGateway';
+import { TokenGateway } from '../mcp/gateway/tokenGateway';
+import { tokenManagerSource } from '../mcp/gateway/gatewayTokens';
 import { listAllTools } from '../mcp/mcpConnection';
 import { connectToServer, signInToServer } from '../mcp/serverSession';
 import type { ClientCredentials } from '../oauth/client/clientAuth';

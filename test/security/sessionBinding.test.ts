@@ -4,7 +4,8 @@
 // Authorization header. The user signed in to a real SDK server through the real oidc-provider.
 import assert from 'node:assert/strict';
 import { connectToServer } from '../../src/mcp/serverSession';
-import { TokenGateway, tokenManagerSource } from '../../src/mcp/gateway/tokenGateway';
+import { TokenGateway } from '../../src/mcp/gateway/tokenGateway';
+import { tokenManagerSource } from '../../src/mcp/gateway/gatewayTokens';
 import { McpOAuthError } from '../../src/oauth/errors';
 import { ServerAuth } from '../../src/oauth/session/serverAuth';
 import type { TokenSet } from '../../src/oauth/tokens/tokenSet';

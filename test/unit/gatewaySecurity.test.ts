@@ -1,7 +1,8 @@
 // Who may use the token gateway, and where its tokens may go: the gateway key, the Host and Origin checks
 // (DNS rebinding, web pages, other local processes), redirects, and the headers passed either way.
 import assert from 'node:assert/strict';
-import { TokenGateway, tokenManagerSource, type GatewayRegistration } from '../../src/mcp/gateway/tokenGateway';
+import { TokenGateway, type GatewayRegistration } from '../../src/mcp/gateway/tokenGateway';
+import { tokenManagerSource } from '../../src/mcp/gateway/gatewayTokens';
 import { startAuthServer } from '../fixtures/authServer';
 import { startSplitDomainServer } from '../fixtures/mcpServers';
 import { coreEnvironment, newServerAuth, RecordingLogger, ScriptedUser, text } from './support/coreHarness';

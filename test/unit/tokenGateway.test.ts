@@ -3,12 +3,8 @@
 import assert from 'node:assert/strict';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { SIGN_IN_REQUIRED } from '../../src/mcp/gateway/gatewayReplies';
-import {
-  TokenGateway,
-  tokenManagerSource,
-  type GatewayRegistration,
-  type GatewayTokenSource,
-} from '../../src/mcp/gateway/tokenGateway';
+import { TokenGateway, type GatewayRegistration } from '../../src/mcp/gateway/tokenGateway';
+import { tokenManagerSource, type GatewayTokenSource } from '../../src/mcp/gateway/gatewayTokens';
 import type { BearerChallenge } from '../../src/oauth/discovery/challenge';
 import type { McpOAuthError } from '../../src/oauth/errors';
 import { CancelledError } from '../../src/oauth/errors';

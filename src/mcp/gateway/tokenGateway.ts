@@ -8,18 +8,17 @@ import http, {
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import zlib from 'node:zlib';
 import { bearerChallenge, type BearerChallenge } from '../../oauth/discovery/challenge';
-import type { DpopProver } from '../../oauth/dpop/dpopProver';
 import { CancelledError, HttpRequestError, McpOAuthError, quote } from '../../oauth/errors';
 import { nullLogger, type Logger } from '../../oauth/http/logger';
 import { cryptoRandom, randomToken, type RandomBytes } from '../../oauth/http/random';
 import { safeQuote } from '../../oauth/http/requestSecrets';
 import { scrub, scrubber } from '../../oauth/http/scrub';
-import type { TokenManager } from '../../oauth/tokens/tokenManager';
-import { isDpopBound, type TokenSet } from '../../oauth/tokens/tokenSet';
 import { describeUrl, secureUrl } from '../../oauth/http/url';
 import { ConnectionGuard } from './connectionGuard';
+import { decoded, MAX_ERROR_BODY_BYTES, readAnswer, readBody } from './gatewayBodies';
+import { parseGatewayPath, PATH_PREFIX, upstreamPath } from './gatewayPath';
+import { asCredential, type GatewayCredential, type GatewayTokenSource } from './gatewayTokens';
 import { GatewayAccess } from './gatewayAccess';
 import { gatewayLimits, serverTimeouts, type GatewayLimits } from './gatewayLimits';
 import { replyAuthRequired, replyText } from './gatewayReplies';
@@ -28,28 +27,6 @@ import { ThrottledLog } from './throttledLog';
 
 /** The request header that carries the per-session gateway key. */
 export const GATEWAY_KEY_HEADER = 'x-mcp-oauth-gateway-key';
-
-/**
- * A token as the gateway presents it upstream: a DPoP-bound one (RFC 9449) comes with the prover of its key,
- * and every request then carries `Authorization: DPoP <token>` and a fresh proof for its method and URL.
- */
-export interface GatewayCredential {
-  readonly accessToken: string;
-  readonly dpop?: DpopProver | undefined;
-}
-
-/** Where the gateway gets the tokens of one server. A plain string is a bearer token. */
-export interface GatewayTokenSource {
-  /** A fresh access token. Throws `McpOAuthError` `not_signed_in` when only a sign-in can help. */
-  getAccessToken(): Promise<string | GatewayCredential>;
-  /** A new access token after the server rejected `rejectedAccessToken` with a 401. Single-flight is the source's job. */
-  refresh(rejectedAccessToken: string): Promise<string | GatewayCredential>;
-  /**
-   * After a 403 `insufficient_scope`: asks the user to grant the wider scope. Resolves `true` once
-   * re-authorized (the request is then retried once), `false` when declined.
-   */
-  stepUp?(challenge: BearerChallenge): Promise<boolean>;
-}
 
 export interface GatewayRoute {
   /** The server's stable id: it names the gateway path and appears in messages and the log. */
@@ -83,38 +60,9 @@ export interface TokenGatewayOptions {
   readonly limits?: Partial<GatewayLimits>;
 }
 
-/**
- * A token source over the core's token manager, with the step-up the VS Code layer provides and the DPoP
- * prover of DPoP-bound sessions (ServerAuth.dpopProver). A DPoP-bound set without a prover is `not_signed_in`:
- * it is never sent as a bearer token.
- */
-export function tokenManagerSource(
-  manager: TokenManager,
-  stepUp?: (challenge: BearerChallenge) => Promise<boolean>,
-  dpop?: (tokens: TokenSet) => Promise<DpopProver | undefined>,
-): GatewayTokenSource {
-  const present = async (tokens: TokenSet): Promise<GatewayCredential> => {
-    if (!isDpopBound(tokens)) return { accessToken: tokens.accessToken };
-    const prover = await dpop?.(tokens);
-    if (!prover) {
-      throw new McpOAuthError('not_signed_in', 'The session is DPoP-bound and its key is not at hand; sign in again');
-    }
-    return { accessToken: tokens.accessToken, dpop: prover };
-  };
-  return {
-    getAccessToken: async () => present(await manager.getTokens()),
-    refresh: async (rejected) => present(await manager.forceRefresh(rejected)),
-    ...(stepUp ? { stepUp } : {}),
-  };
-}
-
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-/** Largest error answer (4xx, 5xx) the gateway reads, to clear it of the token, before it passes it on. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_REDIRECTS = 3;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const PATH_PREFIX = '/servers/';
-const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 
 type RequestFn = (options: http.RequestOptions, callback: (response: IncomingMessage) => void) => ClientRequest;
 
@@ -664,10 +612,6 @@ export class TokenGateway {
 }
 
 /** What a token source handed out, as the gateway presents it (a string is a bearer token). */
-function asCredential(value: string | GatewayCredential): GatewayCredential {
-  return typeof value === 'string' ? { accessToken: value } : value;
-}
-
 /** One header's value (the first, when repeated). */
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -677,108 +621,6 @@ function header(value: string | string[] | undefined): string | undefined {
 function challengeOf(upstream: IncomingMessage): BearerChallenge | undefined {
   const value = upstream.headers['www-authenticate'];
   return value ? bearerChallenge(new Headers([['www-authenticate', value]])) : undefined;
-}
-
-/** `/servers/<id>/mcp[/rest][?query]` → its parts; `undefined` for any other path. */
-function parseGatewayPath(url: string): { id: string; remainder: string; query: string } | undefined {
-  if (!url.startsWith(PATH_PREFIX)) return undefined;
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  const slash = path.indexOf('/', PATH_PREFIX.length);
-  if (slash < 0) return undefined;
-  const rest = path.slice(slash);
-  if (rest !== '/mcp' && !rest.startsWith('/mcp/')) return undefined;
-  const remainder = rest.slice(4);
-  if (remainder && DOT_SEGMENT.test(remainder)) return undefined;
-  let id: string;
-  try {
-    id = decodeURIComponent(path.slice(PATH_PREFIX.length, slash));
-  } catch {
-    return undefined;
-  }
-  return { id, remainder, query: q < 0 ? '' : url.slice(q + 1) };
-}
-
-/** The upstream path: its own path and query, plus what the client added after `/mcp`. */
-function upstreamPath(route: Route, remainder: string, query: string): string {
-  let path = route.basePath;
-  if (remainder) path = path.endsWith('/') ? path + remainder.slice(1) : path + remainder;
-  const search = route.baseQuery && query ? `${route.baseQuery}&${query}` : route.baseQuery || query;
-  return search ? `${path}?${search}` : path;
-}
-
-/** Reads a request body of at most `max` bytes, so it can be sent again on a retry. */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const tooLarge = () =>
-    new McpOAuthError(
-      'request_too_large',
-      `Payload too large: the MCP OAuth gateway takes request bodies of up to ${Math.round(max / 1024)} KB.`,
-    );
-  if (Number(req.headers['content-length']) > max) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.off('data', onData);
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.once('error', reject);
-    // 'close' also fires after every complete request: only an incomplete one is a cancellation (and only
-    // then is an error, with its stack, worth building).
-    req.once('close', () => {
-      if (!req.complete) reject(new CancelledError('The client closed the request'));
-    });
-  });
-}
-
-/** An upstream answer's body, or `undefined` (and the answer cut) once it grows past `max` bytes. */
-function readAnswer(upstream: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    upstream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        upstream.destroy();
-        resolve(undefined);
-      } else chunks.push(chunk);
-    });
-    upstream.once('end', () => resolve(Buffer.concat(chunks, size)));
-    upstream.once('error', reject);
-    upstream.once('close', () => {
-      if (!upstream.complete) reject(new Error('the upstream answer was cut'));
-    });
-  });
-}
-
-/** `body` without its content coding, or `undefined` for one the gateway cannot undo within the limit. */
-function decoded(body: Buffer, coding: string | undefined): Buffer | undefined {
-  const options = { maxOutputLength: MAX_ERROR_BODY_BYTES };
-  try {
-    switch ((coding ?? 'identity').trim().toLowerCase()) {
-      case 'identity':
-      case '':
-        return body;
-      case 'gzip':
-      case 'x-gzip':
-        return zlib.gunzipSync(body, options);
-      case 'deflate':
-        return zlib.inflateSync(body, options);
-      case 'br':
-        return zlib.brotliDecompressSync(body, options);
-      default:
-        return undefined;
-    }
-  } catch {
-    return undefined;
-  }
 }
 
 function unreachable(route: Route, error: unknown): HttpRequestError {

@@ -3,7 +3,8 @@
 import http from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { GatewayTokenSource, TokenGateway } from '../../../src/mcp/gateway/tokenGateway';
+import type { GatewayTokenSource } from '../../../src/mcp/gateway/gatewayTokens';
+import type { TokenGateway } from '../../../src/mcp/gateway/tokenGateway';
 import type { FetchLike } from '../../../src/oauth/http/policyFetch';
 import { listenOnLoopback, type LoopbackServer } from '../../fixtures/loopback';
 
