@@ -3,7 +3,7 @@ import type { ClientCredentials } from '../client/clientAuth';
 import { missingCredential } from '../client/credentials';
 import { loadPrivateKey } from '../client/privateKey';
 import { clientKind } from '../client/clientKind';
-import { deleteRegistration, resolveClient, type ClientNeeds, type ClientRegistration } from '../client/registration';
+import { resolveClient, type ClientNeeds, type ClientRegistration } from '../client/registration';
 import type { BearerChallenge } from '../discovery/challenge';
 import { configuredDiscoveryUrls, discover, type DiscoveredServer } from '../discovery/discover';
 import { sameIssuer } from '../discovery/authServerMetadata';
@@ -13,7 +13,7 @@ import type { DpopProver } from '../dpop/dpopProver';
 import { CancelledError, InvalidResponseError, McpOAuthError } from '../errors';
 import { sessionAuthServer, type GrantContext } from '../grants/grantContext';
 import { refreshTokens } from '../grants/refresh';
-import { revokeToken, revokeTokens, type RevocationResult } from '../grants/revocation';
+import type { RevocationResult } from '../grants/revocation';
 import { clientCredentialsGrant } from '../grants/clientCredentials';
 import { idJagGrant, workloadClient, workloadIdentityGrant } from '../grants/jwtBearer';
 import { holdSecrets } from '../http/liveSecrets';
@@ -23,12 +23,13 @@ import { canonicalServerUrl, describeUrl } from '../http/url';
 import { Scopes, selectScopes } from '../tokens/scopes';
 import { TokenManager, type TokenStatus } from '../tokens/tokenManager';
 import { fromBundle } from '../tokens/tokenBundle';
-import { isDpopBound, sameClient, sessionBinding, type TokenSet } from '../tokens/tokenSet';
+import { isDpopBound, sessionBinding, type TokenSet } from '../tokens/tokenSet';
 import type { AuthOptions } from './authOptions';
 import type { AuthEnvironment } from './environment';
 import { planFlows } from './flowPlan';
 import type { SignInHost } from './host';
 import type { IdentityProvider } from './identityProvider';
+import { SessionReplacement } from './sessionReplacement';
 import { runFlows, type FlowContext } from './signInFlows';
 
 export interface SignInRequest {
@@ -60,6 +61,8 @@ export class ServerAuth {
   private http: HttpPolicy | undefined;
   /** The entry's DPoP keys, one per issuer. */
   private readonly dpopKeys: DpopKeyring;
+  /** Replacing the entry's session, leaving nothing alive. */
+  private readonly replacement: SessionReplacement;
 
   constructor(
     private readonly env: AuthEnvironment,
@@ -77,6 +80,13 @@ export class ServerAuth {
       env.logger,
       `[dpop] [${describeUrl(this.serverUrl)}]`,
     );
+    this.replacement = new SessionReplacement({
+      env,
+      tokenKey: this.tokenKey,
+      serverUrl: this.serverUrl,
+      fetch: () => this.fetch(),
+      sessionGrantContext: (tokens) => this.sessionGrantContext(tokens),
+    });
   }
 
   /**
@@ -182,11 +192,7 @@ export class ServerAuth {
       };
     }
     if (!tokens) return { wasSignedIn: false, refreshToken: 'none', accessToken: 'none' };
-    const ctx = await this.sessionGrantContext(tokens);
-    const result = await revokeTokens(ctx, tokens);
-    await this.revokeSuperseded(ctx, tokens);
-    await this.env.tokens.delete(this.tokenKey);
-    await this.deleteRetiring(tokens);
+    const result = await this.replacement.signOut(tokens);
     this.env.logger.info(
       `[signOut] [${describeUrl(this.serverUrl)}] refresh token ${result.refreshToken}, access token ${result.accessToken}; deleted locally`,
     );
@@ -243,7 +249,7 @@ export class ServerAuth {
         'auth.dpop is "required", and an imported token bundle holds Bearer tokens (a DPoP-bound session is never exported); sign in instead, or set auth.dpop to "auto"',
       );
     }
-    const kept = await this.keep(imported);
+    const kept = await this.replacement.keep(imported);
     this.env.logger.info(
       `[import] [${describeUrl(this.serverUrl)}] imported a token bundle (refresh token ${imported.refreshToken ? 'yes' : 'no'})`,
     );
@@ -426,7 +432,7 @@ export class ServerAuth {
       store: this.env.clients,
       now: this.env.now(),
       hasSecret: await this.hasSecret(),
-      replaced: (old: ClientRegistration) => this.deleteUnused(old),
+      replaced: (old: ClientRegistration) => this.replacement.registrationReplaced(old),
     });
     const dpop = await this.signInProver(found, request.challenge);
     return {
@@ -515,41 +521,11 @@ export class ServerAuth {
   /** Stores a sign-in's tokens, bound to this server URL and the client they were issued to. */
   private async store(tokens: TokenSet, flow: string, client: ClientRegistration): Promise<TokenSet> {
     this.requireDpop(tokens);
-    const kept = await this.keep(this.bind(tokens, flow === 'workloadIdentity' ? 'none' : client.method));
+    const kept = await this.replacement.keep(this.bind(tokens, flow === 'workloadIdentity' ? 'none' : client.method));
     this.env.logger.info(
       `[signIn] [${describeUrl(this.serverUrl)}] signed in with ${flow} (scopes ${JSON.stringify(Scopes.of(tokens.scopes).toString())}, refresh token ${tokens.refreshToken ? 'yes' : 'no'}, ${isDpopBound(tokens) ? 'DPoP-bound' : 'Bearer'})`,
     );
     return kept;
-  }
-
-  /**
-   * Stores `next` in place of the session it replaces (a new sign-in, a step-up, an import), which must leave
-   * nothing alive: tokens of another client are revoked now; a refresh token of the same client is revoked at
-   * sign-out (see `TokenSet.supersededRefreshTokens`); a registration nothing uses any more is deleted.
-   */
-  private async keep(next: TokenSet): Promise<TokenSet> {
-    const previous = await this.env.tokens.get(this.tokenKey).catch(() => undefined);
-    const bound = previous && sessionBinding(previous, this.serverUrl) === 'bound' ? previous : undefined;
-    const successor = bound && sameClient(bound, next);
-    const { kept, overflow } = successor ? withSuperseded(next, bound) : { kept: next, overflow: [] };
-    await this.env.tokens.set(this.tokenKey, kept);
-    if (previous && !successor) {
-      await this.retire(previous);
-      await this.deleteRetiring(previous);
-    }
-    if (overflow.length)
-      await this.revokeSuperseded(await this.sessionGrantContext(kept), { ...kept, supersededRefreshTokens: overflow });
-    return kept;
-  }
-
-  /** Revokes every token of a replaced session of another client (or made for another server). */
-  private async retire(previous: TokenSet): Promise<void> {
-    const ctx = await this.sessionGrantContext(previous);
-    const result = await revokeTokens(ctx, previous);
-    await this.revokeSuperseded(ctx, previous);
-    this.env.logger.info(
-      `[signIn] [${describeUrl(this.serverUrl)}] the replaced session's refresh token ${result.refreshToken}, access token ${result.accessToken}`,
-    );
   }
 
   /** What a request about a stored session needs: its AS and client as recorded, never discovery. */
@@ -564,15 +540,6 @@ export class ServerAuth {
     };
   }
 
-  private async revokeSuperseded(ctx: GrantContext, tokens: TokenSet): Promise<void> {
-    const superseded = tokens.supersededRefreshTokens ?? [];
-    const outcomes = await Promise.all(superseded.map((token) => revokeToken(ctx, token, 'refresh_token')));
-    if (outcomes.length)
-      this.env.logger.info(
-        `[signOut] [${describeUrl(this.serverUrl)}] refresh tokens of replaced sign-ins: ${outcomes.map((o) => o.outcome).join(', ')}`,
-      );
-  }
-
   /** A token set as stored: it records the server it was issued for and how its client was registered. */
   private bind(tokens: TokenSet, registration: TokenSet['registration']): TokenSet {
     return { ...tokens, serverUrl: this.serverUrl, ...(registration ? { registration } : {}) };
@@ -581,37 +548,7 @@ export class ServerAuth {
   /** Forgets a dynamic registration, and deletes it at the AS (RFC 7592) when no stored session uses it. */
   private async replaceRegistration(registration: ClientRegistration): Promise<void> {
     await this.env.clients.delete(registration.issuer);
-    await this.deleteUnused(registration);
-  }
-
-  /**
-   * RFC 7592: deletes a registration the product no longer keeps, unless a stored session still uses it; one
-   * that this server's own session uses is deleted once a sign-in replaces that session.
-   */
-  private async deleteUnused(registration: ClientRegistration): Promise<void> {
-    const { management } = registration;
-    if (registration.method !== 'dcr' || !management || !this.env.clientInUse) return;
-    if (await this.env.clientInUse(registration.issuer, registration.clientId)) {
-      const current = await this.env.tokens.get(this.tokenKey).catch(() => undefined);
-      if (current?.clientId === registration.clientId && current.issuer === registration.issuer) {
-        const retiringRegistration = { clientId: registration.clientId, management };
-        await this.env.tokens.set(this.tokenKey, { ...current, retiringRegistration });
-      }
-      return;
-    }
-    await this.deleteAt(registration.issuer, management);
-  }
-
-  /** The registration a replaced or signed-out session kept to delete (see `TokenSet.retiringRegistration`). */
-  private async deleteRetiring(tokens: TokenSet): Promise<void> {
-    const retiring = tokens.retiringRegistration;
-    if (!retiring || !this.env.clientInUse || (await this.env.clientInUse(tokens.issuer, retiring.clientId))) return;
-    await this.deleteAt(tokens.issuer, retiring.management);
-  }
-
-  private async deleteAt(issuer: string, management: NonNullable<ClientRegistration['management']>): Promise<void> {
-    const outcome = await deleteRegistration(this.fetch(), management);
-    this.env.logger.info(`[registration] [${describeUrl(issuer)}] the replaced registration: ${outcome}`);
+    await this.replacement.registrationReplaced(registration);
   }
 
   /** The settings' client. `confidential`: with no method set, a secret (asked for in a sign-in when not stored). */
@@ -699,31 +636,6 @@ export class ServerAuth {
     });
     return !!credentials.clientSecret || !!credentials.privateKey;
   }
-}
-
-/** At most this many refresh tokens of replaced sign-ins wait for sign-out; older ones are revoked at once. */
-const MAX_SUPERSEDED = 8;
-
-/**
- * `next`, remembering the refresh tokens of `previous` (same client) to revoke at sign-out, and those that
- * no longer fit (`overflow`), to revoke now. A registration retiring under `previous` is the same client's: it
- * still serves `next`, which keeps it to delete.
- */
-function withSuperseded(next: TokenSet, previous: TokenSet): { kept: TokenSet; overflow: string[] } {
-  const older = [...(previous.supersededRefreshTokens ?? []), previous.refreshToken].filter(
-    (token): token is string => !!token && token !== next.refreshToken,
-  );
-  const all = [...new Set(older)];
-  const superseded = all.slice(-MAX_SUPERSEDED);
-  const retiring = previous.retiringRegistration;
-  return {
-    kept: {
-      ...next,
-      ...(superseded.length ? { supersededRefreshTokens: superseded } : {}),
-      ...(retiring && !next.retiringRegistration ? { retiringRegistration: retiring } : {}),
-    },
-    overflow: all.slice(0, all.length - superseded.length),
-  };
 }
 
 /** The server's metadata names a new authorization server (SEP-2352): its session must be made there. */
