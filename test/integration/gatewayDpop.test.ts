@@ -5,11 +5,11 @@
 // with a fresh proof on each, its nonce answered. Runs after extension.test.ts (file order), whose sessions it
 // leaves alone.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { McpOAuthApi } from '../../src/extension';
 import type { PeersState } from './peers';
 import { activateExtension, waitFor } from './extensionHost';
+import { recordSecrets } from './secretsSeen';
 
 const DPOP = process.env.MCP_OAUTH_TEST_DPOP!;
 const ADMIN = process.env.MCP_OAUTH_TEST_PEERS_ADMIN!;
@@ -27,12 +27,7 @@ describe('DPoP in a real VS Code, through the token gateway, by VS Code’s own 
     api = await activateExtension();
   });
 
-  after(() => {
-    const file = process.env.MCP_OAUTH_TEST_SECRETS;
-    if (!file) return;
-    const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as string[]) : [];
-    writeFileSync(file, JSON.stringify([...new Set([...earlier, ...secrets])]));
-  });
+  after(() => recordSecrets(secrets));
 
   it('signs in with DPoP: the tokens are bound to a key kept in SecretStorage only', async () => {
     await vscode.commands.executeCommand('mcpOAuth.signIn', 'dpop');
@@ -112,5 +107,20 @@ describe('DPoP in a real VS Code, through the token gateway, by VS Code’s own 
     assert.equal(response.status, 401);
     assert.match(response.headers.get('www-authenticate') ?? '', /^DPoP .*invalid_token/);
     await response.body?.cancel();
+  });
+
+  it('Remove Server’s clean-up signs out and deletes the DPoP key with the client secret and private key', async () => {
+    const tokens = (await api.manager.storedTokens('dpop'))!;
+    const context = (api.manager as unknown as { context: vscode.ExtensionContext }).context;
+    const keyName = `mcpOAuth.dpopKey/dpop/${tokens.issuer}`;
+    assert.ok(await context.secrets.get(keyName));
+    await context.secrets.store('mcpOAuth.clientSecret/dpop', 'a-secret-to-delete');
+    const { signedOut, signOutFailed } = await api.manager.forget('dpop');
+    assert.equal(signOutFailed, undefined);
+    assert.match(signedOut ?? '', /Signed out of DPoP; the tokens were revoked/);
+    for (const key of [keyName, 'mcpOAuth.clientSecret/dpop', 'mcpOAuth.privateKey/dpop', 'mcpOAuth.tokens/dpop']) {
+      assert.equal(await context.secrets.get(key), undefined, `${key} is deleted`);
+    }
+    await waitFor('the session to go', () => (api.manager.sessions.get('dpop') ? undefined : true));
   });
 });
