@@ -42,7 +42,7 @@ export interface TokenSet {
   /**
    * This session's dynamic registration once the client store stopped keeping it (Reset Client Registration, a
    * new registration) while the session still used it: deleted at the AS (RFC 7592) once nothing uses it, when a
-   * sign-in replaces this session or at its sign-out. Kept with the session, so a restart in between loses it not.
+   * sign-in replaces this session or at its sign-out. Kept with the session, so that a restart in between keeps it.
    */
   readonly retiringRegistration?: RetiringRegistration;
   /**
