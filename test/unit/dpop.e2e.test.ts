@@ -560,16 +560,20 @@ describe('DPoP against real peers', function () {
       });
       assert.equal((await env.tokens.get(auth.tokenKey))!.accessToken, bound.accessToken, 'the bound session stays');
 
-      // A Bearer session (signed in under auto) once the entry says required: a sign-in, not a renewal.
+      // A Bearer session (signed in under auto) once the entry says required: a sign-in, not a renewal, and its
+      // still-valid access token is not handed out either.
       const bearerEnv = environment(unproven, { credentials });
       const bearer = await machineSignIn(new ServerAuth(bearerEnv, dpopServer.url, { ...options, dpop: 'auto' }));
       assert.equal(bearer.tokenType, 'Bearer');
       const grants = as.grants.length;
-      await assert.rejects(
-        new ServerAuth(bearerEnv, dpopServer.url, options).tokenManager().forceRefresh(bearer.accessToken),
-        (e: unknown) => isCode('not_signed_in')(e) && /auth\.dpop is "required"/.test((e as Error).message),
-      );
+      const requiredAuth = new ServerAuth(bearerEnv, dpopServer.url, options);
+      const manager = requiredAuth.tokenManager();
+      const requiredRefusal = (e: unknown) =>
+        isCode('not_signed_in')(e) && /auth\.dpop is "required"/.test((e as Error).message);
+      await assert.rejects(manager.getAccessToken(), requiredRefusal);
+      await assert.rejects(manager.forceRefresh(bearer.accessToken), requiredRefusal);
       assert.equal(as.grants.length, grants, 'nothing sent to the token endpoint');
+      assert.equal((await bearerEnv.tokens.get(requiredAuth.tokenKey))?.accessToken, bearer.accessToken, 'kept');
     });
 
     it('required refuses to import a token bundle (always Bearer), and stores nothing', async () => {

@@ -209,7 +209,11 @@ export class ServerAuth {
       refreshBeforeMs: this.env.refreshBeforeMs,
       logger: this.env.logger,
       ...(this.onStatus ? { onStatus: this.onStatus } : {}),
-      refresh: (tokens) => this.renewBound(tokens),
+      refresh: async (tokens) => this.requireDpop(await this.renew(tokens)),
+      refuses: (tokens) =>
+        this.options.dpop === 'required' && !isDpopBound(tokens)
+          ? 'This session holds Bearer tokens and auth.dpop is "required"; sign in again to get DPoP-bound tokens'
+          : undefined,
     });
     return this.manager;
   }
@@ -496,7 +500,7 @@ export class ServerAuth {
 
   /**
    * With `auth.dpop` "required", refuses Bearer tokens from a sign-in and from a renewal alike: nothing is
-   * stored. A Bearer session from before the setting said so is not renewed: a sign-in binds the next tokens.
+   * stored. A stored Bearer session (from before the setting said so) is refused by the token manager.
    */
   private requireDpop(tokens: TokenSet): TokenSet {
     if (this.options.dpop === 'required' && !isDpopBound(tokens)) {
@@ -506,16 +510,6 @@ export class ServerAuth {
       );
     }
     return tokens;
-  }
-
-  private async renewBound(tokens: TokenSet): Promise<TokenSet> {
-    if (this.options.dpop === 'required' && !isDpopBound(tokens)) {
-      throw new McpOAuthError(
-        'not_signed_in',
-        'This session holds Bearer tokens and auth.dpop is "required"; sign in again to get DPoP-bound tokens',
-      );
-    }
-    return this.requireDpop(await this.renew(tokens));
   }
 
   /** Stores a sign-in's tokens, bound to this server URL and the client they were issued to. */

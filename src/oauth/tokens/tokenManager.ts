@@ -30,6 +30,11 @@ export interface TokenManagerOptions {
   readonly refreshBeforeMs: number;
   readonly logger?: Logger;
   readonly onStatus?: (status: TokenStatus) => void;
+  /**
+   * Why the entry's settings refuse a stored set (Bearer tokens where `auth.dpop` is "required"), or `undefined`.
+   * A refused set is neither handed out nor renewed: only a sign-in helps.
+   */
+  readonly refuses?: (tokens: TokenSet) => string | undefined;
 }
 
 /**
@@ -168,18 +173,20 @@ export class TokenManager {
   /**
    * A stored set is used only for the server it was issued for: an entry that kept a session's key but names
    * another URL (a renamed or edited entry, or a hostile one reusing a name) must sign in to its own server.
+   * Nor is one used that the entry's settings refuse ({@link TokenManagerOptions.refuses}).
    */
   private checkBinding(tokens: TokenSet | undefined): asserts tokens is TokenSet {
     if (!tokens) {
       this.report({ state: 'signed_out' });
       throw new McpOAuthError('not_signed_in', 'Not signed in to this server; sign in first');
     }
-    if (sessionBinding(tokens, this.options.serverUrl) === 'bound') return;
+    const refused =
+      sessionBinding(tokens, this.options.serverUrl) === 'bound'
+        ? this.options.refuses?.(tokens)
+        : `The stored sign-in was made for ${tokens.serverUrl ? describeUrl(tokens.serverUrl) : 'another server'}, not ${describeUrl(this.options.serverUrl)}; sign in again`;
+    if (refused === undefined) return;
     this.report({ state: 'signed_out' });
-    throw new McpOAuthError(
-      'not_signed_in',
-      `The stored sign-in was made for ${tokens.serverUrl ? describeUrl(tokens.serverUrl) : 'another server'}, not ${describeUrl(this.options.serverUrl)}; sign in again`,
-    );
+    throw new McpOAuthError('not_signed_in', refused);
   }
 
   private needsRefresh(tokens: TokenSet): boolean {
