@@ -179,8 +179,7 @@ export class SessionService {
    */
   async resetClientRegistration(entry: ServerEntry): Promise<void> {
     await this.auth(entry).resetClientRegistration();
-    await this.host.secrets.delete(SECRET_KEYS.clientSecret(entry.id));
-    await this.host.secrets.delete(SECRET_KEYS.privateKey(entry.id));
+    await this.deleteClientCredentials(entry);
   }
 
   /**
@@ -189,9 +188,14 @@ export class SessionService {
    */
   async forget(entry: ServerEntry, issuers: readonly string[]): Promise<void> {
     await this.auth(entry).forgetKeys(issuers);
+    await this.deleteClientCredentials(entry);
+    this.auths.delete(entry.id);
+  }
+
+  /** The client secret and private key kept for the entry's pre-registered client. */
+  private async deleteClientCredentials(entry: ServerEntry): Promise<void> {
     await this.host.secrets.delete(SECRET_KEYS.clientSecret(entry.id));
     await this.host.secrets.delete(SECRET_KEYS.privateKey(entry.id));
-    this.auths.delete(entry.id);
   }
 
   /** The gateway route for an http server: VS Code talks to it, it talks to the server with fresh tokens. */
